@@ -180,7 +180,7 @@ public sealed partial class CacheRegion
         }
 
         TimeSpan duration = _time.GetElapsedTime(started);
-        long created = _clock.PreciseUtcTicks;
+        long created = StampCreated();
         Interlocked.Increment(ref _creations);
         _failures.TryRemove(call.BackendKey, out _);
 

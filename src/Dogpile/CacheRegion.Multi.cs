@@ -38,7 +38,7 @@ public sealed partial class CacheRegion
         ArgumentNullException.ThrowIfNull(items);
         TimeSpan? expiration = ResolveExpiration(options);
         TimeSpan? ttl = TimeToLive(expiration);
-        long created = _clock.PreciseUtcTicks;
+        long created = StampCreated();
         var writes = new List<CacheWrite>();
         foreach (KeyValuePair<string, T> item in items)
         {
@@ -275,7 +275,7 @@ public sealed partial class CacheRegion
         }
 
         TimeSpan duration = _time.GetElapsedTime(started);
-        long created = _clock.PreciseUtcTicks;
+        long created = StampCreated();
         TimeSpan? ttl = TimeToLive(expiration);
         Interlocked.Add(ref _creations, keys.Length);
         var plainWrites = new List<CacheWrite>(keys.Length);

@@ -171,7 +171,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         string backendKey = ToBackendKey(key);
         TimeSpan? expiration = ResolveExpiration(options);
-        CacheEntry entry = MakeEntry(value, _clock.PreciseUtcTicks, expiration, TimeSpan.Zero);
+        CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
         _failures.TryRemove(backendKey, out _);
         return _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
     }
@@ -234,6 +234,17 @@ public sealed partial class CacheRegion : IAsyncDisposable
         DogpileMetrics.Unregister(this);
         _invalidationSubscription?.Dispose();
         await _localRunner.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The created time of a value finishing now. Always after the latest invalidation mark, so a value created
+    /// after an invalidation (in program order) is never caught by it, even within the same clock tick.
+    /// </summary>
+    private long StampCreated()
+    {
+        long now = _clock.PreciseUtcTicks;
+        long mark = Volatile.Read(ref _anyMark);
+        return now > mark ? now : mark + 1;
     }
 
     private void ApplyInvalidation(RegionInvalidation marks)

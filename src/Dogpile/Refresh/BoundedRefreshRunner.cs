@@ -56,6 +56,13 @@ internal sealed class BoundedRefreshRunner : IRefreshRunner, IAsyncDisposable
             await foreach (RefreshRequest request in _queue.Reader.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
             {
                 Interlocked.Decrement(ref _queued);
+                if (_stopping.IsCancellationRequested)
+                {
+                    // ReadAllAsync drains buffered items without looking at the token: drop them, releasing their locks.
+                    await request.ReleaseAsync().ConfigureAwait(false);
+                    continue;
+                }
+
                 Interlocked.Increment(ref _running);
                 try
                 {
