@@ -26,8 +26,16 @@ public static class UpstreamServer
 
         // The host process owns appsettings.json, environment variables and the console. Without this the
         // simulator would pick up the host's Kestrel endpoints or URLS and try to bind the host's own port.
+        var applicationName = builder.Environment.ApplicationName;
         builder.Configuration.Sources.Clear();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(
+        [
+            // Host settings the builder already fixed; dropping them would read as an unsupported change at Build().
+            new(WebHostDefaults.ApplicationKey, applicationName),
+            new(WebHostDefaults.ContentRootKey, builder.Environment.ContentRootPath),
+            new(WebHostDefaults.EnvironmentKey, builder.Environment.EnvironmentName),
+            new(WebHostDefaults.ServerUrlsKey, "http://127.0.0.1:0"),
+        ]);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
 
         builder.Services.AddSingleton(time);

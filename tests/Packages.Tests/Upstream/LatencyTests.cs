@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using Packages.Upstream;
+
+namespace Packages.Tests.Upstream;
+
+public sealed class LatencyTests
+{
+    [Theory]
+    [InlineData(1500, 1.0, 3000)]
+    [InlineData(0, 1.0, 100)]
+    [InlineData(750, 1.0, 1550)]
+    [InlineData(1500, 0.01, 30)]
+    [InlineData(1500, 0.0, 0)]
+    public void LatencyModel_GrowsLinearlyWithBugCount_TimesScale(int bugs, double scale, double expectedMs)
+    {
+        Assert.Equal(expectedMs, LatencyModel.For(bugs, 1500, scale).TotalMilliseconds, precision: 6);
+    }
+
+    [Fact]
+    public async Task Kernel_IsSlowerThanASmallPackage()
+    {
+        // Real clock, loose bounds: kernel is due after ~300 ms at this scale, a one-bug package after ~10 ms.
+        await using var upstream = await UpstreamHarness.StartAsync(delayScale: 0.1);
+        await upstream.GetStringAsync("bugs/bash"); // warm up the connection and JIT so neither timing pays for it
+
+        var small = await TimeAsync(() => upstream.GetStringAsync("bugs/golang-github-spf13-cobra"));
+        var kernel = await TimeAsync(() => upstream.GetStringAsync("bugs/kernel"));
+
+        Assert.True(kernel >= TimeSpan.FromMilliseconds(250), $"kernel took {kernel}");
+        Assert.True(kernel > small, $"kernel {kernel} vs small {small}");
+    }
+
+    [Fact]
+    public async Task Kernel_AnswersOnlyAfterThreeSecondsOfItsClock()
+    {
+        var time = new FakeTimeProvider();
+        await using var upstream = await UpstreamHarness.StartAsync(delayScale: 1.0, time: time);
+
+        var request = upstream.GetStringAsync("bugs/kernel");
+        await StatsTests.WaitUntilCountedAsync(upstream, "kernel", 1);
+
+        time.Advance(TimeSpan.FromMilliseconds(2900));
+        await Task.WhenAny(request, Task.Delay(TimeSpan.FromMilliseconds(200)));
+        Assert.False(request.IsCompleted, "kernel answered before 3 s had passed on its clock");
+
+        // The handler may register its timer a moment after the counter bumps; keep nudging the clock until it fires.
+        for (var i = 0; i < 100 && !request.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(request, Task.Delay(TimeSpan.FromMilliseconds(20)));
+        }
+
+        Assert.Contains("\"package\":\"kernel\"", await request);
+    }
+
+    private static async Task<TimeSpan> TimeAsync(Func<Task> action)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await action();
+        return Stopwatch.GetElapsedTime(started);
+    }
+}
