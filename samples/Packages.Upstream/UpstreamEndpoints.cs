@@ -26,6 +26,8 @@ internal static class UpstreamEndpoints
 
     public static IEndpointRouteBuilder MapUpstream(this IEndpointRouteBuilder app)
     {
+        // Generate the catalog now rather than inside the first request, so that request's latency is the model's.
+        _ = app.ServiceProvider.GetRequiredService<BugCatalog>();
         app.MapGet("/bugs/{package}", GetBugsAsync);
         app.MapGet("/packages", GetPackages);
         app.MapGet("/stats", (CallStats stats) =>
@@ -123,9 +125,8 @@ internal static class UpstreamEndpoints
 
         if (!FaultSettings.TryParseMode(body.Mode, out var mode))
         {
-            return Error(
-                StatusCodes.Status400BadRequest,
-                $"unknown fault mode '{body.Mode}'; expected one of: none, fail, slow, garbage");
+            var what = body.Mode is null ? "missing \"mode\"" : $"unknown fault mode '{body.Mode}'";
+            return Error(StatusCodes.Status400BadRequest, $"{what}; expected one of: none, fail, slow, garbage");
         }
 
         var delayMs = body.DelayMs ?? 0;

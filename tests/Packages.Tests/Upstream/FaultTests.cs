@@ -59,7 +59,7 @@ public sealed class FaultTests
 
     [Theory]
     [InlineData("""{"mode": "explode"}""", "unknown fault mode 'explode'; expected one of: none, fail, slow, garbage")]
-    [InlineData("""{"delayMs": 5}""", "unknown fault mode ''")]
+    [InlineData("""{"delayMs": 5}""", "missing \"mode\"; expected one of")]
     [InlineData("""{"mode": "slow", "delayMs": -1}""", "delayMs must be between 0 and")]
     [InlineData("""not json""", "expected a JSON body like")]
     [InlineData("", "expected a JSON body like")]
