@@ -45,6 +45,8 @@ internal static class Summaries
         "MacBook Pro 9,2", "Asus Zenbook UX31A", "Samsung Series 9", "Acer Aspire One",
     ];
 
+    private static readonly string[] SharedLibraries = ["libicu", "libffi", "boost", "openssl", "libgit2", "poppler", "protobuf"];
+
     public static string Next(string package, ref DeterministicRandom random) =>
         package == "kernel" ? NextKernel(ref random) : NextGeneric(package, ref random);
 
@@ -64,8 +66,6 @@ internal static class Summaries
             _ => Invariant($"Please rebuild {package} against the new soname of {random.Pick(SharedLibraries)}"),
         };
     }
-
-    private static readonly string[] SharedLibraries = ["libicu", "libffi", "boost", "openssl", "libgit2", "poppler", "protobuf"];
 
     private static string NextKernel(ref DeterministicRandom random)
     {
