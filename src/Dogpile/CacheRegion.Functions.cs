@@ -91,7 +91,7 @@ public sealed partial class CacheRegion
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
-        ValueTask<CacheEntry?> read = _backend.GetAsync(backendKey, cancellationToken);
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {
             CacheEntry? entry = read.Result;
@@ -110,7 +110,7 @@ public sealed partial class CacheRegion
     internal ValueTask<CacheItem<T>> GetOrCreateRegisteredItemAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
-        return GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, _backend.GetAsync(backendKey, cancellationToken), cancellationToken);
+        return GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
     }
 
     internal async ValueTask<T> RefreshRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)

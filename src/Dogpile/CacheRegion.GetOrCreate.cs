@@ -19,7 +19,10 @@ public sealed partial class CacheRegion
         Func<CancellationToken, ValueTask<T>> creator,
         CacheEntryOptions? options = null,
         CancellationToken cancellationToken = default)
-        => GetOrCreateAsync(key, creator, static (create, ct) => create(ct), options, cancellationToken);
+    {
+        ArgumentNullException.ThrowIfNull(creator);
+        return GetOrCreateAsync(key, creator, static (create, ct) => create(ct), options, cancellationToken);
+    }
 
     /// <summary>
     /// Returns the cached value, creating it with <paramref name="creator"/> when needed. The state is passed
@@ -47,7 +50,7 @@ public sealed partial class CacheRegion
             _ = ResolveExpiration(options);
         }
 
-        ValueTask<CacheEntry?> read = _backend.GetAsync(backendKey, cancellationToken);
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {
             CacheEntry? entry = read.Result;
@@ -80,7 +83,7 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        return GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, _backend.GetAsync(backendKey, cancellationToken), cancellationToken);
+        return GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
     }
 
     private Call<TState, T> NewCall<TState, T>(

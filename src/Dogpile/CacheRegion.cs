@@ -351,6 +351,20 @@ public sealed partial class CacheRegion : IAsyncDisposable
         return entry;
     }
 
+    /// <summary>Starts a read; a backend that rejects a corrupt entry synchronously yields a logged miss.</summary>
+    private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _backend.GetAsync(backendKey, cancellationToken);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+            return default;
+        }
+    }
+
     /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>
     private async ValueTask<CacheEntry?> ReadAsync(string key, string backendKey, CancellationToken cancellationToken)
     {
