@@ -39,12 +39,10 @@ public sealed partial class CacheRegion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetFresh<T>(CacheEntry? entry, out T value)
     {
-        if (entry is not null
-            && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark)
-            && !_earlyRefreshEnabled)
+        if (entry is not null && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark))
         {
             long now = _clock.CoarseUtcTicks;
-            if (now < entry.FreshUntilUtcTicks)
+            if (now < entry.FreshUntilUtcTicks && (!_earlyRefreshEnabled || !NeedsEarlyRefresh(entry, now)))
             {
                 object? stored = _storesObjects ? entry.Value : entry.Decoded;
                 if (stored is T typed)

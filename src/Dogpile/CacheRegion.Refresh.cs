@@ -6,8 +6,37 @@ namespace Dogpile;
 // and the back-off after failures that keeps the stale value in service without a retry storm.
 public sealed partial class CacheRegion
 {
-    /// <summary>The non-blocking try-lock of a stale value; on success the returned request owns the lock(s).</summary>
+    /// <summary>
+    /// The non-blocking try-lock of a stale value; on success the returned request owns the lock(s). The winner
+    /// re-reads: a reader that saw the old value just before another refresh finished must not refresh again.
+    /// </summary>
     private async ValueTask<RefreshRequest?> TryElectAsync<TState, T>(Call<TState, T> call, RefreshReason reason, CancellationToken cancellationToken)
+    {
+        RefreshRequest? request = await TryLockForRefreshAsync(call, reason, cancellationToken).ConfigureAwait(false);
+        if (request is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            CacheEntry? current = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            if (Classify<T>(call.Key, current, _clock.CoarseUtcTicks).State == EntryState.Fresh)
+            {
+                await request.ReleaseAsync().ConfigureAwait(false);
+                return null;
+            }
+        }
+        catch
+        {
+            await request.ReleaseAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return request;
+    }
+
+    private async ValueTask<RefreshRequest?> TryLockForRefreshAsync<TState, T>(Call<TState, T> call, RefreshReason reason, CancellationToken cancellationToken)
     {
         KeyedGates.GateLease? gate = _gates.TryAcquire(call.BackendKey);
         if (gate is null)

@@ -9,6 +9,9 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
 
     public Func<Task>? BeforeRead { get; set; }
 
+    /// <summary>Runs after the inner read and before its result is returned: a read that is slow to come back.</summary>
+    public Func<Task>? AfterRead { get; set; }
+
     public int Reads;
     public int Writes;
     public readonly List<string> WrittenKeys = [];
@@ -32,7 +35,13 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
             throw new IOException("chaos: read failed");
         }
 
-        return await inner.GetAsync(key, cancellationToken);
+        CacheEntry? entry = await inner.GetAsync(key, cancellationToken);
+        if (AfterRead is { } after)
+        {
+            await after();
+        }
+
+        return entry;
     }
 
     public ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)

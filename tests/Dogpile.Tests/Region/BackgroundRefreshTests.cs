@@ -242,3 +242,37 @@ public sealed class BackgroundRefreshTests
         }
     }
 }
+
+public sealed class StaleElectionRaceTests
+{
+    [Fact]
+    public async Task StaleReaderElectedAfterAnotherRefreshFinished_DoesNotRefreshAgain()
+    {
+        var chaos = new Dogpile.Testing.ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System));
+        await using var t = new Dogpile.Tests.Infrastructure.TestRegion(o => o.BackgroundRefresh = true, chaos);
+        await t.Region.SetAsync("k", "old");
+        t.Time.Advance(TimeSpan.FromMinutes(2));
+        var readStale = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var letGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int reads = 0;
+        chaos.AfterRead = async () =>
+        {
+            // The first read returns the stale value only after another writer refreshed the key.
+            if (Interlocked.Increment(ref reads) == 1)
+            {
+                readStale.SetResult();
+                await letGo.Task;
+            }
+        };
+        int calls = 0;
+
+        Task<string> late = t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("refresh-" + Interlocked.Increment(ref calls))).AsTask();
+        await readStale.Task;
+        await t.Region.SetAsync("k", "refreshed elsewhere");
+        letGo.SetResult();
+
+        Assert.Equal("old", await late);
+        Assert.Equal(0, calls);
+        Assert.Equal("refreshed elsewhere", (await t.Region.GetAsync<string>("k")).Value);
+    }
+}

@@ -55,6 +55,26 @@ public sealed class DogpileLockSemanticsTests
     }
 
     [Fact]
+    public async Task GetOrCreate_FreshHitWithEarlyRefreshConfigured_StillSynchronousAndAllocatesNothing()
+    {
+        await using var t = new TestRegion(o => o.EarlyRefreshRatio = 0.9);
+        await t.Region.SetAsync("k", "cached");
+        Func<string, CancellationToken, ValueTask<string>> creator = static (s, _) => new ValueTask<string>(s);
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(t.Region.GetOrCreateAsync("k", "unused", creator).IsCompletedSuccessfully);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            _ = t.Region.GetOrCreateAsync("k", "unused", creator).Result;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public async Task GetOrCreate_ThousandGatedCallersOnColdKey_OneCreatorCallAndSameValueEverywhere()
     {
         await using var t = new TestRegion();
