@@ -91,6 +91,13 @@ public sealed partial class CacheRegion
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
+        if (_memory is not null && TryGetFresh(_memory.PeekForHit(backendKey), out T hit))
+        {
+            // The embedded default: a direct, synchronous read of the memory backend.
+            _hits.Increment();
+            return new ValueTask<T>(hit);
+        }
+
         ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {

@@ -50,6 +50,13 @@ public sealed partial class CacheRegion
             _ = ResolveExpiration(options);
         }
 
+        if (_memory is not null && TryGetFresh(_memory.PeekForHit(backendKey), out T hit))
+        {
+            // The embedded default: a direct, synchronous read of the memory backend.
+            _hits.Increment();
+            return new ValueTask<T>(hit);
+        }
+
         ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {

@@ -26,6 +26,7 @@ namespace Dogpile;
 public sealed partial class CacheRegion : IAsyncDisposable
 {
     private readonly ICacheBackend _backend;
+    private readonly MemoryCacheBackend? _memory;
     private readonly bool _storesObjects;
     private readonly int _maxKeyBytes;
     private readonly string? _prefix;
@@ -89,6 +90,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _clock = new RegionClock(_time);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, _time);
+        _memory = _backend as MemoryCacheBackend;
         _storesObjects = _backend.StoresObjects;
         _maxKeyBytes = _backend.MaxKeyLength;
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;

@@ -1,34 +1,70 @@
+using System.Runtime.CompilerServices;
+
 namespace Dogpile.Internal;
 
 /// <summary>
-/// A counter that many threads bump at once (hits): each thread adds to its own cache line, so the hit path
-/// never contends on one shared word. Reads sum the stripes.
+/// A counter that many threads bump at once (hits, stale served). Each thread adds to its own cell with a plain
+/// increment (one writer per cell, so nothing is lost and no interlocked instruction is paid on the hit path);
+/// reads sum every thread's cell. Counters are slots in per-thread arrays, so one thread-static lookup serves all.
 /// </summary>
 internal sealed class StripedCounter
 {
-    // 16 longs = 128 bytes between stripes: two cache lines, enough to defeat adjacent-line prefetch.
-    private const int Padding = 16;
-    private readonly long[] _cells;
-    private readonly int _mask;
+    private static readonly List<long[]> s_threadCells = [];
+    private static int s_nextSlot = -1;
 
-    public StripedCounter()
-    {
-        int stripes = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount, 1, 64));
-        _mask = stripes - 1;
-        _cells = new long[stripes * Padding];
-    }
+    [ThreadStatic]
+    private static long[]? t_cells;
 
+    private readonly int _slot = Interlocked.Increment(ref s_nextSlot);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Increment()
-        => Interlocked.Increment(ref _cells[(Environment.CurrentManagedThreadId & _mask) * Padding]);
+    {
+        long[]? cells = t_cells;
+        int slot = _slot;
+        if (cells is null || (uint)slot >= (uint)cells.Length)
+        {
+            cells = Grow(slot);
+        }
+
+        cells[slot]++;
+    }
 
     public long Sum()
     {
         long total = 0;
-        for (int i = 0; i < _cells.Length; i += Padding)
+        lock (s_threadCells)
         {
-            total += Volatile.Read(ref _cells[i]);
+            foreach (long[] cells in s_threadCells)
+            {
+                if (_slot < cells.Length)
+                {
+                    total += Volatile.Read(ref cells[_slot]);
+                }
+            }
         }
 
         return total;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long[] Grow(int slot)
+    {
+        long[]? old = t_cells;
+        var cells = new long[Math.Max(slot + 32, (old?.Length ?? 0) * 2)];
+        lock (s_threadCells)
+        {
+            // Copied under the lock, so a concurrent Sum sees either the old array or the new one, never neither.
+            if (old is not null)
+            {
+                old.CopyTo(cells, 0);
+                s_threadCells.Remove(old);
+            }
+
+            s_threadCells.Add(cells);
+        }
+
+        t_cells = cells;
+        return cells;
     }
 }

@@ -87,3 +87,102 @@ public sealed class CacheEntryEnvelopeTests
         Assert.IsType<System.Text.Json.JsonElement>(value);
     }
 }
+
+public sealed class MemoryCacheBackendEvictionTests
+{
+    private static CacheEntry Entry(int i) => new(i, 638_000_000_000_000_000, null, TimeSpan.Zero);
+
+    [Fact]
+    public async Task OverCapacity_EvictsEntriesNotReadSinceTheClockPassed_KeepsRecentlyReadOnes()
+    {
+        var backend = new MemoryCacheBackend(100);
+        for (int i = 0; i < 100; i++)
+        {
+            await backend.SetAsync($"k{i}", Entry(i), null, default);
+        }
+
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.NotNull(await backend.GetAsync($"k{i}", default));
+        }
+
+        for (int i = 100; i < 150; i++)
+        {
+            await backend.SetAsync($"k{i}", Entry(i), null, default);
+        }
+
+        Assert.Equal(100, backend.Count);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.NotNull(await backend.GetAsync($"k{i}", default)); // read recently: kept
+        }
+
+        for (int i = 50; i < 100; i++)
+        {
+            Assert.Null(await backend.GetAsync($"k{i}", default)); // never read: evicted first
+        }
+    }
+
+    [Fact]
+    public async Task RewritingSameKeys_DoesNotGrowWithoutBound()
+    {
+        var backend = new MemoryCacheBackend(10);
+        for (int i = 0; i < 100_000; i++)
+        {
+            await backend.SetAsync($"k{i % 5}", Entry(i), null, default);
+        }
+
+        Assert.Equal(5, backend.Count);
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(99_995 + i, (int)(await backend.GetAsync($"k{i}", default))!.Value!);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentWritersOverCapacity_CountStaysWithinBound()
+    {
+        var backend = new MemoryCacheBackend(1000);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (int i = 0; i < 20_000; i++)
+            {
+                await backend.SetAsync($"w{w}-{i}", Entry(i), null, default);
+                _ = await backend.GetAsync($"w{w}-{i / 2}", default);
+            }
+        })));
+
+        Assert.InRange(backend.Count, 1, 1000 + 4);
+    }
+
+    [Fact]
+    public async Task RemoveAndClear_UpdateCount()
+    {
+        var backend = new MemoryCacheBackend(100);
+        await backend.SetAsync("a", Entry(1), null, default);
+        await backend.SetAsync("b", Entry(2), null, default);
+        Assert.True(await backend.RemoveAsync("a", default));
+        Assert.Equal(1, backend.Count);
+        backend.Clear();
+        Assert.Equal(0, backend.Count);
+        Assert.Null(await backend.GetAsync("b", default));
+    }
+}
+
+public sealed class StripedCounterTests
+{
+    [Fact]
+    public async Task ConcurrentIncrementsFromManyThreads_NoneLost()
+    {
+        var counter = new Dogpile.Internal.StripedCounter();
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+        {
+            for (int i = 0; i < 100_000; i++)
+            {
+                counter.Increment();
+            }
+        })));
+
+        Assert.Equal(1_600_000, counter.Sum());
+    }
+}
