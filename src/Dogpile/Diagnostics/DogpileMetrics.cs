@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
 
 namespace Dogpile.Internal;
@@ -11,7 +11,8 @@ internal static class DogpileMetrics
 {
     public const string MeterName = "Dogpile";
 
-    private static readonly ConcurrentDictionary<CacheRegion, byte> s_regions = new(ReferenceEqualityComparer.Instance);
+    // Weak: a region that is dropped without being disposed must not be kept alive by its metrics.
+    private static readonly ConditionalWeakTable<CacheRegion, object> s_regions = new();
     private static readonly Meter s_meter = new(MeterName, "1.0");
 
 #pragma warning disable CA1823 // Instruments are kept alive by the meter; the fields document what exists.
@@ -30,17 +31,18 @@ internal static class DogpileMetrics
     private static readonly ObservableGauge<long> s_queued = s_meter.CreateObservableGauge("dogpile.refreshes_queued", () => Observe(s => s.RefreshesQueued), "{refresh}", "Refreshes waiting in the in-process backlog");
 #pragma warning restore CA1823
 
-    public static void Register(CacheRegion region) => s_regions.TryAdd(region, 0);
+    public static void Register(CacheRegion region) => s_regions.TryAdd(region, s_meter);
 
-    public static void Unregister(CacheRegion region) => s_regions.TryRemove(region, out _);
+    public static void Unregister(CacheRegion region) => s_regions.Remove(region);
 
     private static ObservableCounter<long> Counter(string name, string description, Func<CacheRegionStatistics, long> read)
         => s_meter.CreateObservableCounter(name, () => Observe(read), "{call}", description);
 
     private static IEnumerable<Measurement<long>> Observe(Func<CacheRegionStatistics, long> read)
     {
-        foreach (CacheRegion region in s_regions.Keys)
+        foreach (KeyValuePair<CacheRegion, object> pair in s_regions)
         {
+            CacheRegion region = pair.Key;
             yield return new Measurement<long>(read(region.GetStatistics()), new KeyValuePair<string, object?>("region", region.Name));
         }
     }
