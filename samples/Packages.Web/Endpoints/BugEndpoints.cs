@@ -10,6 +10,8 @@ namespace Packages.Web.Endpoints;
 /// <summary>A package's bugs, as a page and as the tracker's JSON, served through the bugs region.</summary>
 internal static class BugEndpoints
 {
+    private const string JsonContentType = "application/json; charset=utf-8";
+
     public static IEndpointRouteBuilder MapBugs(this IEndpointRouteBuilder app)
     {
         app.MapGet("/packages/{name}/bugs", GetPageAsync);
@@ -64,7 +66,7 @@ internal static class BugEndpoints
         }
 
         return item.Value.Exists
-            ? Results.Json(new BugsResponse(item.Value.Package, item.Value.Bugs))
+            ? Results.Bytes(item.Value.ToResponseJson(), JsonContentType)
             : ApiError(StatusCodes.Status404NotFound, $"no package named '{name}'");
     }
 
@@ -96,9 +98,6 @@ internal static class BugEndpoints
 
     private readonly record struct Failure(int Status, string Title, string Message);
 }
-
-/// <summary>The tracker's own shape: <c>{"package": "...", "bugs": [{"id", "summary", "status"}]}</c>.</summary>
-internal sealed record BugsResponse(string Package, IReadOnlyList<Bug> Bugs);
 
 /// <summary><c>{"error": "..."}</c>, as the tracker and pkgwat spell errors.</summary>
 internal sealed record ErrorResponse(string Error);

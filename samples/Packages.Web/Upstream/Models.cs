@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Packages.Web.Upstream;
 
 /// <summary>One bug as the tracker reports it.</summary>
@@ -17,10 +19,21 @@ public sealed record Bug(long Id, string Summary, string Status);
 /// <param name="Bugs">The bugs; empty when the package does not exist.</param>
 public sealed record BugList(string Package, bool Exists, IReadOnlyList<Bug> Bugs)
 {
+    private static readonly JsonSerializerOptions WebJson = new(JsonSerializerDefaults.Web);
+
+    // The API answer, serialized once per cached value: the memory backend hands every hit the same instance, so
+    // kernel's 150 KB of JSON is not rebuilt per request. Not a property, so it is never part of the stored form.
+    private byte[]? _responseJson;
+
     /// <summary>The tracker's answer for an unknown package.</summary>
     /// <param name="package">The name asked for.</param>
     /// <returns>A list that says so.</returns>
     public static BugList NotFound(string package) => new(package, false, []);
+
+    /// <summary>The tracker's own shape, <c>{"package": "...", "bugs": [{"id", "summary", "status"}]}</c>, as UTF-8 JSON.</summary>
+    /// <returns>The bytes; the same array on every call (do not modify it).</returns>
+    internal byte[] ToResponseJson() =>
+        _responseJson ??= JsonSerializer.SerializeToUtf8Bytes(new { package = Package, bugs = Bugs }, WebJson);
 }
 
 /// <summary>Every package name the tracker knows, in its order.</summary>

@@ -110,6 +110,19 @@ public sealed partial class OpsTests
     }
 
     [Fact]
+    public async Task BugsApi_IsTheTrackersJson()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var miss = await web.GetReplyAsync("api/packages/firefox/bugs");
+        var hit = await web.GetReplyAsync("api/packages/firefox/bugs");
+
+        Assert.Equal("application/json; charset=utf-8", miss.ContentType);
+        Assert.Equal(await web.Upstream.GetStringAsync("bugs/firefox"), miss.Body);
+        Assert.Equal(miss.Body, hit.Body);
+    }
+
+    [Fact]
     public async Task SearchApi_FindsMatchingPackages_FromTheCachedList()
     {
         await using var web = await WebAppHarness.StartAsync(delayScale: 0);
