@@ -72,6 +72,7 @@ curl -sf "$TRACKER/stats" >"$WORK/stats.json"
 delta() { echo $(( $(metric "$1" "$WORK/after.prom") - $(metric "$1" "$WORK/before.prom") )); }
 HITS=$(delta dogpile_hits_total); MISSES=$(delta dogpile_misses_total); STALE=$(delta dogpile_stale_served_total)
 REFRESHES=$(delta dogpile_refreshes_started_total); FAILED=$(delta dogpile_refreshes_failed_total); SKIPPED=$(delta dogpile_refreshes_skipped_total)
+LOCKWAITS=$(delta dogpile_lock_waits_total)
 SERVED=$(( HITS + MISSES + STALE ))
 STALE_SHARE=$(awk -v s="$STALE" -v n="$SERVED" 'BEGIN { printf "%.2f", n ? 100 * s / n : 0 }')
 MISS_SHARE=$(awk -v s="$MISSES" -v n="$SERVED" 'BEGIN { printf "%.3f", n ? 100 * s / n : 0 }')
@@ -88,6 +89,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "Embedded app (\`Cache:Backend memory\`, \`Cache:Refresh inprocess\`, simulator in-process with default delays: kernel ~3 s,"
   echo "small packages ~0.1-0.5 s), \`Cache:ExpirationSeconds $EXPIRATION\`, warm cache, Release build."
   echo "\`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\` over \`/api/packages/{name}/bugs\` for ${#PACKAGES[@]} packages (${PACKAGES[*]}), round robin."
+  echo "Code at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' plus uncommitted changes')."
   echo "Machine: $(nproc) cores ($CPU), shared by wrk, the app and its simulator; .NET $(dotnet --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
   echo
   echo "| Requests | Req/s | p50 | p90 | p99 | p99.9 | max | non-2xx | timeouts |"
@@ -95,7 +97,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "| $REQS | $RPS | $P50 ms | $P90 ms | $P99 ms | $P999 ms | $PMAX ms | $NON2XX | $TIMEOUTS |"
   echo
   echo "Cache (bugs region, from \`/metrics\` before and after): $HITS hits, $STALE stale, $MISSES misses of $SERVED served:"
-  echo "**$STALE_SHARE % stale**, $MISS_SHARE % misses; $REFRESHES background refreshes started, $FAILED failed, $SKIPPED skipped."
+  echo "**$STALE_SHARE % stale**, $MISS_SHARE % misses; $REFRESHES background refreshes started, $FAILED failed, $SKIPPED skipped; $LOCKWAITS lock waits."
   echo
   echo "Upstream calls during the run (simulator \`/stats\`), over $WINDOWS expiry windows of $EXPIRATION s:"
   echo
