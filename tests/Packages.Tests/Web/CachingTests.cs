@@ -73,12 +73,13 @@ public sealed class CachingTests
     [Fact]
     public async Task AfterExpiry_ServesStaleAtOnceWhileOneRefreshRuns_ThenHitsWithASmallAge()
     {
-        await using var web = await WebAppHarness.StartAsync(delayScale: 0.02, expirationSeconds: 1);
+        // Two seconds, so the refreshed value is still fresh when the polling below sees it on a busy machine.
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0.02, expirationSeconds: 2);
         Assert.Equal("miss", (await web.GetReplyAsync("api/packages/kernel/bugs")).Cache);
 
         // The refresh will take 1.5 s; stale answers must not wait for it.
         await web.SetFaultAsync("slow", delayMs: 1500);
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await Task.Delay(TimeSpan.FromSeconds(2.2));
 
         var watch = Stopwatch.StartNew();
         var stale = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => web.GetReplyAsync("api/packages/kernel/bugs")));
@@ -86,16 +87,17 @@ public sealed class CachingTests
 
         Assert.All(stale, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.All(stale, r => Assert.Equal("stale", r.Cache));
-        Assert.All(stale, r => Assert.True(r.Age >= TimeSpan.FromSeconds(1), $"a stale value of age {r.Age}"));
+        Assert.All(stale, r => Assert.True(r.Age >= TimeSpan.FromSeconds(2), $"a stale value of age {r.Age}"));
         Assert.True(staleTime < TimeSpan.FromSeconds(1), $"20 stale answers took {staleTime.TotalMilliseconds} ms: they waited for the refresh");
-        Assert.Equal(2, await web.UpstreamCallsAsync("kernel")); // the first fill and exactly one refresh
+        Assert.True(await web.UpstreamCallsAsync("kernel") <= 2, "more than one refresh started"); // its request may still be on the way
+        await web.SetFaultAsync("none");
 
         Reply? fresh = null;
         await Eventually.TrueAsync(
             async () => (fresh = await web.GetReplyAsync("api/packages/kernel/bugs")).Cache == "hit",
             "the refresh stored a fresh value");
         Assert.True(fresh!.Age <= TimeSpan.FromSeconds(1), $"the refreshed value is {fresh.Age} old");
-        Assert.Equal(2, await web.UpstreamCallsAsync("kernel"));
+        Assert.Equal(2, await web.UpstreamCallsAsync("kernel")); // the first fill and exactly one refresh
         Assert.Equal(1, await web.MetricAsync("dogpile_refreshes_started_total"));
     }
 
