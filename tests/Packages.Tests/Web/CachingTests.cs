@@ -101,14 +101,16 @@ public sealed class CachingTests
         Assert.Equal(1, await web.MetricAsync("dogpile_refreshes_started_total"));
     }
 
-    [Fact]
-    public async Task TrackerFailing_KeepsServingTheStaleValue_AndCountsTheFailure()
+    [Theory]
+    [InlineData("fail")]
+    [InlineData("garbage")]
+    public async Task TrackerFailing_KeepsServingTheStaleValue_AndCountsTheFailure(string fault)
     {
         await using var web = await WebAppHarness.StartAsync(delayScale: 0.02, expirationSeconds: 1);
         var original = await web.GetReplyAsync("api/packages/bash/bugs");
         Assert.Equal("miss", original.Cache);
 
-        await web.SetFaultAsync("fail");
+        await web.SetFaultAsync(fault);
         await Task.Delay(TimeSpan.FromSeconds(1.2));
 
         var during = await web.GetReplyAsync("api/packages/bash/bugs");
