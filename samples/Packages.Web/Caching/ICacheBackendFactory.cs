@@ -1,0 +1,39 @@
+using Dogpile;
+using Packages.Web.Configuration;
+
+namespace Packages.Web.Caching;
+
+/// <summary>
+/// Wires one <c>Cache:Backend</c> into the app: its services (connections, refresh queue, worker) and, per region,
+/// the backend, cross-process lock and refresh runner. <see cref="CacheSetup.CreateBackendFactory"/> picks one.
+/// </summary>
+public interface ICacheBackendFactory
+{
+    /// <summary>
+    /// Registers what the backend needs once per app: a shared connection, the queue runner when
+    /// <see cref="CacheSettings.Refresh"/> is <see cref="RefreshMode.Queue"/>, a worker hosted service when
+    /// <see cref="PackagesSettings.WorkerEnabled"/>, an <see cref="Metrics.IRefreshQueueDepth"/> for <c>/metrics</c>.
+    /// Throw <see cref="StartupException"/> for settings this backend cannot honour.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="settings">The app's settings.</param>
+    void AddServices(IServiceCollection services, PackagesSettings settings);
+
+    /// <summary>Sets <see cref="CacheRegionOptions.Backend"/>, <see cref="CacheRegionOptions.LockProvider"/>, <see cref="CacheRegionOptions.RefreshRunner"/> for one region.</summary>
+    /// <param name="region">The region's options; expiration and background refresh are already set.</param>
+    /// <param name="settings">The app's settings.</param>
+    /// <param name="services">The built service provider, to resolve what <see cref="AddServices"/> registered.</param>
+    void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services);
+}
+
+/// <summary>The embedded default: each region keeps its values in this process's memory and refreshes in-process.</summary>
+internal sealed class MemoryBackendFactory : ICacheBackendFactory
+{
+    public void AddServices(IServiceCollection services, PackagesSettings settings)
+    {
+        // PackagesSettings.Load already refused queue refresh and the worker without redis: nothing to add.
+    }
+
+    public void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services) =>
+        region.Backend = new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, services.GetRequiredService<TimeProvider>());
+}

@@ -1,0 +1,257 @@
+using System.Globalization;
+
+namespace Packages.Web.Configuration;
+
+/// <summary>Where cached values live (<c>Cache:Backend</c>).</summary>
+public enum CacheBackendKind
+{
+    /// <summary>In this process's memory: the embedded default.</summary>
+    Memory,
+
+    /// <summary>Redis, shared by every web and worker process (Dogpile.Redis).</summary>
+    Redis,
+
+    /// <summary>Memcached (Dogpile.Memcached).</summary>
+    Memcached,
+}
+
+/// <summary>Who regenerates a stale value (<c>Cache:Refresh</c>).</summary>
+public enum RefreshMode
+{
+    /// <summary>A bounded background runner in this process (dogpile's async creation runner).</summary>
+    InProcess,
+
+    /// <summary>A durable queue that worker processes drain, as in the seed story's retask + redis.</summary>
+    Queue,
+}
+
+/// <summary>The <c>Cache</c> section.</summary>
+/// <param name="Backend"><c>Cache:Backend</c>: memory (default), redis or memcached.</param>
+/// <param name="Endpoints"><c>Cache:Connection</c>: <c>host:port[,host:port]</c>; required for redis and memcached.</param>
+/// <param name="Expiration"><c>Cache:ExpirationSeconds</c>: when a value turns stale (default 60 s).</param>
+/// <param name="Refresh"><c>Cache:Refresh</c>: inprocess (default) or queue.</param>
+public sealed record CacheSettings(
+    CacheBackendKind Backend,
+    IReadOnlyList<string> Endpoints,
+    TimeSpan Expiration,
+    RefreshMode Refresh);
+
+/// <summary>The <c>Upstream</c> section.</summary>
+/// <param name="Url"><c>Upstream:Url</c>: the bug tracker; <see langword="null"/> starts the simulator in this process.</param>
+/// <param name="DelayScale"><c>Upstream:DelayScale</c>: latency scale of the embedded simulator (default 1: kernel takes ~3 s).</param>
+/// <param name="Timeout"><c>Upstream:TimeoutSeconds</c>: how long one upstream request may take (default 30 s).</param>
+public sealed record UpstreamSettings(Uri? Url, double DelayScale, TimeSpan Timeout);
+
+/// <summary>Every setting the app reads, parsed and checked once at startup.</summary>
+/// <param name="Cache">The <c>Cache</c> section.</param>
+/// <param name="WorkerEnabled"><c>Worker:Enabled</c>: also drain the refresh queue in this process (default false).</param>
+/// <param name="Upstream">The <c>Upstream</c> section.</param>
+public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, UpstreamSettings Upstream)
+{
+    /// <summary>Default of <c>Cache:ExpirationSeconds</c>.</summary>
+    public const double DefaultExpirationSeconds = 60;
+
+    /// <summary>Default of <c>Upstream:TimeoutSeconds</c>.</summary>
+    public const double DefaultUpstreamTimeoutSeconds = 30;
+
+    /// <summary>Reads and checks the settings; every problem found is reported at once, each naming its setting.</summary>
+    /// <param name="configuration">The app's configuration (command line, environment, appsettings.json).</param>
+    /// <returns>The settings.</returns>
+    /// <exception cref="StartupException">A value is invalid, or settings contradict each other.</exception>
+    public static PackagesSettings Load(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var errors = new List<string>();
+
+        var backend = ParseEnum(configuration, "Cache:Backend", CacheBackendKind.Memory, errors,
+            ("memory", CacheBackendKind.Memory), ("redis", CacheBackendKind.Redis), ("memcached", CacheBackendKind.Memcached));
+        var refresh = ParseEnum(configuration, "Cache:Refresh", RefreshMode.InProcess, errors,
+            ("inprocess", RefreshMode.InProcess), ("queue", RefreshMode.Queue));
+        var expiration = ParseSeconds(configuration, "Cache:ExpirationSeconds", DefaultExpirationSeconds, errors);
+        var endpoints = ParseEndpoints(configuration, "Cache:Connection", errors);
+        var worker = ParseBool(configuration, "Worker:Enabled", errors);
+        var url = ParseUrl(configuration, "Upstream:Url", errors);
+        var delayScale = ParseDelayScale(configuration, "Upstream:DelayScale", errors);
+        var timeout = ParseSeconds(configuration, "Upstream:TimeoutSeconds", DefaultUpstreamTimeoutSeconds, errors);
+
+        if (backend != CacheBackendKind.Memory && endpoints.Count == 0 && !errors.Any(e => e.StartsWith("Cache:Connection", StringComparison.Ordinal)))
+        {
+            errors.Add($"Cache:Connection is required with Cache:Backend {Name(backend)}: give host:port[,host:port].");
+        }
+
+        if (refresh == RefreshMode.Queue && backend != CacheBackendKind.Redis)
+        {
+            errors.Add($"Cache:Refresh queue needs Cache:Backend redis (the queue lives in redis, shared by web and worker processes); Cache:Backend is {Name(backend)}.");
+        }
+
+        if (worker && refresh != RefreshMode.Queue)
+        {
+            errors.Add("Worker:Enabled true needs Cache:Refresh queue: with in-process refresh there is no queue for a worker to drain.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new StartupException(string.Join(Environment.NewLine, errors));
+        }
+
+        return new PackagesSettings(
+            new CacheSettings(backend, endpoints, expiration, refresh),
+            worker,
+            new UpstreamSettings(url, delayScale, timeout));
+    }
+
+    /// <summary>The configuration spelling of a backend.</summary>
+    /// <param name="backend">The backend.</param>
+    /// <returns>memory, redis or memcached.</returns>
+    public static string Name(CacheBackendKind backend) => backend.ToString().ToLowerInvariant();
+
+    /// <summary>The configuration spelling of a refresh mode.</summary>
+    /// <param name="mode">The mode.</param>
+    /// <returns>inprocess or queue.</returns>
+    public static string Name(RefreshMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static T ParseEnum<T>(IConfiguration configuration, string key, T fallback, List<string> errors, params (string Name, T Value)[] choices)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        foreach (var (name, value) in choices)
+        {
+            if (string.Equals(text.Trim(), name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        errors.Add($"{key} must be one of {string.Join(", ", choices.Select(c => c.Name))}; got '{Shown(text)}'.");
+        return fallback;
+    }
+
+    private static TimeSpan ParseSeconds(IConfiguration configuration, string key, double fallback, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return TimeSpan.FromSeconds(fallback);
+        }
+
+        // Up to a day: a logical expiry or request timeout beyond that is a typo, not a policy.
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            || !double.IsFinite(seconds) || seconds <= 0 || seconds > 86_400)
+        {
+            errors.Add($"{key} must be a number of seconds greater than 0 and at most 86400; got '{Shown(text)}'.");
+            return TimeSpan.FromSeconds(fallback);
+        }
+
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static double ParseDelayScale(IConfiguration configuration, string key, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 1.0;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var scale) || !double.IsFinite(scale) || scale < 0)
+        {
+            errors.Add($"{key} must be a finite number >= 0 (1 = real-feeling latency, 0 = none); got '{Shown(text)}'.");
+            return 1.0;
+        }
+
+        return scale;
+    }
+
+    private static bool ParseBool(IConfiguration configuration, string key, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+
+        if (!bool.TryParse(text.Trim(), out var value))
+        {
+            errors.Add($"{key} must be true or false; got '{Shown(text)}'.");
+        }
+
+        return value;
+    }
+
+    private static Uri? ParseUrl(IConfiguration configuration, string key, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add($"{key} must be an absolute http:// or https:// URL such as http://127.0.0.1:5081/; got '{Shown(text)}'.");
+            return null;
+        }
+
+        // A trailing slash so relative paths like "bugs/kernel" land under any base path.
+        return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+    }
+
+    private static List<string> ParseEndpoints(IConfiguration configuration, string key, List<string> errors)
+    {
+        var endpoints = new List<string>();
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return endpoints;
+        }
+
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var colon = part.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(part.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                errors.Add($"{key} must be host:port[,host:port] with ports 1-65535; '{Shown(part)}' is not.");
+                return endpoints;
+            }
+
+            endpoints.Add(part);
+        }
+
+        return endpoints;
+    }
+
+    /// <summary>A configured value quoted in an error: short and free of control characters.</summary>
+    private static string Shown(string text)
+    {
+        var clean = new string(text.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return clean.Length <= 80 ? clean : clean[..80] + "...";
+    }
+}
+
+/// <summary>The app cannot start as configured; the message says which setting to fix and how.</summary>
+public sealed class StartupException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public StartupException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What to fix, naming the setting.</param>
+    public StartupException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What to fix, naming the setting.</param>
+    /// <param name="innerException">The cause.</param>
+    public StartupException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Packages.Upstream;
+using Packages.Web.Caching;
+using Packages.Web.Configuration;
+using Packages.Web.Endpoints;
+using Packages.Web.Upstream;
+
+namespace Packages.Web;
+
+/// <summary>Builds the packages web app; <c>Program</c> runs it, tests start it in-process on port 0.</summary>
+public static class PackagesWebApp
+{
+    /// <summary>Where the app listens when neither <c>--urls</c> nor <c>Urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// Builds the app from command-line arguments (plus environment and appsettings.json), checks every setting,
+    /// and resolves the cache regions so a bad or unavailable backend fails here, not on the first request.
+    /// Start it with <c>StartAsync</c>/<c>RunAsync</c>; that also starts the embedded simulator when
+    /// <c>Upstream:Url</c> is not set.
+    /// </summary>
+    /// <param name="args">Command-line arguments, e.g. <c>--urls http://127.0.0.1:0 --Cache:ExpirationSeconds 5</c>.</param>
+    /// <returns>The app, not yet started.</returns>
+    /// <exception cref="StartupException">A setting is invalid or its backend is not available; the message names it.</exception>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(PackagesWebApp).Assembly.GetName().Name,
+
+            // appsettings.json next to the binary, whatever the working directory (dotnet run, tests, a service).
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var settings = PackagesSettings.Load(builder.Configuration);
+        CacheSetup.AddPackageCaching(builder.Services, settings);
+        if (settings.Upstream.Url is null)
+        {
+            builder.Services.AddSingleton(new UpstreamOptions { DelayScale = settings.Upstream.DelayScale });
+            builder.Services.AddSingleton<EmbeddedUpstream>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedUpstream>());
+        }
+
+        var app = builder.Build();
+        try
+        {
+            _ = app.Services.GetRequiredService<PackageCache>();
+        }
+        catch (ArgumentException ex)
+        {
+            // Region options the factory set are checked when the region is built: say so at startup.
+            throw new StartupException($"The cache regions cannot be built: {ex.Message}", ex);
+        }
+
+        app.MapPackages();
+        app.MapBugs();
+        app.MapOps();
+        return app;
+    }
+
+    /// <summary>The address the started app listens on, e.g. <c>http://127.0.0.1:5080/</c> (the real port when bound to 0).</summary>
+    /// <param name="app">A started app.</param>
+    /// <returns>The first bound address, ending in a slash.</returns>
+    public static Uri GetAddress(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        return new Uri(address.TrimEnd('/') + "/");
+    }
+
+    /// <summary>Where the bug tracker is: the configured URL, or the embedded simulator once started.</summary>
+    /// <param name="app">A started app.</param>
+    /// <returns>The tracker's base address.</returns>
+    public static Uri? GetUpstreamAddress(WebApplication app) =>
+        app?.Services.GetRequiredService<UpstreamLocation>().Address;
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Builder;
+using Packages.Web;
+using Packages.Web.Configuration;
+
+namespace Packages.Tests.Web;
+
+public sealed class ConfigurationTests
+{
+    [Theory]
+    [InlineData("redis", "Cache:Backend redis requires the Dogpile.Redis package wiring: not available in this build")]
+    [InlineData("memcached", "Cache:Backend memcached requires the Dogpile.Memcached package wiring: not available in this build")]
+    public void Build_WithAnUnwiredBackend_FailsNamingTheSetting(string backend, string expected)
+    {
+        var error = Assert.Throws<StartupException>(() => PackagesWebApp.Build(["--Cache:Backend", backend, "--Cache:Connection", "127.0.0.1:6379"]));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("Cache:Backend", "mongodb", "Cache:Backend must be one of memory, redis, memcached; got 'mongodb'")]
+    [InlineData("Cache:Refresh", "sometimes", "Cache:Refresh must be one of inprocess, queue")]
+    [InlineData("Cache:ExpirationSeconds", "0", "Cache:ExpirationSeconds must be a number of seconds greater than 0")]
+    [InlineData("Cache:ExpirationSeconds", "soon", "Cache:ExpirationSeconds must be a number of seconds")]
+    [InlineData("Worker:Enabled", "maybe", "Worker:Enabled must be true or false")]
+    [InlineData("Upstream:Url", "ftp://example", "Upstream:Url must be an absolute http:// or https:// URL")]
+    [InlineData("Upstream:DelayScale", "-1", "Upstream:DelayScale must be a finite number >= 0")]
+    [InlineData("Cache:Refresh", "queue", "Cache:Refresh queue needs Cache:Backend redis")]
+    [InlineData("Worker:Enabled", "true", "Worker:Enabled true needs Cache:Refresh queue")]
+    public void Build_WithAnInvalidSetting_FailsNamingIt(string key, string value, string expected)
+    {
+        var error = Assert.Throws<StartupException>(() => PackagesWebApp.Build([$"--{key}", value]));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Build_WithRedisButNoConnection_AsksForOne()
+    {
+        var error = Assert.Throws<StartupException>(() => PackagesWebApp.Build(["--Cache:Backend", "redis"]));
+
+        Assert.Contains("Cache:Connection is required with Cache:Backend redis", error.Message);
+    }
+
+    [Fact]
+    public void Build_WithABadConnection_NamesIt()
+    {
+        var error = Assert.Throws<StartupException>(() => PackagesWebApp.Build(["--Cache:Backend", "redis", "--Cache:Connection", "localhost"]));
+
+        Assert.Contains("Cache:Connection must be host:port[,host:port]", error.Message);
+    }
+
+    [Fact]
+    public async Task Build_WithDefaults_UsesTheMemoryBackendAndTheEmbeddedSimulator()
+    {
+        await using var app = PackagesWebApp.Build(["--urls", "http://127.0.0.1:0", "--Upstream:DelayScale", "0", "--Logging:LogLevel:Default", "Warning"]);
+        await app.StartAsync();
+        try
+        {
+            var upstream = PackagesWebApp.GetUpstreamAddress(app);
+            Assert.NotNull(upstream);
+            using var http = new HttpClient { BaseAddress = PackagesWebApp.GetAddress(app) };
+            using var response = await http.GetAsync(new Uri("api/packages/kernel/bugs", UriKind.Relative));
+            response.EnsureSuccessStatusCode();
+
+            using var tracker = new HttpClient { BaseAddress = upstream };
+            Assert.Contains("\"kernel\":1", await tracker.GetStringAsync(new Uri("stats", UriKind.Relative)));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Packages.Tests.Web;
+
+public sealed partial class OpsTests
+{
+    [Fact]
+    public async Task Metrics_IsPrometheusText_WithEveryRegionFigure()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+        await web.GetReplyAsync("api/packages/kernel/bugs");
+        await web.GetReplyAsync("api/packages/kernel/bugs");
+
+        using var response = await web.GetAsync("metrics");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+        var typed = new HashSet<string>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (TypeLine().Match(line) is { Success: true } type)
+            {
+                typed.Add(type.Groups[1].Value);
+                continue;
+            }
+
+            if (line.StartsWith("# HELP ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var sample = SampleLine().Match(line);
+            Assert.True(sample.Success, $"not a Prometheus sample line: '{line}'");
+            Assert.Contains(sample.Groups[1].Value, typed);
+        }
+
+        foreach (var name in new[]
+        {
+            "dogpile_hits_total", "dogpile_misses_total", "dogpile_stale_served_total", "dogpile_creations_total",
+            "dogpile_creation_failures_total", "dogpile_lock_waits_total", "dogpile_refreshes_started_total",
+            "dogpile_refreshes_skipped_total", "dogpile_refreshes_failed_total", "dogpile_refreshes_running", "dogpile_refreshes_queued",
+        })
+        {
+            Assert.Contains($"{name}{{region=\"bugs\"}} ", text);
+            Assert.Contains($"{name}{{region=\"packages\"}} ", text);
+        }
+
+        Assert.Contains("dogpile_hits_total{region=\"bugs\"} 1\n", text);
+        Assert.Contains("dogpile_misses_total{region=\"bugs\"} 1\n", text);
+        Assert.DoesNotContain("dogpile_refresh_queue_depth", text); // in-process refresh: no durable queue to report
+    }
+
+    [Fact]
+    public async Task Healthz_IsOk()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var reply = await web.GetReplyAsync("healthz");
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Equal("ok", reply.Body);
+    }
+
+    [Fact]
+    public async Task Status_ShowsConfigurationAndFigures()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var reply = await web.GetReplyAsync("status");
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.StartsWith("text/html", reply.ContentType);
+        Assert.Contains("dogpile_stale_served_total", reply.Body);
+        Assert.Contains("<td>memory</td>", reply.Body);
+        Assert.Contains(web.Upstream.Server.BaseAddress.ToString(), reply.Body);
+    }
+
+    [Fact]
+    public async Task Home_ListsEveryPackage_WithLinksToTheirBugs()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var reply = await web.GetReplyAsync("");
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.StartsWith("text/html", reply.ContentType);
+        Assert.Contains("<a href=\"/packages/kernel/bugs\">kernel</a>", reply.Body);
+        Assert.Contains("<form method=\"get\" action=\"/\">", reply.Body);
+    }
+
+    [Fact]
+    public async Task BugsPage_IsATableOfTheBugs()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+        var json = await web.GetReplyAsync("api/packages/bash/bugs");
+
+        var page = await web.GetReplyAsync("packages/bash/bugs");
+
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Equal("hit", page.Cache);
+        Assert.NotNull(page.Age);
+        using var bugs = JsonDocument.Parse(json.Body);
+        foreach (var bug in bugs.RootElement.GetProperty("bugs").EnumerateArray())
+        {
+            Assert.Contains($">{bug.GetProperty("id").GetInt64()}</a></td><td>{WebUtility.HtmlEncode(bug.GetProperty("status").GetString())}</td>", page.Body);
+        }
+    }
+
+    [Fact]
+    public async Task BugsApi_IsTheTrackersJson()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var miss = await web.GetReplyAsync("api/packages/firefox/bugs");
+        var hit = await web.GetReplyAsync("api/packages/firefox/bugs");
+
+        Assert.Equal("application/json; charset=utf-8", miss.ContentType);
+        Assert.Equal(await web.Upstream.GetStringAsync("bugs/firefox"), miss.Body);
+        Assert.Equal(miss.Body, hit.Body);
+    }
+
+    [Fact]
+    public async Task SearchApi_FindsMatchingPackages_FromTheCachedList()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var first = await web.GetReplyAsync("api/packages?search=fire");
+        var second = await web.GetReplyAsync("api/packages?search=KERNEL");
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        using var json = JsonDocument.Parse(first.Body);
+        var names = json.RootElement.GetProperty("packages").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Contains("firefox", names);
+        Assert.All(names, n => Assert.Contains("fire", n, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("miss", first.Cache);
+        Assert.Equal("hit", second.Cache); // one cached list serves every search
+        Assert.Contains("\"kernel\"", second.Body);
+    }
+
+    [Fact]
+    public async Task UnknownPath_Is404Page()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
+
+        var reply = await web.GetReplyAsync("no/such/page");
+
+        Assert.Equal(HttpStatusCode.NotFound, reply.Status);
+        Assert.StartsWith("text/html", reply.ContentType);
+    }
+
+    [GeneratedRegex("""^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$""")]
+    private static partial Regex TypeLine();
+
+    [GeneratedRegex("""^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? -?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$""")]
+    private static partial Regex SampleLine();
+}
