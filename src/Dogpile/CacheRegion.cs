@@ -31,6 +31,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly int _maxKeyBytes;
     private readonly string? _prefix;
     private readonly Func<string, string>? _mangler;
+    private readonly bool _plainKeys;
     private readonly ICacheSerializer _serializer;
     private readonly ICacheLockProvider? _lockProvider;
     private readonly IRefreshRunner _runner;
@@ -95,6 +96,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _maxKeyBytes = _backend.MaxKeyLength;
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
         _mangler = options.KeyMangler ?? _backend.DefaultKeyMangler;
+        _plainKeys = _mangler is null && _prefix is null;
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
         _lockProvider = options.LockProvider;
         _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
@@ -280,7 +282,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
             Throw.KeyNullOrEmpty(key);
         }
 
-        if (_mangler is null && _prefix is null)
+        if (_plainKeys)
         {
             // UTF-8 needs at most 3 bytes per UTF-16 char: only long keys need counting.
             if (key.Length * 3 > _maxKeyBytes)
