@@ -18,11 +18,13 @@ public sealed class MemcachedServer : IDisposable
     private readonly string _extraArguments;
     private Process? _process;
 
-    public MemcachedServer() : this("")
+    public MemcachedServer()
+        : this("")
     {
     }
 
-    public MemcachedServer(string extraArguments)
+    // Internal so xunit sees a single public constructor when this is a class fixture.
+    internal MemcachedServer(string extraArguments)
     {
         _extraArguments = extraArguments;
         Port = FindFreePort();
