@@ -1,0 +1,98 @@
+using Dogpile.Memcached.Client;
+using Dogpile.Memcached.Tests.Infrastructure;
+
+namespace Dogpile.Memcached.Tests;
+
+/// <summary>
+/// A scripted peer misbehaves on its first connection and behaves on the next: each fault must surface as a
+/// clear exception, drop that connection, and leave the client able to work on a fresh one.
+/// </summary>
+public sealed class FaultyServerTests
+{
+    private static readonly Func<System.Net.Sockets.NetworkStream, Task> Healthy = FakeMemcachedServer.ReplyEachLine("EN\r\n"u8.ToArray());
+
+    private static MemcachedClient NewClient(FakeMemcachedServer fake, TimeSpan? requestTimeout = null)
+    {
+        var options = new MemcachedClientOptions { MaxConnectionsPerServer = 2, RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(10) };
+        options.Servers.Add(fake.Endpoint);
+        return new MemcachedClient(options);
+    }
+
+    private static async Task AssertFaultThenRecovery<TException>(Func<System.Net.Sockets.NetworkStream, Task> fault, string? messagePart = null)
+        where TException : MemcachedException
+    {
+        await using var fake = new FakeMemcachedServer(fault, Healthy);
+        using var client = NewClient(fake);
+
+        var error = await Assert.ThrowsAsync<TException>(async () => await client.GetAsync("key"));
+
+        if (messagePart is not null)
+        {
+            Assert.Contains(messagePart, error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, client.OpenConnectionCount);
+        Assert.False((await client.GetAsync("key")).Found);
+        Assert.Equal(2, fake.AcceptedConnections);
+        Assert.Equal(1, client.OpenConnectionCount);
+    }
+
+    [Fact]
+    public Task ServerErrorLine_ThrowsServerErrorAndDiscardsConnection() =>
+        AssertFaultThenRecovery<MemcachedServerErrorException>(FakeMemcachedServer.ReplyEachLine("SERVER_ERROR out of memory\r\n"u8.ToArray()), "out of memory");
+
+    [Fact]
+    public Task ClientErrorLine_ThrowsServerErrorAndDiscardsConnection() =>
+        AssertFaultThenRecovery<MemcachedServerErrorException>(FakeMemcachedServer.ReplyEachLine("CLIENT_ERROR bad command line format\r\n"u8.ToArray()), "bad command line");
+
+    [Fact]
+    public Task ErrorLine_ThrowsServerErrorAndDiscardsConnection() =>
+        AssertFaultThenRecovery<MemcachedServerErrorException>(FakeMemcachedServer.ReplyEachLine("ERROR\r\n"u8.ToArray()), "ERROR");
+
+    [Fact]
+    public Task CloseMidReply_ThrowsConnectionExceptionAndDiscardsConnection() =>
+        AssertFaultThenRecovery<MemcachedConnectionException>(FakeMemcachedServer.ReplyOnceThenClose("VA 10 f0\r\nabc"u8.ToArray()), "middle of a reply");
+
+    [Fact]
+    public Task CloseBeforeReply_ThrowsConnectionException() =>
+        AssertFaultThenRecovery<MemcachedConnectionException>(FakeMemcachedServer.ReplyOnceThenClose([]));
+
+    [Fact]
+    public Task GarbageLine_ThrowsProtocolException() =>
+        AssertFaultThenRecovery<MemcachedProtocolException>(FakeMemcachedServer.ReplyEachLine("HELLO WORLD\r\n"u8.ToArray()), "HELLO");
+
+    [Fact]
+    public Task GarbageWithoutLineEnd_ThrowsProtocolExceptionWithoutWaitingForTimeout() =>
+        AssertFaultThenRecovery<MemcachedProtocolException>(FakeMemcachedServer.ReplyEachLine([0x00, 0x01, 0xfe, 0x42]));
+
+    [Fact]
+    public Task OversizedValueAnnouncement_ThrowsProtocolException() =>
+        AssertFaultThenRecovery<MemcachedProtocolException>(FakeMemcachedServer.ReplyEachLine("VA 999999999999 f0\r\n"u8.ToArray()), "maximum item size");
+
+    [Fact]
+    public Task StatusTheCommandNeverReturns_ThrowsProtocolException() =>
+        AssertFaultThenRecovery<MemcachedProtocolException>(FakeMemcachedServer.ReplyEachLine("NS\r\n"u8.ToArray()), "mg");
+
+    [Fact]
+    public async Task PipelinedReplyWithUnknownOpaque_ThrowsProtocolException()
+    {
+        await using var fake = new FakeMemcachedServer(FakeMemcachedServer.ReplyOnceThenClose("VA 1 O99\r\nx\r\nMN\r\n"u8.ToArray()), Healthy);
+        using var client = NewClient(fake);
+
+        await Assert.ThrowsAsync<MemcachedProtocolException>(async () => await client.GetManyAsync(["a", "b"]));
+        Assert.Equal(0, client.OpenConnectionCount);
+    }
+
+    [Fact]
+    public async Task NoReply_TimesOutAndDiscardsConnection()
+    {
+        await using var fake = new FakeMemcachedServer(FakeMemcachedServer.NeverReply(), Healthy);
+        using var client = NewClient(fake, TimeSpan.FromMilliseconds(300));
+
+        var error = await Assert.ThrowsAsync<MemcachedTimeoutException>(async () => await client.GetAsync("key"));
+
+        Assert.Contains("request timeout", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, client.OpenConnectionCount);
+        Assert.False((await client.GetAsync("key")).Found);
+    }
+}
