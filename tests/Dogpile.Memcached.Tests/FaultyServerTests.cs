@@ -95,4 +95,46 @@ public sealed class FaultyServerTests
         Assert.Equal(0, client.OpenConnectionCount);
         Assert.False((await client.GetAsync("key")).Found);
     }
+
+    [Fact]
+    public async Task RandomRepliesFromPeer_OnlyEverSurfaceAsMemcachedExceptions()
+    {
+        var random = new Random(99);
+        var valid = new[] { "EN\r\n", "VA 2 f1 c2 t-1\r\nab\r\n", "HD\r\n", "VA 3\r\nab" };
+        var behaviours = Enumerable.Range(0, 60).Select(i =>
+        {
+            byte[] reply;
+            if (i % 3 == 0)
+            {
+                reply = new byte[random.Next(1, 200)];
+                random.NextBytes(reply);
+            }
+            else
+            {
+                // A valid reply with a few bytes flipped, cut short, or followed by noise.
+                reply = System.Text.Encoding.ASCII.GetBytes(valid[random.Next(valid.Length)]);
+                reply[random.Next(reply.Length)] = (byte)random.Next(256);
+                reply = reply[..random.Next(1, reply.Length + 1)];
+            }
+
+            return i % 2 == 0 ? FakeMemcachedServer.ReplyOnceThenClose(reply) : FakeMemcachedServer.ReplyEachLine(reply);
+        }).ToArray();
+        await using var fake = new FakeMemcachedServer(behaviours);
+        using var client = NewClient(fake, TimeSpan.FromMilliseconds(300));
+
+        for (var i = 0; i < behaviours.Length; i++)
+        {
+            try
+            {
+                _ = await client.GetAsync("key");
+            }
+            catch (MemcachedException)
+            {
+                Assert.Equal(0, client.OpenConnectionCount);
+            }
+
+            // Force a fresh connection (and so the next scripted reply) for every round.
+            client.Servers[0].DiscardIdleConnections();
+        }
+    }
 }

@@ -230,23 +230,29 @@ internal sealed class MemcachedServerPool : IDisposable
         Log.ConnectionDiscarded(_logger, Address.RingName, cause);
     }
 
-    public void Dispose()
+    /// <summary>Closes every idle connection; lent ones are unaffected.</summary>
+    internal void DiscardIdleConnections()
     {
         List<MemcachedConnection> idle;
         lock (_lock)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
             idle = [.. _idle];
             _open -= _idle.Count;
             _idle.Clear();
         }
 
         idle.ForEach(static c => c.Dispose());
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+        }
+
+        // Connections still lent out are closed when they come back (ReturnIdle sees _disposed).
+        DiscardIdleConnections();
         // The semaphore is left undisposed: callers still running release their slot into it.
     }
 }
