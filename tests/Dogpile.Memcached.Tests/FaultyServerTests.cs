@@ -137,4 +137,32 @@ public sealed class FaultyServerTests
             client.Servers[0].DiscardIdleConnections();
         }
     }
+
+    [Fact]
+    public async Task PooledConnectionClosedByPeer_ReadIsRetriedOnceOnAFreshConnection()
+    {
+        await using var fake = new FakeMemcachedServer(FakeMemcachedServer.ReplyOnceThenClose("EN\r\n"u8.ToArray()), Healthy);
+        using var client = NewClient(fake);
+        Assert.False((await client.GetAsync("key")).Found);
+
+        // The pooled socket is now closed by the peer; the read must not surface that.
+        Assert.False((await client.GetAsync("key")).Found);
+
+        Assert.Equal(2, fake.AcceptedConnections);
+        Assert.Equal(1, client.OpenConnectionCount);
+    }
+
+    [Fact]
+    public async Task PooledConnectionClosedByPeer_WriteIsNotRetried()
+    {
+        await using var fake = new FakeMemcachedServer(FakeMemcachedServer.ReplyOnceThenClose("EN\r\n"u8.ToArray()), Healthy);
+        using var client = NewClient(fake);
+        Assert.False((await client.GetAsync("key")).Found);
+
+        // A write may have been applied before its reply was lost, so it fails instead of running twice.
+        await Assert.ThrowsAsync<MemcachedConnectionException>(async () => await client.DeleteAsync("key"));
+
+        Assert.Equal(1, fake.AcceptedConnections);
+        Assert.Equal(0, client.OpenConnectionCount);
+    }
 }

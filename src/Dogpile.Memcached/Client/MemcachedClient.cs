@@ -74,7 +74,7 @@ internal sealed class MemcachedClient : IDisposable
                 MetaStatus.Miss => MemcachedGetResult.Miss,
                 _ => throw Unexpected("mg", response),
             };
-        }, cancellationToken);
+        }, idempotent: true, cancellationToken);
     }
 
     /// <summary>
@@ -110,7 +110,7 @@ internal sealed class MemcachedClient : IDisposable
         var tasks = new List<Task<List<(string, MemcachedGetResult)>>>(byServer.Count);
         foreach (var (server, serverKeys) in byServer)
         {
-            tasks.Add(_servers[server].ExecuteAsync(serverKeys, GetBatchAsync, cancellationToken).AsTask());
+            tasks.Add(_servers[server].ExecuteAsync(serverKeys, GetBatchAsync, idempotent: true, cancellationToken).AsTask());
         }
 
         foreach (var found in await Task.WhenAll(tasks).ConfigureAwait(false))
@@ -226,7 +226,7 @@ internal sealed class MemcachedClient : IDisposable
                 MetaStatus.NotFound => new MemcachedStoreResult(MemcachedStoreStatus.NotFound, 0),
                 _ => throw Unexpected("ms", response),
             };
-        }, cancellationToken);
+        }, idempotent: false, cancellationToken);
     }
 
     /// <summary>Deletes a key (<c>md &lt;key&gt; [C&lt;cas&gt;]</c>), optionally only if its CAS still matches.</summary>
@@ -251,7 +251,7 @@ internal sealed class MemcachedClient : IDisposable
                 MetaStatus.Exists => MemcachedDeleteStatus.Exists,
                 _ => throw Unexpected("md", response),
             };
-        }, cancellationToken);
+        }, idempotent: false, cancellationToken);
     }
 
     /// <summary>Sets a new TTL on an existing key without fetching it (<c>mg &lt;key&gt; T&lt;ttl&gt;</c>).</summary>
@@ -273,7 +273,7 @@ internal sealed class MemcachedClient : IDisposable
                 MetaStatus.Miss => false,
                 _ => throw Unexpected("mg (touch)", response),
             };
-        }, cancellationToken);
+        }, idempotent: false, cancellationToken);
     }
 
     /// <summary>Adds <paramref name="delta"/> to a decimal counter (<c>ma &lt;key&gt; D v</c>); wraps at 2^64.</summary>
@@ -327,7 +327,7 @@ internal sealed class MemcachedClient : IDisposable
                 default:
                     throw Unexpected("ma", response);
             }
-        }, cancellationToken);
+        }, idempotent: false, cancellationToken);
     }
 
     /// <summary>Sends <c>mn</c> to every server and waits for <c>MN</c>: a cheap health check.</summary>
@@ -340,7 +340,7 @@ internal sealed class MemcachedClient : IDisposable
             await connection.FlushAsync(ct).ConfigureAwait(false);
             var response = await connection.ReadAsync(ct).ConfigureAwait(false);
             return response.Status == MetaStatus.NoOp ? true : throw Unexpected("mn", response);
-        }, cancellationToken).AsTask());
+        }, idempotent: true, cancellationToken).AsTask());
         _ = await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 

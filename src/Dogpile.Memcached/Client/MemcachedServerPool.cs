@@ -53,39 +53,56 @@ internal sealed class MemcachedServerPool : IDisposable
     /// Runs <paramref name="operation"/> on a connection lent exclusively for its duration, under the request
     /// timeout. The connection goes back to the pool only if the operation completed without an exception.
     /// </summary>
+    /// <param name="state">Passed to <paramref name="operation"/> so callers can use a static lambda.</param>
+    /// <param name="operation">Writes the request, flushes, and reads every reply it caused.</param>
+    /// <param name="idempotent">
+    /// True for reads. A pooled socket can be dead without our knowing (the server restarted, or something on
+    /// the path dropped an idle connection); a read that fails that way on a pooled socket is retried once on a
+    /// fresh one. Writes are never retried: the first attempt may have been applied even though its reply was lost.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the call; the connection in use is then discarded.</param>
     public async ValueTask<TResult> ExecuteAsync<TState, TResult>(
         TState state,
         Func<MemcachedConnection, TState, CancellationToken, ValueTask<TResult>> operation,
+        bool idempotent,
         CancellationToken cancellationToken)
     {
         ThrowIfDead();
         await AcquireSlotAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Re-check: while this caller queued, another may have found the server dead.
-            ThrowIfDead();
-            var connection = TakeIdle() ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
-            using var timeout = new CancellationTokenSource(_options.RequestTimeout, _timeProvider);
-            using var link = cancellationToken.CanBeCanceled
-                ? cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout)
-                : default;
-            try
+            for (var attempt = 0; ; attempt++)
             {
-                var result = await operation(connection, state, timeout.Token).ConfigureAwait(false);
-                ReturnIdle(connection);
-                return result;
-            }
-            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
-            {
-                Discard(connection, ex, drainIdle: false);
-                throw new MemcachedTimeoutException(
-                    $"A request to memcached server {Address} took longer than the request timeout {_options.RequestTimeout}. The connection was discarded.", ex);
-            }
-            catch (Exception ex)
-            {
-                // A reset or close usually means the server went away: its idle sockets are stale too.
-                Discard(connection, ex, drainIdle: ex is MemcachedConnectionException);
-                throw;
+                // Re-check: while this caller queued, another may have found the server dead.
+                ThrowIfDead();
+                var pooled = TakeIdle();
+                var connection = pooled ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
+                using var timeout = new CancellationTokenSource(_options.RequestTimeout, _timeProvider);
+                using var link = cancellationToken.CanBeCanceled
+                    ? cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout)
+                    : default;
+                try
+                {
+                    var result = await operation(connection, state, timeout.Token).ConfigureAwait(false);
+                    ReturnIdle(connection);
+                    return result;
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
+                {
+                    Discard(connection, ex, drainIdle: false);
+                    throw new MemcachedTimeoutException(
+                        $"A request to memcached server {Address} took longer than the request timeout {_options.RequestTimeout}. The connection was discarded.", ex);
+                }
+                catch (MemcachedConnectionException ex) when (idempotent && pooled is not null && attempt == 0)
+                {
+                    Discard(connection, ex, drainIdle: true);
+                }
+                catch (Exception ex)
+                {
+                    // A reset or close usually means the server went away: its idle sockets are stale too.
+                    Discard(connection, ex, drainIdle: ex is MemcachedConnectionException);
+                    throw;
+                }
             }
         }
         finally
