@@ -128,33 +128,67 @@ public sealed class MemcachedServer : IDisposable
     /// <summary>Reads the server's <c>stats</c> over a fresh connection (which itself counts in curr_connections).</summary>
     public async Task<Dictionary<string, string>> StatsAsync()
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port);
-        var stream = client.GetStream();
-        await stream.WriteAsync("stats\r\n"u8.ToArray());
-        var text = new StringBuilder();
-        var buffer = new byte[8192];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        while (!text.ToString().EndsWith("END\r\n", StringComparison.Ordinal))
-        {
-            var n = await stream.ReadAsync(buffer, timeout.Token);
-            if (n == 0)
-            {
-                throw new InvalidOperationException("memcached closed the stats connection.");
-            }
-
-            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
-        }
-
-        return text.ToString()
-            .Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
-            .Where(line => line.StartsWith("STAT ", StringComparison.Ordinal))
-            .Select(line => line.Split(' ', 3))
-            .ToDictionary(parts => parts[1], parts => parts[2]);
+        await using var session = await OpenStatsSessionAsync();
+        return await session.StatsAsync();
     }
 
-    public async Task<int> CurrentConnectionsAsync() =>
-        int.Parse((await StatsAsync())["curr_connections"], CultureInfo.InvariantCulture);
+    public async Task<int> CurrentConnectionsAsync()
+    {
+        await using var session = await OpenStatsSessionAsync();
+        return await session.CurrentConnectionsAsync();
+    }
+
+    /// <summary>
+    /// One connection for repeated <c>stats</c> calls. Sampling over a single socket keeps the count honest: a
+    /// fresh socket per sample could still be counted by the server after we closed it.
+    /// </summary>
+    public async Task<StatsSession> OpenStatsSessionAsync()
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Port);
+        return new StatsSession(client);
+    }
+
+    public sealed class StatsSession : IAsyncDisposable
+    {
+        private readonly TcpClient _client;
+
+        internal StatsSession(TcpClient client) => _client = client;
+
+        public async Task<Dictionary<string, string>> StatsAsync()
+        {
+            var stream = _client.GetStream();
+            await stream.WriteAsync("stats\r\n"u8.ToArray());
+            var text = new StringBuilder();
+            var buffer = new byte[8192];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            while (!text.ToString().EndsWith("END\r\n", StringComparison.Ordinal))
+            {
+                var n = await stream.ReadAsync(buffer, timeout.Token);
+                if (n == 0)
+                {
+                    throw new InvalidOperationException("memcached closed the stats connection.");
+                }
+
+                text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            }
+
+            return text.ToString()
+                .Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
+                .Where(line => line.StartsWith("STAT ", StringComparison.Ordinal))
+                .Select(line => line.Split(' ', 3))
+                .ToDictionary(parts => parts[1], parts => parts[2]);
+        }
+
+        public async Task<int> CurrentConnectionsAsync() =>
+            int.Parse((await StatsAsync())["curr_connections"], CultureInfo.InvariantCulture);
+
+        public ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 
     private bool CanConnect()
     {
