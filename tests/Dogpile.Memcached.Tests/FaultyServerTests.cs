@@ -165,4 +165,37 @@ public sealed class FaultyServerTests
         Assert.Equal(1, fake.AcceptedConnections);
         Assert.Equal(0, client.OpenConnectionCount);
     }
+
+    [Fact]
+    public async Task Metrics_ReportOpenAndDiscardedConnections()
+    {
+        await using var fake = new FakeMemcachedServer(FakeMemcachedServer.ReplyEachLine("HELLO\r\n"u8.ToArray()), Healthy);
+        using var client = NewClient(fake);
+        long discarded = 0;
+        var open = new List<int>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == client.Metrics.Meter)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "dogpile.memcached.connections.discarded")
+            {
+                Interlocked.Add(ref discarded, value);
+            }
+        });
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => open.Add(value));
+        listener.Start();
+
+        await Assert.ThrowsAsync<MemcachedProtocolException>(async () => await client.GetAsync("key"));
+        _ = await client.GetAsync("key");
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1, Interlocked.Read(ref discarded));
+        Assert.Equal([1], open);
+    }
 }

@@ -18,6 +18,9 @@ namespace Dogpile.Memcached.Client;
 /// and let two holders take the same lock.</para>
 /// <para>TTLs: <see cref="TimeSpan.Zero"/> means "never expires". memcached reads an expiration above 30 days as an
 /// absolute unix time, so longer TTLs are converted to one using the injected <see cref="TimeProvider"/>.</para>
+/// <para>Observability: <see cref="OpenConnectionCount"/>, log events 1001-1003 (see <c>Log</c>), and the
+/// <c>Dogpile.Memcached</c> meter (<c>dogpile.memcached.connections.open</c>, <c>.connections.discarded</c>,
+/// <c>.servers.marked_dead</c>).</para>
 /// </remarks>
 internal sealed class MemcachedClient : IDisposable
 {
@@ -33,6 +36,7 @@ internal sealed class MemcachedClient : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly KetamaRing _ring;
     private readonly MemcachedServerPool[] _servers;
+    private readonly MemcachedMetrics _metrics;
 
     public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
@@ -42,13 +46,17 @@ internal sealed class MemcachedClient : IDisposable
         _timeProvider = timeProvider ?? TimeProvider.System;
         var addresses = options.Servers.Select(ServerAddress.Parse).ToArray();
         _ring = new KetamaRing(addresses.Select(a => a.RingName).ToArray());
+        _metrics = new MemcachedMetrics(() => _servers!);
         _servers = addresses
-            .Select(a => new MemcachedServerPool(a, options, _timeProvider, logger ?? NullLogger.Instance))
+            .Select(a => new MemcachedServerPool(a, options, _timeProvider, logger ?? NullLogger.Instance, _metrics))
             .ToArray();
     }
 
     /// <summary>The per-server pools, in configured order.</summary>
     internal IReadOnlyList<MemcachedServerPool> Servers => _servers;
+
+    /// <summary>This client's instruments on the <c>Dogpile.Memcached</c> meter.</summary>
+    internal MemcachedMetrics Metrics => _metrics;
 
     /// <summary>Sockets open to all servers together, idle or in use.</summary>
     public int OpenConnectionCount => _servers.Sum(static s => s.OpenConnections);
@@ -421,6 +429,8 @@ internal sealed class MemcachedClient : IDisposable
         {
             server.Dispose();
         }
+
+        _metrics.Dispose();
     }
 
     private readonly record struct StoreRequest(byte[] Key, ReadOnlyMemory<byte> Value, uint Flags, long Expiration, MemcachedStoreMode Mode, ulong? CompareCas);

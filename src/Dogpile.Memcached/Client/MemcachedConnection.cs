@@ -15,6 +15,7 @@ namespace Dogpile.Memcached.Client;
 internal sealed class MemcachedConnection : IDisposable
 {
     private const int InitialBufferSize = 16 * 1024;
+    private const int ShrinkAboveSize = 64 * 1024;
 
     private readonly Socket _socket;
     private readonly int _maxItemSize;
@@ -86,6 +87,11 @@ internal sealed class MemcachedConnection : IDisposable
                 if (_start == _end)
                 {
                     _start = _end = 0;
+                    if (_buffer.Length > ShrinkAboveSize)
+                    {
+                        // One large value should not pin a megabyte per pooled socket for the pool's lifetime.
+                        _buffer = new byte[InitialBufferSize];
+                    }
                 }
 
                 return response.Status switch

@@ -17,6 +17,7 @@ internal sealed class MemcachedServerPool : IDisposable
     private readonly MemcachedClientOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly MemcachedMetrics? _metrics;
     private readonly SemaphoreSlim _slots;
     private readonly Lock _lock = new();
     private readonly Stack<MemcachedConnection> _idle = new();
@@ -25,9 +26,10 @@ internal sealed class MemcachedServerPool : IDisposable
     private Exception? _deathCause;
     private bool _disposed;
 
-    public MemcachedServerPool(ServerAddress address, MemcachedClientOptions options, TimeProvider timeProvider, ILogger logger)
+    public MemcachedServerPool(ServerAddress address, MemcachedClientOptions options, TimeProvider timeProvider, ILogger logger, MemcachedMetrics? metrics = null)
     {
         Address = address;
+        _metrics = metrics;
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -210,6 +212,7 @@ internal sealed class MemcachedServerPool : IDisposable
         var until = _timeProvider.GetUtcNow().Add(_options.DeadServerRetryDelay).UtcTicks;
         Volatile.Write(ref _deadUntilUtcTicks, Math.Max(until, 1));
         Log.ServerMarkedDead(_logger, Address.RingName, _options.DeadServerRetryDelay, cause);
+        _metrics?.ServerMarkedDead(Address);
     }
 
     private void ReturnIdle(MemcachedConnection connection)
@@ -245,6 +248,7 @@ internal sealed class MemcachedServerPool : IDisposable
         connection.Dispose();
         stale?.ForEach(static c => c.Dispose());
         Log.ConnectionDiscarded(_logger, Address.RingName, cause);
+        _metrics?.ConnectionDiscarded(Address, cause);
     }
 
     /// <summary>Closes every idle connection; lent ones are unaffected.</summary>
