@@ -1,0 +1,157 @@
+using System.Buffers.Binary;
+
+namespace Dogpile;
+
+/// <summary>
+/// A value as a backend stores it: the value (a live object, or serialized bytes for byte-oriented backends)
+/// together with the metadata the region needs to judge freshness at read time.
+/// </summary>
+/// <remarks>
+/// Expiry is never baked into the backend's own TTL alone: the backend keeps the entry for its logical
+/// expiration plus the region's stale window, and the region decides at read time whether it is fresh,
+/// stale, or too old to serve. Entries are immutable once built.
+/// </remarks>
+public sealed class CacheEntry
+{
+    /// <summary>The first byte of the binary envelope written by <see cref="ToBytes"/>.</summary>
+    internal const byte EnvelopeMagic = 0xD6;
+
+    /// <summary>The envelope format version; bump it when the layout changes.</summary>
+    public const byte FormatVersion = 1;
+
+    /// <summary>Size of the envelope header that precedes the payload.</summary>
+    internal const int HeaderSize = 2 + 8 + 8 + 8;
+
+    private const long NeverExpiresTicks = -1;
+
+    // Memoizes the deserialized value so that a backend which hands back the same entry instance
+    // (a local layer in front of a remote store) pays for deserialization once, not per hit.
+    private object? _decoded;
+
+    /// <summary>Creates an entry that holds a live object (for object-storing backends).</summary>
+    /// <param name="value">The cached value.</param>
+    /// <param name="createdUtcTicks">When the creator finished, in UTC ticks.</param>
+    /// <param name="expiration">The logical expiration; <see langword="null"/> means it never expires.</param>
+    /// <param name="creationDuration">How long the creator took; used by probabilistic early expiration.</param>
+    public CacheEntry(object? value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
+    {
+        Value = value;
+        CreatedUtcTicks = createdUtcTicks;
+        ExpirationTicks = expiration is { } e ? e.Ticks : NeverExpiresTicks;
+        CreationDurationTicks = creationDuration.Ticks;
+        FreshUntilUtcTicks = ComputeFreshUntil(createdUtcTicks, ExpirationTicks);
+    }
+
+    /// <summary>Creates an entry that holds serialized bytes (for byte-oriented backends).</summary>
+    /// <param name="payload">The serialized value, without the envelope.</param>
+    /// <param name="createdUtcTicks">When the creator finished, in UTC ticks.</param>
+    /// <param name="expiration">The logical expiration; <see langword="null"/> means it never expires.</param>
+    /// <param name="creationDuration">How long the creator took.</param>
+    public CacheEntry(ReadOnlyMemory<byte> payload, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
+        : this((object?)null, createdUtcTicks, expiration, creationDuration)
+    {
+        Payload = payload;
+        HasPayload = true;
+    }
+
+    /// <summary>The live value, for object-storing backends; <see langword="null"/> for byte entries.</summary>
+    public object? Value { get; }
+
+    /// <summary>The serialized value, for byte-oriented backends.</summary>
+    public ReadOnlyMemory<byte> Payload { get; }
+
+    /// <summary>Whether this entry carries serialized bytes rather than a live object.</summary>
+    public bool HasPayload { get; }
+
+    /// <summary>When the creator finished, in UTC ticks.</summary>
+    public long CreatedUtcTicks { get; }
+
+    /// <summary>When the creator finished.</summary>
+    public DateTimeOffset Created => new(CreatedUtcTicks, TimeSpan.Zero);
+
+    /// <summary>The logical expiration, or <see langword="null"/> when the value never expires.</summary>
+    public TimeSpan? Expiration => ExpirationTicks == NeverExpiresTicks ? null : new TimeSpan(ExpirationTicks);
+
+    /// <summary>How long the creator took to produce the value.</summary>
+    public TimeSpan CreationDuration => new(CreationDurationTicks);
+
+    internal long ExpirationTicks { get; }
+
+    internal long CreationDurationTicks { get; }
+
+    /// <summary>UTC ticks until which the entry is fresh; <see cref="long.MaxValue"/> when it never expires.</summary>
+    internal long FreshUntilUtcTicks { get; }
+
+    internal object? Decoded
+    {
+        get => Volatile.Read(ref _decoded);
+        set => Volatile.Write(ref _decoded, value);
+    }
+
+    /// <summary>
+    /// Writes the entry as one buffer: a versioned header (magic, format version, created time, expiration,
+    /// creation duration) followed by the payload. Byte-oriented backends store exactly these bytes.
+    /// </summary>
+    /// <returns>The encoded entry.</returns>
+    /// <exception cref="InvalidOperationException">The entry holds a live object rather than bytes.</exception>
+    public byte[] ToBytes()
+    {
+        if (!HasPayload)
+        {
+            throw new InvalidOperationException("Only entries that hold serialized bytes can be encoded; this entry holds a live object.");
+        }
+
+        var buffer = new byte[HeaderSize + Payload.Length];
+        buffer[0] = EnvelopeMagic;
+        buffer[1] = FormatVersion;
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(2), CreatedUtcTicks);
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(10), ExpirationTicks);
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(18), CreationDurationTicks);
+        Payload.Span.CopyTo(buffer.AsSpan(HeaderSize));
+        return buffer;
+    }
+
+    /// <summary>Decodes bytes written by <see cref="ToBytes"/>.</summary>
+    /// <param name="data">The stored bytes. The returned entry references this memory; do not reuse it.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="CacheSerializationException">The bytes are not a valid entry of a known format version.</exception>
+    public static CacheEntry FromBytes(ReadOnlyMemory<byte> data)
+    {
+        ReadOnlySpan<byte> span = data.Span;
+        if (span.Length < HeaderSize)
+        {
+            throw new CacheSerializationException($"A stored cache entry is {span.Length} bytes long, shorter than its {HeaderSize}-byte header.");
+        }
+
+        if (span[0] != EnvelopeMagic)
+        {
+            throw new CacheSerializationException($"A stored cache entry starts with 0x{span[0]:X2}, not the Dogpile envelope marker 0x{EnvelopeMagic:X2}.");
+        }
+
+        if (span[1] != FormatVersion)
+        {
+            throw new CacheSerializationException($"A stored cache entry has format version {span[1]}; this build reads version {FormatVersion}.");
+        }
+
+        long created = BinaryPrimitives.ReadInt64LittleEndian(span[2..]);
+        long expiration = BinaryPrimitives.ReadInt64LittleEndian(span[10..]);
+        long duration = BinaryPrimitives.ReadInt64LittleEndian(span[18..]);
+        if (created <= 0 || created > DateTimeOffset.MaxValue.UtcTicks || (expiration < 0 && expiration != NeverExpiresTicks) || duration < 0)
+        {
+            throw new CacheSerializationException("A stored cache entry has an invalid header (created time, expiration or creation duration out of range).");
+        }
+
+        return new CacheEntry(data[HeaderSize..], created, expiration == NeverExpiresTicks ? null : new TimeSpan(expiration), new TimeSpan(duration));
+    }
+
+    private static long ComputeFreshUntil(long created, long expirationTicks)
+    {
+        if (expirationTicks == NeverExpiresTicks)
+        {
+            return long.MaxValue;
+        }
+
+        long until = created + expirationTicks;
+        return until < created ? long.MaxValue : until;
+    }
+}

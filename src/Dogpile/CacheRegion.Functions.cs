@@ -1,0 +1,200 @@
+using Dogpile.Internal;
+
+namespace Dogpile;
+
+// Cached functions: the registry of named functions, and the entry point a worker process uses to run a
+// refresh job from serialized arguments.
+public sealed partial class CacheRegion
+{
+    /// <summary>
+    /// Wraps <paramref name="function"/> as a cached function registered under <paramref name="name"/>
+    /// (dogpile's <c>cache_on_arguments</c>). See <see cref="CachedFunction{TArg, T}"/> for how keys are built.
+    /// </summary>
+    /// <typeparam name="TArg">The argument type; a tuple for several arguments.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="name">The function's name: unique in the region, and the same in every process that refreshes it.</param>
+    /// <param name="function">The function.</param>
+    /// <param name="keyBuilder">Writes the arguments into the key; the default is <see cref="FunctionKeys.Format{TArg}"/>.</param>
+    /// <param name="options">Per-call options for every call of the function.</param>
+    /// <returns>The cached function.</returns>
+    /// <exception cref="ArgumentException">The name is empty, contains ':' or is already registered.</exception>
+    public CachedFunction<TArg, T> CreateFunction<TArg, T>(
+        string name,
+        Func<TArg, CancellationToken, ValueTask<T>> function,
+        Func<TArg, string>? keyBuilder = null,
+        CacheEntryOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(function);
+        if (name.Contains(':', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A cached function's name must not contain ':' (it separates the name from the arguments in keys): '{name}'.", nameof(name));
+        }
+
+        _ = ResolveExpiration(options);
+        var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
+        if (!_functions.TryAdd(name, cached))
+        {
+            throw new ArgumentException($"A cached function named '{name}' is already registered in region '{Name}'.", nameof(name));
+        }
+
+        return cached;
+    }
+
+    /// <summary>Whether a cached function with this name is registered.</summary>
+    /// <param name="name">The name.</param>
+    /// <returns><see langword="true"/> when registered.</returns>
+    public bool IsFunctionRegistered(string name) => _functions.ContainsKey(name);
+
+    /// <summary>
+    /// Runs a refresh job for a registered function, as a worker does for a job taken from a durable queue:
+    /// deserializes the arguments, skips the job if the key is fresh, otherwise runs the function, stores the
+    /// value (fenced by <paramref name="heldLock"/> when the backend can) and releases <paramref name="heldLock"/>
+    /// exactly once, whatever happens.
+    /// </summary>
+    /// <param name="functionName">The registered name.</param>
+    /// <param name="serializedArguments">The arguments, as <see cref="RefreshRequest.SerializeArguments"/> wrote them.</param>
+    /// <param name="heldLock">The distributed lock the job carries, if any.</param>
+    /// <param name="cancellationToken">Cancels the refresh.</param>
+    /// <returns>How the refresh ended.</returns>
+    /// <exception cref="CacheFunctionNotFoundException">No function of that name is registered.</exception>
+    /// <exception cref="CacheSerializationException">The arguments cannot be read.</exception>
+    /// <remarks>A failing function throws here (after the lock is released), so the caller can retry or dead-letter the job.</remarks>
+    public async ValueTask<RefreshOutcome> RunRegisteredRefreshAsync(
+        string functionName,
+        ReadOnlyMemory<byte> serializedArguments,
+        ICacheLock? heldLock,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(functionName);
+        if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
+        {
+            if (heldLock is not null)
+            {
+                await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
+            }
+
+            throw new CacheFunctionNotFoundException(functionName, Name);
+        }
+
+        try
+        {
+            return await function.RefreshFromJobAsync(serializedArguments, heldLock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException) when (heldLock is not null)
+        {
+            await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
+        string backendKey = ToBackendKey(key);
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            CacheEntry? entry = read.Result;
+            if (TryGetFresh(entry, out T value))
+            {
+                _hits.Increment();
+                return new ValueTask<T>(value);
+            }
+
+            return UnwrapAsync(GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), entry, true, default, cancellationToken));
+        }
+
+        return UnwrapAsync(GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, read, cancellationToken));
+    }
+
+    internal ValueTask<CacheItem<T>> GetOrCreateRegisteredItemAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
+        string backendKey = ToBackendKey(key);
+        return GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
+    }
+
+    internal async ValueTask<T> RefreshRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
+        Call<TArg, T> call = FunctionCall(function, key, ToBackendKey(key), arguments, options);
+        FlightResult result = await CreateUnderLockAsync(call, reread: false, cancellationToken).ConfigureAwait(false);
+        return (T)result.Value!;
+    }
+
+    internal async ValueTask<RefreshOutcome> RefreshForJobAsync<TArg, T>(
+        CachedFunction<TArg, T> function,
+        string key,
+        TArg arguments,
+        CacheEntryOptions? options,
+        ICacheLock? heldLock,
+        CancellationToken cancellationToken)
+    {
+        Call<TArg, T> call = FunctionCall(function, key, ToBackendKey(key), arguments, options);
+        var release = new LockRelease();
+        KeyedGates.GateLease? gate = null;
+        try
+        {
+            gate = await AcquireGateAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            CacheEntry? entry = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            if (Classify<T>(call.Key, entry, _clock.CoarseUtcTicks).State == EntryState.Fresh)
+            {
+                // At-least-once delivery: a duplicate or late job finds the key already fresh.
+                return RefreshOutcome.SkippedFresh;
+            }
+
+            await CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
+            return release.Outcome;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _refreshesFailed);
+            throw;
+        }
+        finally
+        {
+            gate?.Release();
+            if (heldLock is not null && !release.DistributedReleased)
+            {
+                await ReleaseQuietlyAsync(heldLock, call.Key).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Call<TArg, T> FunctionCall<TArg, T>(CachedFunction<TArg, T> function, string key, string backendKey, TArg arguments, CacheEntryOptions? options)
+        => NewCall(key, backendKey, arguments, function.Function, options, function, arguments);
+}
+
+/// <summary>A refresh job names a cached function that this process has not registered.</summary>
+public sealed class CacheFunctionNotFoundException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public CacheFunctionNotFoundException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    public CacheFunctionNotFoundException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The cause.</param>
+    public CacheFunctionNotFoundException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception for a function name and region.</summary>
+    /// <param name="functionName">The unknown name.</param>
+    /// <param name="regionName">The region.</param>
+    public CacheFunctionNotFoundException(string functionName, string regionName)
+        : base($"No cached function named '{functionName}' is registered in region '{regionName}'. Register it with CacheRegion.CreateFunction in every process that runs refresh jobs.")
+    {
+        FunctionName = functionName;
+    }
+
+    /// <summary>The unknown name.</summary>
+    public string? FunctionName { get; }
+}

@@ -1,0 +1,211 @@
+using Dogpile.Internal;
+
+namespace Dogpile;
+
+// Get-or-create: the synchronous hit path, and the slow path that applies dogpile's rules.
+public sealed partial class CacheRegion
+{
+    /// <summary>Returns the cached value, creating it with <paramref name="creator"/> when needed (see the class remarks for the lock rules).</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="creator">Creates the value; it receives a token that is cancelled only when every waiting caller has given up.</param>
+    /// <param name="options">Per-call options.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait (not a creation other callers wait for).</param>
+    /// <returns>The value.</returns>
+    /// <exception cref="ArgumentException">The key is null, empty or too long, or an option is invalid.</exception>
+    /// <exception cref="CacheLockTimeoutException">Another caller's creation took longer than the lock timeout.</exception>
+    public ValueTask<T> GetOrCreateAsync<T>(
+        string key,
+        Func<CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(creator);
+        return GetOrCreateAsync(key, creator, static (create, ct) => create(ct), options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Returns the cached value, creating it with <paramref name="creator"/> when needed. The state is passed
+    /// to the creator, so a hot caller can use a static lambda and allocate nothing on a hit.
+    /// </summary>
+    /// <typeparam name="TState">The creator's state.</typeparam>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="state">Passed to <paramref name="creator"/>.</param>
+    /// <param name="creator">Creates the value.</param>
+    /// <param name="options">Per-call options.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait (not a creation other callers wait for).</param>
+    /// <returns>The value.</returns>
+    public ValueTask<T> GetOrCreateAsync<TState, T>(
+        string key,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        ArgumentNullException.ThrowIfNull(creator);
+        if (options is not null)
+        {
+            _ = ResolveExpiration(options);
+        }
+
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            CacheEntry? entry = read.Result;
+            if (TryGetFresh(entry, out T value))
+            {
+                _hits.Increment();
+                return new ValueTask<T>(value);
+            }
+
+            return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), entry, true, default, cancellationToken));
+        }
+
+        return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, read, cancellationToken));
+    }
+
+    /// <summary>Like <see cref="GetOrCreateAsync{TState, T}"/>, but returns the value with its metadata and how it was served (hit, stale or miss).</summary>
+    /// <typeparam name="TState">The creator's state.</typeparam>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="state">Passed to <paramref name="creator"/>.</param>
+    /// <param name="creator">Creates the value.</param>
+    /// <param name="options">Per-call options.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait.</param>
+    /// <returns>The value with its metadata.</returns>
+    public ValueTask<CacheItem<T>> GetOrCreateItemAsync<TState, T>(
+        string key,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        return GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
+    }
+
+    private Call<TState, T> NewCall<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        IRegisteredFunction? function,
+        object? arguments)
+    {
+        ArgumentNullException.ThrowIfNull(creator);
+        ThrowIfDisposed();
+        return new Call<TState, T>(key, backendKey, state, creator, options, ResolveExpiration(options), function, arguments);
+    }
+
+    private static async ValueTask<T> UnwrapAsync<T>(ValueTask<CacheItem<T>> item) => (await item.ConfigureAwait(false)).Value;
+
+    private async ValueTask<CacheItem<T>> GetOrCreateSlowAsync<TState, T>(
+        Call<TState, T> call,
+        CacheEntry? entry,
+        bool entryRead,
+        ValueTask<CacheEntry?> pendingRead,
+        CancellationToken cancellationToken)
+    {
+        if (!entryRead)
+        {
+            try
+            {
+                entry = await pendingRead.ConfigureAwait(false);
+            }
+            catch (CacheSerializationException ex)
+            {
+                CountUnreadable(call.Key, ex);
+                entry = null;
+            }
+        }
+
+        long now = _clock.CoarseUtcTicks;
+        Lookup<T> lookup = Classify<T>(call.Key, entry, now);
+        switch (lookup.State)
+        {
+            case EntryState.Fresh:
+                _hits.Increment();
+                return ToItem(lookup, now, CacheItemSource.Hit);
+
+            case EntryState.FreshEarly:
+                _hits.Increment();
+                StartEarlyRefresh(call);
+                return ToItem(lookup, now, CacheItemSource.Hit);
+
+            case EntryState.Stale:
+                return await ServeStaleAsync(call, lookup, now, cancellationToken).ConfigureAwait(false);
+
+            case EntryState.TooStale when IsBackingOff(call.BackendKey, now):
+                // The creator failed moments ago: serve the old value (stale-if-error) instead of another attempt.
+                _staleServed.Increment();
+                return ToItem(lookup, now, CacheItemSource.Stale);
+
+            default:
+                return await WaitForCreationAsync(call, lookup, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A stale value: elect one regenerator without blocking; everyone else gets the stale value now.</summary>
+    private async ValueTask<CacheItem<T>> ServeStaleAsync<TState, T>(Call<TState, T> call, Lookup<T> stale, long now, CancellationToken cancellationToken)
+    {
+        if (!IsBackingOff(call.BackendKey, now))
+        {
+            RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
+            if (request is not null)
+            {
+                if (_backgroundRefresh)
+                {
+                    await ScheduleAsync(request).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Dogpile's synchronous mode: the elected caller regenerates in line and gets the new value.
+                    RefreshResult<T> result = await ExecuteRefreshAsync(call, request, cancellationToken).ConfigureAwait(false);
+                    if (result.Outcome is RefreshOutcome.Refreshed or RefreshOutcome.NotCached or RefreshOutcome.Superseded)
+                    {
+                        return new CacheItem<T>(result.Value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, false, CacheItemSource.Miss, call.Expiration);
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+            }
+        }
+
+        _staleServed.Increment();
+        return ToItem(stale, now, CacheItemSource.Stale);
+    }
+
+    private RefreshReason ReasonFor(CacheEntry entry)
+        => entry.CreatedUtcTicks <= Volatile.Read(ref _softMark) ? RefreshReason.SoftInvalidated : RefreshReason.Expired;
+
+    /// <summary>Everything a slow-path call needs, captured once so flights and refreshes can carry it.</summary>
+    private sealed class Call<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        IRegisteredFunction? function,
+        object? arguments)
+    {
+        public string Key { get; } = key;
+
+        public string BackendKey { get; } = backendKey;
+
+        public TState State { get; } = state;
+
+        public Func<TState, CancellationToken, ValueTask<T>> Creator { get; } = creator;
+
+        public CacheEntryOptions? Options { get; } = options;
+
+        public TimeSpan? Expiration { get; } = expiration;
+
+        public IRegisteredFunction? Function { get; } = function;
+
+        public object? Arguments { get; } = arguments;
+    }
+}

@@ -1,0 +1,298 @@
+using Dogpile.Internal;
+
+namespace Dogpile;
+
+// The missing-value path: one creation per key in flight, shared by every waiter; the holder of the key's
+// lock re-reads before creating, exactly as dogpile's Lock does after a blocking acquire.
+public sealed partial class CacheRegion
+{
+    private async ValueTask<CacheItem<T>> WaitForCreationAsync<TState, T>(Call<TState, T> call, Lookup<T> fallback, CancellationToken cancellationToken)
+    {
+        Flight flight = JoinOrStartFlight(call, out bool joined);
+        Interlocked.Increment(ref _misses);
+        if (joined)
+        {
+            Interlocked.Increment(ref _lockWaits);
+        }
+
+        try
+        {
+            FlightResult result = await flight.Completion.Task.WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
+            return ResultToItem(call, result);
+        }
+        catch (TimeoutException ex) when (ex is not CacheLockTimeoutException && !cancellationToken.IsCancellationRequested && !fallback.HasValue)
+        {
+            Interlocked.Increment(ref _lockTimeouts);
+            throw new CacheLockTimeoutException(call.Key, _lockTimeout);
+        }
+        catch (Exception ex) when (fallback.HasValue && !cancellationToken.IsCancellationRequested && ex is not CacheValueTooLargeException)
+        {
+            // Too stale to serve normally, but within the stale window: stale-if-error.
+            Log.ServingStaleAfterError(_logger, ex, Name, call.Key);
+            _staleServed.Increment();
+            return ToItem(fallback, _clock.CoarseUtcTicks, CacheItemSource.Stale);
+        }
+        finally
+        {
+            flight.RemoveWaiter();
+        }
+    }
+
+    private CacheItem<T> ResultToItem<TState, T>(Call<TState, T> call, FlightResult result)
+    {
+        T value;
+        if (result.Value is T typed)
+        {
+            value = typed;
+        }
+        else if (result.Value is null && default(T) is null)
+        {
+            value = default!;
+        }
+        else
+        {
+            throw new InvalidCastException(
+                $"Key '{call.Key}' is being created as a {result.Value?.GetType().Name ?? "null"} by a concurrent caller, not the {typeof(T).Name} this caller asked for.");
+        }
+
+        return new CacheItem<T>(value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, result.Stale, result.Stale ? CacheItemSource.Stale : CacheItemSource.Miss, result.Expiration);
+    }
+
+    private Flight JoinOrStartFlight<TState, T>(Call<TState, T> call, out bool joined)
+    {
+        while (true)
+        {
+            if (_flights.TryGetValue(call.BackendKey, out Flight? existing))
+            {
+                if (existing.TryAddWaiter())
+                {
+                    joined = true;
+                    return existing;
+                }
+
+                // Every waiter of that flight left and it is being cancelled: replace it.
+                _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, existing));
+                continue;
+            }
+
+            var flight = new Flight();
+            flight.TryAddWaiter();
+            if (_flights.TryAdd(call.BackendKey, flight))
+            {
+                joined = false;
+                _ = RunFlightAsync(call, flight);
+                return flight;
+            }
+
+        }
+    }
+
+    private async Task RunFlightAsync<TState, T>(Call<TState, T> call, Flight flight)
+    {
+        // Leave the caller's thread: the creation belongs to every waiter, not to the first one.
+        await Task.Yield();
+        try
+        {
+            FlightResult result = await CreateUnderLockAsync(call, reread: true, flight.Cancellation.Token).ConfigureAwait(false);
+            _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
+            flight.Completion.TrySetResult(result);
+        }
+        catch (Exception ex)
+        {
+            if (!flight.Cancellation.IsCancellationRequested)
+            {
+                Log.CreatorFailed(_logger, ex, Name, call.Key);
+            }
+
+            _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
+            flight.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>Takes the key's locks (in process, then across processes), re-reads, and creates if still needed.</summary>
+    private async Task<FlightResult> CreateUnderLockAsync<TState, T>(Call<TState, T> call, bool reread, CancellationToken cancellationToken)
+    {
+        KeyedGates.GateLease gate = await _gates.AcquireAsync(call.BackendKey, Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
+        ICacheLock? distributedLock = null;
+        bool handedOff = false;
+        var release = new LockRelease();
+        try
+        {
+            if (_lockProvider is not null)
+            {
+                distributedLock = await _lockProvider.AcquireAsync(call.BackendKey, _lockTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (reread)
+            {
+                CacheEntry? entry = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+                long now = _clock.CoarseUtcTicks;
+                Lookup<T> lookup = Classify<T>(call.Key, entry, now);
+                if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+                {
+                    // Another caller (or process) created it while we waited for the lock.
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false);
+                }
+
+                if (lookup.State == EntryState.Stale && _backgroundRefresh && !IsBackingOff(call.BackendKey, now))
+                {
+                    // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
+                    handedOff = true;
+                    await ScheduleAsync(NewRefreshRequest(call, ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
+                }
+            }
+
+            (T value, long created) = await CreateAndStoreAsync(call, distributedLock, release, cancellationToken).ConfigureAwait(false);
+            return new FlightResult(value, created, call.Expiration, stale: false);
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                gate.Release();
+                if (distributedLock is not null && !release.DistributedReleased)
+                {
+                    await ReleaseQuietlyAsync(distributedLock, call.Key).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can).</summary>
+    private async ValueTask<(T Value, long CreatedUtcTicks)> CreateAndStoreAsync<TState, T>(
+        Call<TState, T> call,
+        ICacheLock? distributedLock,
+        LockRelease release,
+        CancellationToken cancellationToken)
+    {
+        long started = _time.GetTimestamp();
+        T value;
+        try
+        {
+            value = await call.Creator(call.State, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            Interlocked.Increment(ref _creationFailures);
+            RecordFailure(call.BackendKey);
+            throw;
+        }
+
+        TimeSpan duration = _time.GetElapsedTime(started);
+        long created = StampCreated();
+        Interlocked.Increment(ref _creations);
+        _failures.TryRemove(call.BackendKey, out _);
+
+        if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
+        {
+            release.Outcome = RefreshOutcome.NotCached;
+            return (value, created);
+        }
+
+        CacheEntry entry = MakeEntry(value, created, call.Expiration, duration);
+        TimeSpan? ttl = TimeToLive(call.Expiration);
+        try
+        {
+            if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
+            {
+                release.DistributedReleased = true;
+                if (!await fenced.SetAndReleaseAsync(call.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
+                {
+                    release.Outcome = RefreshOutcome.Superseded;
+                    Log.WriteSuperseded(_logger, Name, call.Key);
+                }
+            }
+            else
+            {
+                await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (CacheValueTooLargeException)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The value exists; losing the write must not lose it for the callers waiting on it.
+            release.DistributedReleased = false;
+            Log.BackendWriteFailed(_logger, ex, Name, call.Key);
+        }
+
+        return (value, created);
+    }
+
+    private async ValueTask ReleaseQuietlyAsync(ICacheLock distributedLock, string key)
+    {
+        try
+        {
+            await distributedLock.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A failed release must not mask the value or error; the lease ends the lock anyway.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.LockReleaseFailed(_logger, ex, Name, key);
+        }
+    }
+
+    /// <summary>What happened to the distributed lock during a write, so it is released exactly once.</summary>
+    private sealed class LockRelease
+    {
+        public bool DistributedReleased { get; set; }
+
+        public RefreshOutcome Outcome { get; set; } = RefreshOutcome.Refreshed;
+    }
+
+    private sealed class FlightResult(object? value, long createdUtcTicks, TimeSpan? expiration, bool stale)
+    {
+        public object? Value { get; } = value;
+
+        public long CreatedUtcTicks { get; } = createdUtcTicks;
+
+        public TimeSpan? Expiration { get; } = expiration;
+
+        public bool Stale { get; } = stale;
+    }
+
+    /// <summary>
+    /// One creation in progress, shared by all its waiters. Its cancellation fires only when the last waiter
+    /// has left (cancelled or timed out), so one impatient caller never cancels the work others wait for.
+    /// </summary>
+    private sealed class Flight
+    {
+        private int _waiters;
+
+        public TaskCompletionSource<FlightResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public bool TryAddWaiter()
+        {
+            int current = Volatile.Read(ref _waiters);
+            while (current >= 0)
+            {
+                int seen = Interlocked.CompareExchange(ref _waiters, current + 1, current);
+                if (seen == current)
+                {
+                    return true;
+                }
+
+                current = seen;
+            }
+
+            return false;
+        }
+
+        public void RemoveWaiter()
+        {
+            if (Interlocked.Decrement(ref _waiters) == 0
+                && !Completion.Task.IsCompleted
+                && Interlocked.CompareExchange(ref _waiters, -1, 0) == 0)
+            {
+                // Never disposed: a late RemoveWaiter may still cancel it, and it owns no timer.
+                Cancellation.Cancel();
+            }
+        }
+    }
+}

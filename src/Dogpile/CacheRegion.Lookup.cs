@@ -1,0 +1,177 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace Dogpile;
+
+// How a stored entry is judged at read time: fresh, stale, too stale to serve (fallback only) or missing.
+public sealed partial class CacheRegion
+{
+    private enum EntryState
+    {
+        Missing,
+        Fresh,
+        FreshEarly,
+        Stale,
+        TooStale,
+    }
+
+    private readonly struct Lookup<T>
+    {
+        public Lookup(EntryState state, CacheEntry? entry, T value)
+        {
+            State = state;
+            Entry = entry;
+            Value = value;
+        }
+
+        public EntryState State { get; }
+
+        public CacheEntry? Entry { get; }
+
+        public T Value { get; }
+
+        public bool HasValue => State != EntryState.Missing;
+
+        public static Lookup<T> Missing => default;
+    }
+
+    /// <summary>The hit test of the hot path: a fresh, readable, not-invalidated entry that needs no early refresh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryGetFresh<T>(CacheEntry? entry, out T value)
+    {
+        if (entry is not null
+            && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark)
+            && !_earlyRefreshEnabled)
+        {
+            long now = _clock.CoarseUtcTicks;
+            if (now < entry.FreshUntilUtcTicks)
+            {
+                object? stored = _storesObjects ? entry.Value : entry.Decoded;
+                if (stored is T typed)
+                {
+                    value = typed;
+                    return true;
+                }
+            }
+        }
+
+        value = default!;
+        return false;
+    }
+
+    private Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)
+    {
+        if (entry is null || entry.CreatedUtcTicks <= Volatile.Read(ref _hardMark))
+        {
+            return Lookup<T>.Missing;
+        }
+
+        if (!TryDecode(key, entry, out T value))
+        {
+            return Lookup<T>.Missing;
+        }
+
+        long softMark = Volatile.Read(ref _softMark);
+        bool softInvalidated = entry.CreatedUtcTicks <= softMark;
+        if (!softInvalidated && now < entry.FreshUntilUtcTicks)
+        {
+            return new Lookup<T>(NeedsEarlyRefresh(entry, now) ? EntryState.FreshEarly : EntryState.Fresh, entry, value);
+        }
+
+        long staleSince = softInvalidated ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
+        long staleFor = now - staleSince;
+        if (staleFor <= _maxStalenessTicks)
+        {
+            return new Lookup<T>(EntryState.Stale, entry, value);
+        }
+
+        return staleFor <= _staleWindowTicks ? new Lookup<T>(EntryState.TooStale, entry, value) : Lookup<T>.Missing;
+    }
+
+    private bool NeedsEarlyRefresh(CacheEntry entry, long now)
+    {
+        if (!_earlyRefreshEnabled || entry.FreshUntilUtcTicks == long.MaxValue)
+        {
+            return false;
+        }
+
+        if (_earlyRatio > 0 && now >= entry.CreatedUtcTicks + (long)(entry.ExpirationTicks * _earlyRatio))
+        {
+            return true;
+        }
+
+        if (_earlyBeta > 0 && entry.CreationDurationTicks > 0)
+        {
+            // XFetch: refresh when now - delta * beta * ln(U) >= expiry, U uniform in (0, 1].
+            double u = 1.0 - Random.Shared.NextDouble();
+            double gap = -entry.CreationDurationTicks * _earlyBeta * Math.Log(u);
+            return now + gap >= entry.FreshUntilUtcTicks;
+        }
+
+        return false;
+    }
+
+    /// <summary>Gets the entry's value as a <typeparamref name="T"/>; a corrupt payload or a value of another type is unreadable.</summary>
+    private bool TryDecode<T>(string key, CacheEntry entry, out T value)
+    {
+        if (_storesObjects || !entry.HasPayload)
+        {
+            object? stored = entry.Value;
+            if (stored is T typed)
+            {
+                value = typed;
+                return true;
+            }
+
+            if (stored is null && default(T) is null)
+            {
+                value = default!;
+                return true;
+            }
+
+            CountUnreadable(key, new InvalidCastException(
+                $"The cached value is a {stored?.GetType().Name ?? "null"}, not the {typeof(T).Name} requested."));
+            value = default!;
+            return false;
+        }
+
+        if (entry.Decoded is T decoded)
+        {
+            value = decoded;
+            return true;
+        }
+
+        try
+        {
+            value = _serializer.Deserialize<T>(new ReadOnlySequence<byte>(entry.Payload));
+            if (value is not null)
+            {
+                entry.Decoded = value;
+            }
+
+            return true;
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+        }
+#pragma warning disable CA1031 // Custom serializers throw anything; a bad payload must stay a miss, not a crash.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            CountUnreadable(key, ex);
+        }
+
+        value = default!;
+        return false;
+    }
+
+    private static CacheItem<T> ToItem<T>(in Lookup<T> lookup, long now, CacheItemSource source)
+        => new(
+            lookup.Value,
+            lookup.Entry!.CreatedUtcTicks,
+            now,
+            lookup.State is EntryState.Stale or EntryState.TooStale,
+            source,
+            lookup.Entry.Expiration);
+}

@@ -1,0 +1,424 @@
+using Dogpile.Internal;
+
+namespace Dogpile;
+
+// Multi-key operations. GetOrCreateManyAsync is dogpile's get_or_create_multi: one creator call for all the
+// keys that need a value, with the per-key locks taken in sorted order so two callers can never deadlock.
+public sealed partial class CacheRegion
+{
+    /// <summary>Reads many fresh values, in one backend round trip where the backend allows it.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="keys">The keys.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>One result per key, in the order given.</returns>
+    public async ValueTask<CacheResult<T>[]> GetManyAsync<T>(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        string[] backendKeys = ToBackendKeys(keys);
+        CacheEntry?[] entries = await ReadManyAsync(keys, backendKeys, cancellationToken).ConfigureAwait(false);
+        long now = _clock.CoarseUtcTicks;
+        var results = new CacheResult<T>[keys.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            Lookup<T> lookup = Classify<T>(keys[i], entries[i], now);
+            results[i] = lookup.State is EntryState.Fresh or EntryState.FreshEarly ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
+        }
+
+        return results;
+    }
+
+    /// <summary>Stores many values; each counts as created now.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="items">The keys and values.</param>
+    /// <param name="options">Per-call options (expiration).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the values are stored.</returns>
+    public ValueTask SetManyAsync<T>(IEnumerable<KeyValuePair<string, T>> items, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        TimeSpan? expiration = ResolveExpiration(options);
+        TimeSpan? ttl = TimeToLive(expiration);
+        long created = StampCreated();
+        var writes = new List<CacheWrite>();
+        foreach (KeyValuePair<string, T> item in items)
+        {
+            string backendKey = ToBackendKey(item.Key);
+            writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero), ttl));
+            _failures.TryRemove(backendKey, out _);
+        }
+
+        return writes.Count == 0 ? ValueTask.CompletedTask : _backend.SetManyAsync(writes, cancellationToken);
+    }
+
+    /// <summary>Removes many values.</summary>
+    /// <param name="keys">The keys.</param>
+    /// <param name="cancellationToken">Cancels the removal.</param>
+    /// <returns>A task that completes when the values are gone.</returns>
+    public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return keys.Count == 0 ? ValueTask.CompletedTask : _backend.RemoveManyAsync(ToBackendKeys(keys), cancellationToken);
+    }
+
+    /// <summary>
+    /// Returns a value for every key, calling <paramref name="creator"/> <b>once</b> for all the keys that
+    /// have no usable value. Stale keys follow the single-key rules (one regenerator, the others get the stale value).
+    /// </summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="keys">The keys; duplicates are allowed and answered alike.</param>
+    /// <param name="creator">
+    /// Receives the distinct keys that need values, in ordinal order, and returns one value per key in that order.
+    /// </param>
+    /// <param name="options">Per-call options.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The values, in the order of <paramref name="keys"/>.</returns>
+    /// <exception cref="InvalidOperationException">The creator returned a different number of values than keys.</exception>
+    public async ValueTask<T[]> GetOrCreateManyAsync<T>(
+        IReadOnlyList<string> keys,
+        Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
+        CacheEntryOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(creator);
+        ThrowIfDisposed();
+        TimeSpan? expiration = ResolveExpiration(options);
+
+        // Distinct keys, each with its backend key; results are filled per distinct key.
+        var slots = new Dictionary<string, MultiSlot<T>>(StringComparer.Ordinal);
+        foreach (string key in keys)
+        {
+            if (!slots.ContainsKey(key ?? throw new ArgumentNullException(nameof(keys), "A cache key must not be null.")))
+            {
+                slots.Add(key, new MultiSlot<T>(key, ToBackendKey(key)));
+            }
+        }
+
+        MultiSlot<T>[] distinct = [.. slots.Values];
+        CacheEntry?[] entries = await ReadManyAsync(
+            distinct.Select(s => s.Key).ToArray(), distinct.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
+
+        long now = _clock.CoarseUtcTicks;
+        var needed = new List<MultiSlot<T>>();
+        for (int i = 0; i < distinct.Length; i++)
+        {
+            MultiSlot<T> slot = distinct[i];
+            Lookup<T> lookup = Classify<T>(slot.Key, entries[i], now);
+            slot.Lookup = lookup;
+            switch (lookup.State)
+            {
+                case EntryState.Fresh:
+                    _hits.Increment();
+                    slot.Done(lookup.Value);
+                    break;
+                case EntryState.FreshEarly:
+                    _hits.Increment();
+                    slot.Done(lookup.Value);
+                    StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration));
+                    break;
+                case EntryState.Stale when _backgroundRefresh || IsBackingOff(slot.BackendKey, now):
+                    _staleServed.Increment();
+                    slot.Done(lookup.Value);
+                    if (_backgroundRefresh && !IsBackingOff(slot.BackendKey, now))
+                    {
+                        RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                        if (request is not null)
+                        {
+                            await ScheduleAsync(request).ConfigureAwait(false);
+                        }
+                    }
+
+                    break;
+                case EntryState.TooStale when IsBackingOff(slot.BackendKey, now):
+                    _staleServed.Increment();
+                    slot.Done(lookup.Value);
+                    break;
+                default:
+                    // Missing and too stale: wait for the lock. Stale (synchronous mode): try it when its turn comes.
+                    needed.Add(slot);
+                    break;
+            }
+        }
+
+        if (needed.Count > 0)
+        {
+            await CreateManyAsync(needed, creator, options, expiration, cancellationToken).ConfigureAwait(false);
+        }
+
+        var results = new T[keys.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            results[i] = slots[keys[i]].Value;
+        }
+
+        return results;
+    }
+
+    private async ValueTask CreateManyAsync<T>(
+        List<MultiSlot<T>> needed,
+        Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        CancellationToken cancellationToken)
+    {
+        // Sorted acquisition: a caller only ever waits for a key while holding smaller keys, so no cycle can form.
+        needed.Sort(static (a, b) => string.CompareOrdinal(a.BackendKey, b.BackendKey));
+        var held = new List<MultiSlot<T>>(needed.Count);
+        try
+        {
+            foreach (MultiSlot<T> slot in needed)
+            {
+                if (slot.Lookup.State == EntryState.Stale)
+                {
+                    // A stale key is never waited for: if another caller is regenerating it, serve it stale.
+                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    if (elected is null)
+                    {
+                        _staleServed.Increment();
+                        slot.Done(slot.Lookup.Value);
+                        continue;
+                    }
+
+                    slot.Request = elected;
+                }
+                else
+                {
+                    Interlocked.Increment(ref _misses);
+                    slot.Gate = await AcquireGateAsync(slot.Key, slot.BackendKey, cancellationToken).ConfigureAwait(false);
+                    if (_lockProvider is not null)
+                    {
+                        slot.DistributedLock = await _lockProvider.AcquireAsync(slot.BackendKey, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                held.Add(slot);
+            }
+
+            if (held.Count == 0)
+            {
+                return;
+            }
+
+            // Dogpile: re-read under the locks; another caller may have created some values meanwhile.
+            CacheEntry?[] reread = await ReadManyAsync(
+                held.Select(s => s.Key).ToArray(), held.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
+            long now = _clock.CoarseUtcTicks;
+            var toCreate = new List<MultiSlot<T>>(held.Count);
+            for (int i = 0; i < held.Count; i++)
+            {
+                Lookup<T> lookup = Classify<T>(held[i].Key, reread[i], now);
+                if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+                {
+                    held[i].Done(lookup.Value);
+                }
+                else
+                {
+                    toCreate.Add(held[i]);
+                }
+            }
+
+            if (toCreate.Count > 0)
+            {
+                await RunManyCreatorAsync(toCreate, creator, options, expiration, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            for (int i = held.Count - 1; i >= 0; i--)
+            {
+                await held[i].ReleaseAsync(this).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask RunManyCreatorAsync<T>(
+        List<MultiSlot<T>> toCreate,
+        Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        CancellationToken cancellationToken)
+    {
+        string[] keys = toCreate.Select(s => s.Key).ToArray();
+        long started = _time.GetTimestamp();
+        IReadOnlyList<T> values;
+        try
+        {
+            values = await creator(keys, cancellationToken).ConfigureAwait(false);
+            if (values is null || values.Count != keys.Length)
+            {
+                throw new InvalidOperationException(
+                    $"The multi-key creator was asked for {keys.Length} values and returned {values?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}; it must return one value per key, in order.");
+            }
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            Interlocked.Increment(ref _creationFailures);
+            Log.CreatorFailed(_logger, ex, Name, string.Join(",", keys));
+            foreach (MultiSlot<T> slot in toCreate)
+            {
+                RecordFailure(slot.BackendKey);
+            }
+
+            // Stale-if-error, all or nothing: the call succeeds only if every failed key has a value to fall back on.
+            if (toCreate.TrueForAll(s => s.Lookup.HasValue))
+            {
+                foreach (MultiSlot<T> slot in toCreate)
+                {
+                    _staleServed.Increment();
+                    slot.Done(slot.Lookup.Value);
+                }
+
+                return;
+            }
+
+            throw;
+        }
+
+        TimeSpan duration = _time.GetElapsedTime(started);
+        long created = StampCreated();
+        TimeSpan? ttl = TimeToLive(expiration);
+        Interlocked.Add(ref _creations, keys.Length);
+        var plainWrites = new List<CacheWrite>(keys.Length);
+        for (int i = 0; i < toCreate.Count; i++)
+        {
+            MultiSlot<T> slot = toCreate[i];
+            T value = values[i];
+            slot.Done(value);
+            _failures.TryRemove(slot.BackendKey, out _);
+            if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
+            {
+                continue;
+            }
+
+            CacheEntry entry = MakeEntry(value, created, expiration, duration);
+            ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
+            if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
+            {
+                slot.DistributedReleased = true;
+                if (!await fenced.SetAndReleaseAsync(slot.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
+                {
+                    Log.WriteSuperseded(_logger, Name, slot.Key);
+                }
+            }
+            else
+            {
+                plainWrites.Add(new CacheWrite(slot.BackendKey, entry, ttl));
+            }
+        }
+
+        if (plainWrites.Count > 0)
+        {
+            try
+            {
+                await _backend.SetManyAsync(plainWrites, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not CacheValueTooLargeException and not OperationCanceledException)
+            {
+                Log.BackendWriteFailed(_logger, ex, Name, string.Join(",", plainWrites.Select(w => w.Key)));
+            }
+        }
+    }
+
+    private async ValueTask<KeyedGates.GateLease> AcquireGateAsync(string key, string backendKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _gates.AcquireAsync(backendKey, _lockTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _lockTimeouts);
+            throw new CacheLockTimeoutException(key, _lockTimeout);
+        }
+    }
+
+    /// <summary>A single-key view of a multi-key creator, for refreshes of one key.</summary>
+    private static Call<Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>>, T> SingleKeyCall<T>(
+        MultiSlot<T> slot,
+        Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
+        CacheEntryOptions? options,
+        TimeSpan? expiration)
+    {
+        string key = slot.Key;
+        return new(
+            key,
+            slot.BackendKey,
+            creator,
+            async (create, ct) =>
+            {
+                IReadOnlyList<T> values = await create([key], ct).ConfigureAwait(false);
+                return values is { Count: 1 }
+                    ? values[0]
+                    : throw new InvalidOperationException($"The multi-key creator was asked for 1 value and returned {values?.Count ?? 0}.");
+            },
+            options,
+            expiration,
+            null,
+            null);
+    }
+
+    private string[] ToBackendKeys(IReadOnlyList<string> keys)
+    {
+        var backendKeys = new string[keys.Count];
+        for (int i = 0; i < backendKeys.Length; i++)
+        {
+            backendKeys[i] = ToBackendKey(keys[i]);
+        }
+
+        return backendKeys;
+    }
+
+    private async ValueTask<CacheEntry?[]> ReadManyAsync(IReadOnlyList<string> keys, string[] backendKeys, CancellationToken cancellationToken)
+    {
+        if (backendKeys.Length == 0)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await _backend.GetManyAsync(backendKeys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(string.Join(",", keys), ex);
+            return new CacheEntry?[backendKeys.Length];
+        }
+    }
+
+    private sealed class MultiSlot<T>(string key, string backendKey)
+    {
+        public string Key { get; } = key;
+
+        public string BackendKey { get; } = backendKey;
+
+        public Lookup<T> Lookup { get; set; }
+
+        public T Value { get; private set; } = default!;
+
+        public KeyedGates.GateLease? Gate { get; set; }
+
+        public ICacheLock? DistributedLock { get; set; }
+
+        public RefreshRequest? Request { get; set; }
+
+        public bool DistributedReleased { get; set; }
+
+        public void Done(T value) => Value = value;
+
+        public async ValueTask ReleaseAsync(CacheRegion region)
+        {
+            if (Request is not null)
+            {
+                await Request.ReleaseAfterRunAsync(DistributedReleased).ConfigureAwait(false);
+                return;
+            }
+
+            Gate?.Release();
+            if (DistributedLock is not null && !DistributedReleased)
+            {
+                await region.ReleaseQuietlyAsync(DistributedLock, Key).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using Dogpile.Internal;
+
+namespace Dogpile;
+
+// Refreshing a value that exists: the election of one regenerator, the hand-off to a runner, early refresh,
+// and the back-off after failures that keeps the stale value in service without a retry storm.
+public sealed partial class CacheRegion
+{
+    /// <summary>The non-blocking try-lock of a stale value; on success the returned request owns the lock(s).</summary>
+    private async ValueTask<RefreshRequest?> TryElectAsync<TState, T>(Call<TState, T> call, RefreshReason reason, CancellationToken cancellationToken)
+    {
+        KeyedGates.GateLease? gate = _gates.TryAcquire(call.BackendKey);
+        if (gate is null)
+        {
+            return null;
+        }
+
+        ICacheLock? distributedLock = null;
+        if (_lockProvider is not null)
+        {
+            try
+            {
+                distributedLock = await _lockProvider.TryAcquireAsync(call.BackendKey, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                gate.Release();
+                throw;
+            }
+
+            if (distributedLock is null)
+            {
+                gate.Release();
+                return null;
+            }
+        }
+
+        return NewRefreshRequest(call, reason, gate, distributedLock);
+    }
+
+    private RefreshRequest NewRefreshRequest<TState, T>(Call<TState, T> call, RefreshReason reason, KeyedGates.GateLease gate, ICacheLock? distributedLock)
+        => new(
+            Name,
+            call.Key,
+            call.BackendKey,
+            reason,
+            _time.GetUtcNow(),
+            gate,
+            distributedLock,
+            call.Function,
+            call.Arguments,
+            async (request, ct) => (await ExecuteRefreshAsync(call, request, ct).ConfigureAwait(false)).Outcome);
+
+    /// <summary>
+    /// Offers the request to the runner. A durable runner that refuses or fails hands it to the in-process
+    /// runner; when that is full too, the refresh is skipped, counted, and its lock released.
+    /// </summary>
+    private async ValueTask ScheduleAsync(RefreshRequest request)
+    {
+        if (await TryScheduleOnAsync(_runner, request).ConfigureAwait(false))
+        {
+            Interlocked.Increment(ref _refreshesStarted);
+            return;
+        }
+
+        if (!ReferenceEquals(_runner, _localRunner))
+        {
+            Interlocked.Increment(ref _refreshFallbacks);
+            Log.RunnerFallback(_logger, null, Name, request.Key);
+            if (await TryScheduleOnAsync(_localRunner, request).ConfigureAwait(false))
+            {
+                Interlocked.Increment(ref _refreshesStarted);
+                return;
+            }
+        }
+
+        Interlocked.Increment(ref _refreshesSkipped);
+        Log.RefreshSkipped(_logger, Name, request.Key);
+        await request.ReleaseAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> TryScheduleOnAsync(IRefreshRunner runner, RefreshRequest request)
+    {
+        try
+        {
+            return await runner.TryScheduleAsync(request, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A runner that throws (its store is down) must not lose the refresh: fall back.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.RunnerFallback(_logger, ex, Name, request.Key);
+            return false;
+        }
+    }
+
+    /// <summary>Early refresh of a fresh value: never delays the caller, and at most one per key.</summary>
+    private void StartEarlyRefresh<TState, T>(Call<TState, T> call)
+    {
+        if (IsBackingOff(call.BackendKey, _clock.CoarseUtcTicks))
+        {
+            return;
+        }
+
+        _ = StartEarlyRefreshAsync(call);
+    }
+
+    private async Task StartEarlyRefreshAsync<TState, T>(Call<TState, T> call)
+    {
+        try
+        {
+            RefreshRequest? request = await TryElectAsync(call, RefreshReason.EarlyRefresh, CancellationToken.None).ConfigureAwait(false);
+            if (request is not null)
+            {
+                await ScheduleAsync(request).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // Early refresh is best effort: the value is still fresh.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.RunnerFallback(_logger, ex, Name, call.Key);
+        }
+    }
+
+    /// <summary>Runs one refresh and releases its locks exactly once. Failures are logged and counted, never thrown.</summary>
+    private async ValueTask<RefreshResult<T>> ExecuteRefreshAsync<TState, T>(Call<TState, T> call, RefreshRequest request, CancellationToken cancellationToken)
+    {
+        var release = new LockRelease();
+        try
+        {
+            (T value, long created) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
+            return new RefreshResult<T>(release.Outcome, value, created);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new RefreshResult<T>(RefreshOutcome.Cancelled, default!, 0);
+        }
+#pragma warning disable CA1031 // Stale-if-error: the failure is recorded and logged; the stale value stays in service.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Interlocked.Increment(ref _refreshesFailed);
+            Log.RefreshFailed(_logger, ex, Name, call.Key, CurrentBackoff(call.BackendKey));
+            return new RefreshResult<T>(RefreshOutcome.Failed, default!, 0);
+        }
+        finally
+        {
+            await request.ReleaseAfterRunAsync(release.DistributedReleased).ConfigureAwait(false);
+        }
+    }
+
+    private bool IsBackingOff(string backendKey, long now)
+        => _failures.TryGetValue(backendKey, out FailureRecord? failure) && now < failure.RetryAtUtcTicks;
+
+    private TimeSpan CurrentBackoff(string backendKey)
+        => _failures.TryGetValue(backendKey, out FailureRecord? failure) ? new TimeSpan(failure.BackoffTicks) : TimeSpan.Zero;
+
+    /// <summary>Doubles the key's back-off per consecutive failure, up to the cap.</summary>
+    private void RecordFailure(string backendKey)
+    {
+        long now = _clock.PreciseUtcTicks;
+        _failures.AddOrUpdate(
+            backendKey,
+            static (_, arg) => new FailureRecord(1, arg.Base, arg.Now + arg.Base),
+            static (_, previous, arg) =>
+            {
+                long backoff = Math.Min(arg.Max, previous.BackoffTicks > arg.Max / 2 ? arg.Max : previous.BackoffTicks * 2);
+                return new FailureRecord(previous.Failures + 1, backoff, arg.Now + backoff);
+            },
+            (Base: _failureBackoffTicks, Max: _failureMaxBackoffTicks, Now: now));
+    }
+
+    private sealed record FailureRecord(int Failures, long BackoffTicks, long RetryAtUtcTicks);
+
+    private readonly record struct RefreshResult<T>(RefreshOutcome Outcome, T Value, long CreatedUtcTicks);
+}

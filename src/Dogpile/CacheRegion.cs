@@ -1,0 +1,395 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Dogpile.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dogpile;
+
+/// <summary>
+/// One logical cache: a name, a backend, a default expiration and the dogpile lock rules around them.
+/// </summary>
+/// <remarks>
+/// <para>For every key, at most one creator runs at a time, across every caller of this region (and, with a
+/// <see cref="CacheRegionOptions.LockProvider"/>, across processes). The rules are Python dogpile.cache's:</para>
+/// <list type="bullet">
+/// <item><b>Fresh</b>: returned; no lock is touched.</item>
+/// <item><b>Stale</b> (expired, or soft-invalidated, for at most <see cref="CacheRegionOptions.MaxStaleness"/>): a
+/// non-blocking try-lock elects one regenerator; every other caller gets the stale value at once.</item>
+/// <item><b>Missing</b> (absent, hard-invalidated, unreadable, or too stale): callers wait on the per-key lock;
+/// the holder re-reads, runs the creator once, and every waiter gets the same value or the same exception.</item>
+/// </list>
+/// <para>The region is thread-safe. Dispose it to stop its background refreshes.</para>
+/// </remarks>
+public sealed partial class CacheRegion : IAsyncDisposable
+{
+    private readonly ICacheBackend _backend;
+    private readonly bool _storesObjects;
+    private readonly int _maxKeyBytes;
+    private readonly string? _prefix;
+    private readonly Func<string, string>? _mangler;
+    private readonly ICacheSerializer _serializer;
+    private readonly ICacheLockProvider? _lockProvider;
+    private readonly IRefreshRunner _runner;
+    private readonly BoundedRefreshRunner _localRunner;
+    private readonly RegionClock _clock;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly TimeSpan? _defaultExpiration;
+    private readonly long _staleWindowTicks;
+    private readonly long _maxStalenessTicks;
+    private readonly TimeSpan _lockTimeout;
+    private readonly bool _backgroundRefresh;
+    private readonly double _earlyRatio;
+    private readonly double _earlyBeta;
+    private readonly bool _earlyRefreshEnabled;
+    private readonly long _failureBackoffTicks;
+    private readonly long _failureMaxBackoffTicks;
+    private readonly IInvalidationStore? _invalidationStore;
+    private readonly IDisposable? _invalidationSubscription;
+    private readonly KeyedGates _gates = new();
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FailureRecord> _failures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
+
+    // Invalidation marks in UTC ticks: values created at or before them are missing (hard) or stale (soft).
+    // _anyMark is the later of the two, so the hit path compares one number.
+    private long _hardMark;
+    private long _softMark;
+    private long _anyMark;
+    private int _disposed;
+
+    private readonly StripedCounter _hits = new();
+    private readonly StripedCounter _staleServed = new();
+    private long _misses;
+    private long _creations;
+    private long _creationFailures;
+    private long _lockWaits;
+    private long _lockTimeouts;
+    private long _refreshesStarted;
+    private long _refreshesSkipped;
+    private long _refreshesFailed;
+    private long _refreshFallbacks;
+    private long _unreadable;
+
+    /// <summary>Builds a region.</summary>
+    /// <param name="options">The region's settings; validated here, and copied, so later changes have no effect.</param>
+    /// <param name="timeProvider">The clock for everything time-based; <see cref="TimeProvider.System"/> by default.</param>
+    /// <param name="loggerFactory">Where the region logs; nowhere by default.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public CacheRegion(CacheRegionOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+
+        Name = options.Name;
+        _time = timeProvider ?? TimeProvider.System;
+        _clock = new RegionClock(_time);
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
+        _backend = options.Backend ?? new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, _time);
+        _storesObjects = _backend.StoresObjects;
+        _maxKeyBytes = _backend.MaxKeyLength;
+        _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
+        _mangler = options.KeyMangler ?? _backend.DefaultKeyMangler;
+        _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
+        _lockProvider = options.LockProvider;
+        _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
+        _staleWindowTicks = options.StaleWindow.Ticks;
+        _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;
+        _lockTimeout = options.LockTimeout;
+        _backgroundRefresh = options.BackgroundRefresh;
+        _earlyRatio = options.EarlyRefreshRatio ?? 0;
+        _earlyBeta = options.EarlyExpirationBeta ?? 0;
+        _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
+        _failureBackoffTicks = options.RefreshFailureBackoff.Ticks;
+        _failureMaxBackoffTicks = options.RefreshFailureMaxBackoff.Ticks;
+        _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
+        _runner = options.RefreshRunner ?? _localRunner;
+        _invalidationStore = options.InvalidationStore;
+        _invalidationSubscription = _invalidationStore?.Subscribe(Name, ApplyInvalidation);
+        DogpileMetrics.Register(this);
+    }
+
+    /// <summary>The region's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The backend this region stores into.</summary>
+    public ICacheBackend Backend => _backend;
+
+    /// <summary>The serializer used for byte-oriented backends and for cached-function arguments.</summary>
+    public ICacheSerializer Serializer => _serializer;
+
+    /// <summary>The region's default expiration; <see langword="null"/> when values never expire.</summary>
+    public TimeSpan? DefaultExpiration => _defaultExpiration;
+
+    /// <summary>Reads a fresh value. Never returns an expired or invalidated value.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>A hit with the value, or a miss.</returns>
+    /// <exception cref="ArgumentException">The key is null, empty, or too long for the backend.</exception>
+    public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
+        return lookup.State is EntryState.Fresh or EntryState.FreshEarly ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
+    }
+
+    /// <summary>
+    /// Reads a value with its metadata: created time, age, and whether it is stale. Stale values within the
+    /// stale window are returned (with <see cref="CacheItem{T}.IsStale"/> set); hard-invalidated ones are not.
+    /// </summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The item, or <see langword="null"/> when there is no usable value.</returns>
+    public async ValueTask<CacheItem<T>?> GetItemAsync<T>(string key, CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        long now = _clock.CoarseUtcTicks;
+        Lookup<T> lookup = Classify<T>(key, entry, now);
+        return lookup.State switch
+        {
+            EntryState.Fresh or EntryState.FreshEarly => ToItem(lookup, now, CacheItemSource.Hit),
+            EntryState.Stale or EntryState.TooStale => ToItem(lookup, now, CacheItemSource.Stale),
+            _ => null,
+        };
+    }
+
+    /// <summary>Stores a value now, replacing any other; it counts as created at this moment.</summary>
+    /// <typeparam name="T">The value type.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="options">Per-call options (expiration).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the value is stored.</returns>
+    public ValueTask SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        TimeSpan? expiration = ResolveExpiration(options);
+        CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
+        _failures.TryRemove(backendKey, out _);
+        return _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
+    }
+
+    /// <summary>Removes a value.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the removal.</param>
+    /// <returns><see langword="true"/> when a value was removed.</returns>
+    public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
+        => _backend.RemoveAsync(ToBackendKey(key), cancellationToken);
+
+    /// <summary>
+    /// Invalidates every value created until now, in this process and, with an
+    /// <see cref="CacheRegionOptions.InvalidationStore"/>, in every process.
+    /// </summary>
+    /// <param name="mode">Hard: older values count as missing. Soft: older values count as stale and are served while one refresh runs.</param>
+    /// <param name="cancellationToken">Cancels the publication to other processes.</param>
+    /// <returns>A task that completes when the invalidation is in force (and published).</returns>
+    public async ValueTask InvalidateAsync(InvalidationMode mode = InvalidationMode.Hard, CancellationToken cancellationToken = default)
+    {
+        long now = _clock.PreciseUtcTicks;
+        RegionInvalidation marks = mode == InvalidationMode.Hard ? new(now, 0) : new(0, now);
+        ApplyInvalidation(marks);
+        Log.Invalidated(_logger, Name, mode);
+        if (_invalidationStore is not null)
+        {
+            await _invalidationStore.PublishAsync(Name, marks, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A snapshot of the region's counters.</summary>
+    /// <returns>The counters.</returns>
+    public CacheRegionStatistics GetStatistics() => new()
+    {
+        Hits = _hits.Sum(),
+        Misses = Volatile.Read(ref _misses),
+        StaleServed = _staleServed.Sum(),
+        Creations = Volatile.Read(ref _creations),
+        CreationFailures = Volatile.Read(ref _creationFailures),
+        LockWaits = Volatile.Read(ref _lockWaits),
+        LockTimeouts = Volatile.Read(ref _lockTimeouts),
+        RefreshesStarted = Volatile.Read(ref _refreshesStarted),
+        RefreshesSkipped = Volatile.Read(ref _refreshesSkipped),
+        RefreshesFailed = Volatile.Read(ref _refreshesFailed),
+        RefreshFallbacks = Volatile.Read(ref _refreshFallbacks),
+        UnreadableEntries = Volatile.Read(ref _unreadable),
+        RefreshesRunning = _localRunner.Running,
+        RefreshesQueued = _localRunner.Queued,
+    };
+
+    /// <summary>Stops background refreshes (queued ones are dropped and their locks released) and unregisters metrics.</summary>
+    /// <returns>A task that completes when the runner has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        DogpileMetrics.Unregister(this);
+        _invalidationSubscription?.Dispose();
+        await _localRunner.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The created time of a value finishing now. Always after the latest invalidation mark, so a value created
+    /// after an invalidation (in program order) is never caught by it, even within the same clock tick.
+    /// </summary>
+    private long StampCreated()
+    {
+        long now = _clock.PreciseUtcTicks;
+        long mark = Volatile.Read(ref _anyMark);
+        return now > mark ? now : mark + 1;
+    }
+
+    private void ApplyInvalidation(RegionInvalidation marks)
+    {
+        InterlockedMax(ref _hardMark, marks.HardUtcTicks);
+        InterlockedMax(ref _softMark, marks.SoftUtcTicks);
+        InterlockedMax(ref _anyMark, Math.Max(marks.HardUtcTicks, marks.SoftUtcTicks));
+
+        static void InterlockedMax(ref long target, long value)
+        {
+            long current = Volatile.Read(ref target);
+            while (value > current)
+            {
+                long seen = Interlocked.CompareExchange(ref target, value, current);
+                if (seen == current)
+                {
+                    return;
+                }
+
+                current = seen;
+            }
+        }
+    }
+
+    /// <summary>Validates a caller's key and turns it into the backend's key (mangled, then prefixed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal string ToBackendKey(string key)
+    {
+        if (string.IsNullOrEmpty(key))
+        {
+            Throw.KeyNullOrEmpty(key);
+        }
+
+        if (_mangler is null && _prefix is null)
+        {
+            // UTF-8 needs at most 3 bytes per UTF-16 char: only long keys need counting.
+            if (key.Length * 3 > _maxKeyBytes)
+            {
+                CheckKeyLength(key);
+            }
+
+            return key;
+        }
+
+        return ComposeKey(key);
+    }
+
+    private string ComposeKey(string key)
+    {
+        string mangled = _mangler is null ? key : _mangler(key);
+        string full = _prefix is null ? mangled : string.Concat(_prefix, mangled);
+        if (full.Length * 3 > _maxKeyBytes)
+        {
+            CheckKeyLength(full);
+        }
+
+        return full;
+    }
+
+    private void CheckKeyLength(string key)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(key);
+        if (bytes > _maxKeyBytes)
+        {
+            Throw.KeyTooLong(key, bytes, _maxKeyBytes);
+        }
+    }
+
+    private TimeSpan? ResolveExpiration(CacheEntryOptions? options)
+    {
+        if (options?.Expiration is not { } expiration)
+        {
+            return _defaultExpiration;
+        }
+
+        if (expiration == CacheRegionOptions.NeverExpires)
+        {
+            return null;
+        }
+
+        if (expiration <= TimeSpan.Zero)
+        {
+            Throw.InvalidExpiration(expiration);
+        }
+
+        return expiration;
+    }
+
+    /// <summary>The backend's time to live: the logical expiration plus the stale window, so stale values exist to serve.</summary>
+    private TimeSpan? TimeToLive(TimeSpan? expiration)
+        => expiration is { } e ? new TimeSpan(e.Ticks > long.MaxValue - _staleWindowTicks ? long.MaxValue : e.Ticks + _staleWindowTicks) : null;
+
+    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
+    {
+        if (_storesObjects)
+        {
+            return new CacheEntry(value, createdUtcTicks, expiration, creationDuration);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        _serializer.Serialize(value, buffer);
+        var entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration) { };
+        entry.Decoded = value;
+        return entry;
+    }
+
+    /// <summary>Starts a read; a backend that rejects a corrupt entry synchronously yields a logged miss.</summary>
+    private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _backend.GetAsync(backendKey, cancellationToken);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+            return default;
+        }
+    }
+
+    /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>
+    private async ValueTask<CacheEntry?> ReadAsync(string key, string backendKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+            return null;
+        }
+    }
+
+    private void CountUnreadable(string key, Exception ex)
+    {
+        Interlocked.Increment(ref _unreadable);
+        Log.UnreadableEntry(_logger, ex, Name, key);
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Throw.ObjectDisposed(Name);
+        }
+    }
+}

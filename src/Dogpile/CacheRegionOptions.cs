@@ -1,0 +1,220 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Dogpile;
+
+/// <summary>
+/// Region-wide settings. Validated when the region is built: an invalid or contradictory value throws
+/// an <see cref="ArgumentException"/> naming the option.
+/// </summary>
+public sealed class CacheRegionOptions
+{
+    /// <summary>The expiration value that means "never expires".</summary>
+    public static readonly TimeSpan NeverExpires = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The region's name: used in metrics, logs, and as the key of a registered region.</summary>
+    /// <value>Required; no default.</value>
+    [Required]
+    public string Name { get; set; } = "";
+
+    /// <summary>Where entries live.</summary>
+    /// <value>Default: a new <see cref="MemoryCacheBackend"/> with its default capacity, for this region alone.</value>
+    public ICacheBackend? Backend { get; set; }
+
+    /// <summary>How long a value is fresh after its creator finished. <see cref="NeverExpires"/> for never.</summary>
+    /// <value>Default: 5 minutes.</value>
+    public TimeSpan Expiration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long the backend keeps a value past its expiration. Within this window an expired value can still
+    /// be served: as a stale value while one refresh runs (up to <see cref="MaxStaleness"/>), and as the
+    /// fallback when the creator fails (stale-if-error). After it, the value is gone.
+    /// </summary>
+    /// <value>Default: 1 hour.</value>
+    public TimeSpan StaleWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long past its expiration (or past a soft invalidation) a value is served stale while a refresh runs.
+    /// After it, callers wait for a fresh value instead of getting ancient data: stale forever is impossible.
+    /// Must not exceed <see cref="StaleWindow"/>.
+    /// </summary>
+    /// <value>Default: <see langword="null"/>, which means equal to <see cref="StaleWindow"/>.</value>
+    public TimeSpan? MaxStaleness { get; set; }
+
+    /// <summary>
+    /// When <see langword="true"/>, the caller elected to regenerate a stale value also returns the stale value
+    /// at once, and the refresh runs on <see cref="RefreshRunner"/> (dogpile's async creation runner).
+    /// When <see langword="false"/>, that one caller regenerates in line, as Python dogpile.cache does.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool BackgroundRefresh { get; set; }
+
+    /// <summary>Runs background and early refreshes.</summary>
+    /// <value>Default: a bounded in-process runner sized by <see cref="MaxConcurrentRefreshes"/> and <see cref="RefreshBacklog"/>.</value>
+    public IRefreshRunner? RefreshRunner { get; set; }
+
+    /// <summary>The most refreshes the default in-process runner runs at once.</summary>
+    /// <value>Default: 4.</value>
+    [Range(1, 4096)]
+    public int MaxConcurrentRefreshes { get; set; } = 4;
+
+    /// <summary>The most refreshes the default runner holds waiting; beyond it a refresh is skipped and counted.</summary>
+    /// <value>Default: 1024.</value>
+    [Range(0, 1_000_000)]
+    public int RefreshBacklog { get; set; } = 1024;
+
+    /// <summary>The cross-process creation lock. <see langword="null"/>: callers are coordinated in this process only.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public ICacheLockProvider? LockProvider { get; set; }
+
+    /// <summary>
+    /// The longest a caller waits for another caller's creation of the same key before it gets a
+    /// <see cref="CacheLockTimeoutException"/>. A timeout never starts a second creator.
+    /// </summary>
+    /// <value>Default: 30 seconds. <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</value>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>After a failed refresh, how long the key waits before the next attempt; it doubles per consecutive failure.</summary>
+    /// <value>Default: 5 seconds.</value>
+    public TimeSpan RefreshFailureBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The cap of the doubling back-off after failed refreshes.</summary>
+    /// <value>Default: 2 minutes.</value>
+    public TimeSpan RefreshFailureMaxBackoff { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Refresh a value in the background once this fraction of its expiration has passed, while still
+    /// serving it as fresh, so hot keys are renewed before anyone sees them stale. Between 0 and 1, exclusive.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (off).</value>
+    public double? EarlyRefreshRatio { get; set; }
+
+    /// <summary>
+    /// Probabilistic early expiration (XFetch: Vattani, Chierichetti and Lowenstein, VLDB 2015). A read
+    /// refreshes early when <c>now - creationDuration * beta * ln(random) &gt;= expiry</c>; 1.0 is the
+    /// paper's recommended value, higher refreshes earlier.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (off).</value>
+    public double? EarlyExpirationBeta { get; set; }
+
+    /// <summary>Prepended to every key at the backend boundary, to keep regions apart in a shared backend.</summary>
+    /// <value>Default: <see langword="null"/> (no prefix).</value>
+    public string? KeyPrefix { get; set; }
+
+    /// <summary>
+    /// Applied to every key at the backend boundary only (before the prefix), for example
+    /// <see cref="KeyManglers.Sha256"/> for long keys. Callers and the cached-function wrapper always see the original key.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (the backend's default mangler, if any).</value>
+    public Func<string, string>? KeyMangler { get; set; }
+
+    /// <summary>Serializer for byte-oriented backends.</summary>
+    /// <value>Default: <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
+    public ICacheSerializer? Serializer { get; set; }
+
+    /// <summary>Shares region-wide invalidation between processes.</summary>
+    /// <value>Default: <see langword="null"/> (invalidation is process-local).</value>
+    public IInvalidationStore? InvalidationStore { get; set; }
+
+    internal TimeSpan EffectiveMaxStaleness => MaxStaleness ?? StaleWindow;
+
+    /// <summary>Throws when a value is out of range or contradicts another.</summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            throw new ArgumentException("CacheRegionOptions.Name is required.", nameof(Name));
+        }
+
+        RequirePositiveOrInfinite(Expiration, nameof(Expiration));
+        RequireNonNegative(StaleWindow, nameof(StaleWindow));
+        if (MaxStaleness is { } maxStaleness)
+        {
+            RequireNonNegative(maxStaleness, nameof(MaxStaleness));
+            if (maxStaleness > StaleWindow)
+            {
+                throw new ArgumentException(
+                    $"CacheRegionOptions.MaxStaleness ({maxStaleness}) exceeds StaleWindow ({StaleWindow}): a value cannot be served stale after the backend dropped it.",
+                    nameof(MaxStaleness));
+            }
+        }
+
+        RequirePositiveOrInfinite(LockTimeout, nameof(LockTimeout));
+        RequirePositive(RefreshFailureBackoff, nameof(RefreshFailureBackoff));
+        if (RefreshFailureMaxBackoff < RefreshFailureBackoff)
+        {
+            throw new ArgumentException(
+                $"CacheRegionOptions.RefreshFailureMaxBackoff ({RefreshFailureMaxBackoff}) is shorter than RefreshFailureBackoff ({RefreshFailureBackoff}).",
+                nameof(RefreshFailureMaxBackoff));
+        }
+
+        if (MaxConcurrentRefreshes < 1)
+        {
+            throw new ArgumentException($"CacheRegionOptions.MaxConcurrentRefreshes must be at least 1, not {MaxConcurrentRefreshes}.", nameof(MaxConcurrentRefreshes));
+        }
+
+        if (RefreshBacklog < 0)
+        {
+            throw new ArgumentException($"CacheRegionOptions.RefreshBacklog must not be negative, not {RefreshBacklog}.", nameof(RefreshBacklog));
+        }
+
+        if (EarlyRefreshRatio is { } ratio && (double.IsNaN(ratio) || ratio <= 0 || ratio >= 1))
+        {
+            throw new ArgumentException($"CacheRegionOptions.EarlyRefreshRatio must be between 0 and 1 (exclusive), not {ratio}.", nameof(EarlyRefreshRatio));
+        }
+
+        if (EarlyExpirationBeta is { } beta && (double.IsNaN(beta) || beta <= 0 || double.IsInfinity(beta)))
+        {
+            throw new ArgumentException($"CacheRegionOptions.EarlyExpirationBeta must be a positive number, not {beta}.", nameof(EarlyExpirationBeta));
+        }
+
+        if (Expiration == NeverExpires && (EarlyRefreshRatio is not null || EarlyExpirationBeta is not null))
+        {
+            throw new ArgumentException(
+                "CacheRegionOptions.EarlyRefreshRatio and EarlyExpirationBeta need a finite Expiration: a value that never expires has nothing to refresh early.",
+                nameof(Expiration));
+        }
+    }
+
+    private static void RequirePositiveOrInfinite(TimeSpan value, string name)
+    {
+        if (value != Timeout.InfiniteTimeSpan && value <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"CacheRegionOptions.{name} must be positive (or Timeout.InfiniteTimeSpan), not {value}.", name);
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"CacheRegionOptions.{name} must be positive, not {value}.", name);
+        }
+    }
+
+    private static void RequireNonNegative(TimeSpan value, string name)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"CacheRegionOptions.{name} must not be negative, not {value}.", name);
+        }
+    }
+}
+
+/// <summary>Per-call settings; anything left unset falls back to the region's <see cref="CacheRegionOptions"/>.</summary>
+public sealed class CacheEntryOptions
+{
+    /// <summary>Options that make a value never expire.</summary>
+    public static CacheEntryOptions NeverExpire { get; } = new() { Expiration = CacheRegionOptions.NeverExpires };
+
+    /// <summary>Overrides the region's expiration for values this call creates. <see cref="CacheRegionOptions.NeverExpires"/> for never.</summary>
+    /// <value>Default: <see langword="null"/> (the region's).</value>
+    public TimeSpan? Expiration { get; init; }
+
+    /// <summary>
+    /// Decides whether a created value is stored. A declined value is still returned to every caller waiting
+    /// for it, but the next caller creates again (dogpile's <c>should_cache_fn</c>).
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (store everything).</value>
+    public Func<object?, bool>? ShouldCache { get; init; }
+}

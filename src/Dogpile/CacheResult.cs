@@ -1,0 +1,70 @@
+namespace Dogpile;
+
+/// <summary>The result of a plain read: a fresh value, or a miss.</summary>
+/// <typeparam name="T">The value type.</typeparam>
+public readonly struct CacheResult<T>
+{
+    /// <summary>A hit.</summary>
+    /// <param name="value">The value.</param>
+    public CacheResult(T value)
+    {
+        HasValue = true;
+        Value = value;
+    }
+
+    /// <summary>Whether a fresh value was found.</summary>
+    public bool HasValue { get; }
+
+    /// <summary>The value; <see langword="default"/> on a miss.</summary>
+    public T Value { get; }
+}
+
+/// <summary>How a value was served.</summary>
+public enum CacheItemSource
+{
+    /// <summary>A fresh value from the cache.</summary>
+    Hit,
+
+    /// <summary>An expired or soft-invalidated value, served while one refresh runs (or because the creator failed).</summary>
+    Stale,
+
+    /// <summary>No usable value existed: this call waited for a creator (its own or a concurrent caller's).</summary>
+    Miss,
+}
+
+/// <summary>A value with its metadata.</summary>
+/// <typeparam name="T">The value type.</typeparam>
+public readonly struct CacheItem<T>
+{
+    private readonly long _nowUtcTicks;
+
+    internal CacheItem(T value, long createdUtcTicks, long nowUtcTicks, bool isStale, CacheItemSource source, TimeSpan? expiration)
+    {
+        Value = value;
+        CreatedUtcTicks = createdUtcTicks;
+        _nowUtcTicks = nowUtcTicks;
+        IsStale = isStale;
+        Source = source;
+        Expiration = expiration;
+    }
+
+    /// <summary>The value.</summary>
+    public T Value { get; }
+
+    /// <summary>When the value's creator finished.</summary>
+    public DateTimeOffset Created => new(CreatedUtcTicks, TimeSpan.Zero);
+
+    /// <summary>How old the value was when it was read (never negative).</summary>
+    public TimeSpan Age => new(Math.Max(0, _nowUtcTicks - CreatedUtcTicks));
+
+    /// <summary>Whether the value was expired or invalidated when read.</summary>
+    public bool IsStale { get; }
+
+    /// <summary>How this value was served.</summary>
+    public CacheItemSource Source { get; }
+
+    /// <summary>The value's logical expiration; <see langword="null"/> when it never expires.</summary>
+    public TimeSpan? Expiration { get; }
+
+    internal long CreatedUtcTicks { get; }
+}

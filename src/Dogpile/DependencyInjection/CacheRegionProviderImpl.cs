@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Dogpile.Internal;
+
+internal sealed class RegionNames
+{
+    public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+}
+
+internal sealed class CacheRegionProvider(
+    IOptionsMonitor<CacheRegionOptions> options,
+    IOptions<RegionNames> names,
+    TimeProvider timeProvider,
+    ILoggerFactory? loggerFactory = null) : ICacheRegionProvider, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<CacheRegion>> _regions = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> RegionNames => names.Value.Names;
+
+    public CacheRegion GetRegion(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!names.Value.Names.Contains(name))
+        {
+            throw new ArgumentException($"No cache region named '{name}' is registered; add it with AddDogpile().AddRegion(\"{name}\", ...).", nameof(name));
+        }
+
+        return _regions.GetOrAdd(name, n => new Lazy<CacheRegion>(() => Build(n))).Value;
+    }
+
+    private CacheRegion Build(string name)
+    {
+        CacheRegionOptions regionOptions = options.Get(name);
+        regionOptions.Name = name;
+        return new CacheRegion(regionOptions, timeProvider, loggerFactory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (Lazy<CacheRegion> region in _regions.Values)
+        {
+            if (region.IsValueCreated)
+            {
+                await region.Value.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dogpile.Internal;
+
+/// <summary>Source-generated log messages with stable event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Creator for key '{Key}' in region '{Region}' failed.")]
+    public static partial void CreatorFailed(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(2, LogLevel.Warning, "Refresh of key '{Key}' in region '{Region}' failed; the stale value stays in service and the key backs off for {Backoff}.")]
+    public static partial void RefreshFailed(ILogger logger, Exception exception, string region, string key, TimeSpan backoff);
+
+    [LoggerMessage(3, LogLevel.Warning, "Refresh of key '{Key}' in region '{Region}' skipped: the refresh runner is full.")]
+    public static partial void RefreshSkipped(ILogger logger, string region, string key);
+
+    [LoggerMessage(4, LogLevel.Warning, "Stored value for key '{Key}' in region '{Region}' could not be read and counts as a miss.")]
+    public static partial void UnreadableEntry(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(5, LogLevel.Warning, "Writing key '{Key}' in region '{Region}' failed; the created value is returned but not cached.")]
+    public static partial void BackendWriteFailed(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(6, LogLevel.Error, "The refresh runner failed to run key '{Key}' of region '{Region}'.")]
+    public static partial void RunnerRefreshThrew(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(7, LogLevel.Warning, "Refresh runner refused or failed to take key '{Key}' of region '{Region}'; it runs on the in-process runner instead.")]
+    public static partial void RunnerFallback(ILogger logger, Exception? exception, string region, string key);
+
+    [LoggerMessage(8, LogLevel.Information, "Write of key '{Key}' in region '{Region}' was rejected: a newer lock owner exists (fenced).")]
+    public static partial void WriteSuperseded(ILogger logger, string region, string key);
+
+    [LoggerMessage(9, LogLevel.Warning, "Releasing the lock on key '{Key}' in region '{Region}' failed; its lease will end it.")]
+    public static partial void LockReleaseFailed(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(10, LogLevel.Information, "Region '{Region}' was {Mode}-invalidated.")]
+    public static partial void Invalidated(ILogger logger, string region, InvalidationMode mode);
+
+    [LoggerMessage(11, LogLevel.Warning, "Creator for key '{Key}' in region '{Region}' failed; serving the expired value (stale-if-error).")]
+    public static partial void ServingStaleAfterError(ILogger logger, Exception exception, string region, string key);
+}

@@ -1,0 +1,43 @@
+namespace Dogpile;
+
+/// <summary>
+/// Shares region-wide invalidation between processes. Without one, <see cref="CacheRegion.InvalidateAsync"/>
+/// affects only the calling process (as in Python dogpile.cache).
+/// </summary>
+public interface IInvalidationStore
+{
+    /// <summary>Records an invalidation so that every process sees it.</summary>
+    /// <param name="regionName">The region.</param>
+    /// <param name="invalidation">The new marks; stores keep the later of old and new per mark.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the invalidation is stored.</returns>
+    ValueTask PublishAsync(string regionName, RegionInvalidation invalidation, CancellationToken cancellationToken);
+
+    /// <summary>Calls <paramref name="onChanged"/> with the stored marks now (once loaded) and whenever they change.</summary>
+    /// <param name="regionName">The region.</param>
+    /// <param name="onChanged">The callback; it must be cheap and must not throw.</param>
+    /// <returns>Stops the subscription when disposed.</returns>
+    IDisposable Subscribe(string regionName, Action<RegionInvalidation> onChanged);
+}
+
+/// <summary>A region's invalidation marks: values created at or before a mark are invalid.</summary>
+/// <param name="HardUtcTicks">Values created at or before this are missing. Zero: never hard-invalidated.</param>
+/// <param name="SoftUtcTicks">Values created at or before this are stale. Zero: never soft-invalidated.</param>
+public readonly record struct RegionInvalidation(long HardUtcTicks, long SoftUtcTicks)
+{
+    /// <summary>The later of two sets of marks, mark by mark.</summary>
+    /// <param name="other">The other marks.</param>
+    /// <returns>The merged marks.</returns>
+    public RegionInvalidation Merge(RegionInvalidation other)
+        => new(Math.Max(HardUtcTicks, other.HardUtcTicks), Math.Max(SoftUtcTicks, other.SoftUtcTicks));
+}
+
+/// <summary>How a region-wide invalidation treats older values.</summary>
+public enum InvalidationMode
+{
+    /// <summary>Every older value counts as missing: callers wait for a new one.</summary>
+    Hard,
+
+    /// <summary>Every older value counts as stale: it is served while one refresh runs.</summary>
+    Soft,
+}

@@ -1,0 +1,56 @@
+namespace Dogpile;
+
+/// <summary>
+/// Takes the per-key creation lock that spans processes (Redis, memcached). A region always coordinates
+/// callers inside its own process first, so a provider only sees one acquirer per key per process.
+/// </summary>
+/// <remarks>
+/// Every lock has an owner token and a lease: a crashed holder can never keep a key locked for longer than
+/// the lease, and only the owner can release or extend it.
+/// </remarks>
+public interface ICacheLockProvider
+{
+    /// <summary>Tries once to take the lock, without waiting (used to elect the one regenerator of a stale value).</summary>
+    /// <param name="key">The backend key.</param>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>The held lock, or <see langword="null"/> when another owner holds it.</returns>
+    ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Waits for the lock (used when there is no value to serve).</summary>
+    /// <param name="key">The backend key.</param>
+    /// <param name="timeout">The longest wait.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The held lock.</returns>
+    /// <exception cref="CacheLockTimeoutException">The lock was not free within <paramref name="timeout"/>.</exception>
+    ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>A held creation lock: an owner token, a lease, and a fencing token.</summary>
+public interface ICacheLock : IAsyncDisposable
+{
+    /// <summary>The backend key the lock guards.</summary>
+    string Key { get; }
+
+    /// <summary>The random token that identifies this owner; release and extend compare it.</summary>
+    string OwnerToken { get; }
+
+    /// <summary>
+    /// A number that grows with every acquisition of this key's lock. A write carrying an older fence than the
+    /// newest is rejected by <see cref="IFencedCacheBackend"/>. Zero where the provider has no fencing.
+    /// </summary>
+    long FencingToken { get; }
+
+    /// <summary>Extends the lease, if this owner still holds the lock.</summary>
+    /// <param name="lease">The new lease from now.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="false"/> when the lock was lost (expired and taken, or released).</returns>
+    ValueTask<bool> ExtendAsync(TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Releases the lock if this owner still holds it (compare-and-delete). Safe to call more than once:
+    /// only the first call has an effect.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the lock is released.</returns>
+    ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
+}

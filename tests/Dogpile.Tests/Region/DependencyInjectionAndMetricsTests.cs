@@ -1,0 +1,79 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Dogpile.Tests.Region;
+
+public sealed class DependencyInjectionAndMetricsTests
+{
+    [Fact]
+    public async Task AddDogpile_NamedRegionsBoundFromConfiguration_ResolvedByNameAndKey()
+    {
+        IConfiguration config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dogpile:Regions:bugs:Expiration"] = "00:00:42",
+            ["Dogpile:Regions:bugs:BackgroundRefresh"] = "true",
+            ["Dogpile:Regions:bugs:MaxConcurrentRefreshes"] = "2",
+        }).Build();
+        var time = new FakeTimeProvider();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddDogpile()
+            .AddRegion("bugs", config.GetSection("Dogpile:Regions:bugs"))
+            .AddRegion("packages", o => o.Expiration = TimeSpan.FromMinutes(10));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        var regions = provider.GetRequiredService<ICacheRegionProvider>();
+        CacheRegion bugs = regions.GetRegion("bugs");
+        Assert.Same(bugs, provider.GetRequiredKeyedService<CacheRegion>("bugs"));
+        Assert.Equal(TimeSpan.FromSeconds(42), bugs.DefaultExpiration);
+        Assert.Equal(TimeSpan.FromMinutes(10), regions.GetRegion("packages").DefaultExpiration);
+        Assert.Equal(["bugs", "packages"], regions.RegionNames.Order());
+
+        // The region uses the registered TimeProvider.
+        await bugs.SetAsync("k", "v");
+        time.Advance(TimeSpan.FromSeconds(43));
+        Assert.False((await bugs.GetAsync<string>("k")).HasValue);
+
+        Assert.Contains("No cache region named 'nope'", Assert.Throws<ArgumentException>(() => regions.GetRegion("nope")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddDogpile_InvalidBoundOptions_ClearErrorNamingOption()
+    {
+        IConfiguration config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["r:StaleWindow"] = "00:01:00",
+            ["r:MaxStaleness"] = "00:05:00",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddDogpile().AddRegion("r", config.GetSection("r"));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<ICacheRegionProvider>().GetRegion("r"));
+        Assert.Contains("MaxStaleness", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_ReportedThroughSystemDiagnosticsMetrics_TaggedByRegion()
+    {
+        string name = "metrics-" + Guid.NewGuid().ToString("N");
+        await using var region = new CacheRegion(new CacheRegionOptions { Name = name });
+        using var hits = new MetricCollector<long>(null, "Dogpile", "dogpile.hits");
+        using var misses = new MetricCollector<long>(null, "Dogpile", "dogpile.misses");
+        using var creations = new MetricCollector<long>(null, "Dogpile", "dogpile.creations");
+
+        await region.GetOrCreateAsync("k", _ => new ValueTask<int>(1));
+        await region.GetOrCreateAsync("k", _ => new ValueTask<int>(1));
+        await region.GetOrCreateAsync("k", _ => new ValueTask<int>(1));
+        hits.RecordObservableInstruments();
+        misses.RecordObservableInstruments();
+        creations.RecordObservableInstruments();
+
+        Assert.Equal(2, hits.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
+        Assert.Equal(1, misses.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
+        Assert.Equal(1, creations.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
+    }
+}

@@ -1,0 +1,157 @@
+using Dogpile.Testing;
+using Dogpile.Tests.Infrastructure;
+
+namespace Dogpile.Tests.Region;
+
+/// <summary>How the region drives a cross-process lock provider: election by try-lock, waiting by acquire, fenced writes.</summary>
+public sealed class DistributedLockProviderTests
+{
+    [Fact]
+    public async Task Missing_LocalLeaderTakesDistributedLockOnce_AndReleasesIt()
+    {
+        var provider = new RecordingLockProvider();
+        await using var t = new TestRegion(o => o.LockProvider = provider);
+        var creator = new ControlledCreator<string>(_ => "v");
+        creator.Hold();
+
+        Task<string>[] callers = Enumerable.Range(0, 50).Select(_ => t.Region.GetOrCreateAsync("k", creator.CreateAsync).AsTask()).ToArray();
+        await creator.Started.Task;
+        creator.Release();
+        await Task.WhenAll(callers);
+
+        Assert.Equal(1, provider.Acquires);
+        Assert.Equal(1, provider.Releases);
+        Assert.Equal(0, provider.Held);
+    }
+
+    [Fact]
+    public async Task Stale_DistributedLockHeldElsewhere_ServesStaleWithoutCreating()
+    {
+        var provider = new RecordingLockProvider { HeldElsewhere = true };
+        await using var t = new TestRegion(o => o.LockProvider = provider);
+        await t.Region.SetAsync("k", "old");
+        t.Time.Advance(TimeSpan.FromMinutes(2));
+
+        Assert.Equal("old", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(1, provider.TryAcquires);
+    }
+
+    [Fact]
+    public async Task FencedBackend_WriteGoesThroughSetAndRelease_SupersededWriteIsReported()
+    {
+        var provider = new RecordingLockProvider();
+        var fenced = new FencedBackend(new MemoryCacheBackend(100, TimeProvider.System)) { RejectWrites = true };
+        await using var t = new TestRegion(o => o.LockProvider = provider, fenced);
+
+        Assert.Equal("late", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("late")));
+
+        Assert.Equal(1, fenced.FencedWrites);
+        Assert.False((await t.Region.GetAsync<string>("k")).HasValue);
+        // SetAndRelease released the lock; the region must not release it a second time.
+        Assert.Equal(0, provider.Releases);
+    }
+
+    [Fact]
+    public async Task LockProviderTimeout_ReachesEveryWaiterAsLockTimeout()
+    {
+        var provider = new RecordingLockProvider { AcquireThrows = new CacheLockTimeoutException("k", TimeSpan.FromSeconds(1)) };
+        await using var t = new TestRegion(o => o.LockProvider = provider);
+
+        await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")));
+    }
+
+    private sealed class RecordingLockProvider : ICacheLockProvider
+    {
+        public int Acquires;
+        public int TryAcquires;
+        public int Releases;
+        public int Held;
+
+        public bool HeldElsewhere { get; init; }
+
+        public Exception? AcquireThrows { get; init; }
+
+        public ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref TryAcquires);
+            return new(HeldElsewhere ? null : Take(key));
+        }
+
+        public ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            if (AcquireThrows is { } ex)
+            {
+                throw ex;
+            }
+
+            Interlocked.Increment(ref Acquires);
+            return new(Take(key));
+        }
+
+        private Lock Take(string key)
+        {
+            Interlocked.Increment(ref Held);
+            return new Lock(this, key);
+        }
+
+        private sealed class Lock(RecordingLockProvider owner, string key) : ICacheLock
+        {
+            private int _released;
+
+            public string Key => key;
+
+            public string OwnerToken => "token";
+
+            public long FencingToken => 7;
+
+            public ValueTask<bool> ExtendAsync(TimeSpan lease, CancellationToken cancellationToken) => new(_released == 0);
+
+            public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+            {
+                if (Interlocked.Exchange(ref _released, 1) == 0)
+                {
+                    Interlocked.Increment(ref owner.Releases);
+                    Interlocked.Decrement(ref owner.Held);
+                }
+
+                return ValueTask.CompletedTask;
+            }
+
+            public ValueTask DisposeAsync() => ReleaseAsync();
+        }
+    }
+
+    private sealed class FencedBackend(ICacheBackend inner) : IFencedCacheBackend
+    {
+        public int FencedWrites;
+
+        public bool RejectWrites { get; init; }
+
+        public bool StoresObjects => inner.StoresObjects;
+
+        public int MaxKeyLength => inner.MaxKeyLength;
+
+        public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
+
+        public ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.GetManyAsync(keys, cancellationToken);
+
+        public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken) => inner.SetAsync(key, entry, timeToLive, cancellationToken);
+
+        public ValueTask SetManyAsync(IReadOnlyList<CacheWrite> entries, CancellationToken cancellationToken) => inner.SetManyAsync(entries, cancellationToken);
+
+        public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
+
+        public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.RemoveManyAsync(keys, cancellationToken);
+
+        public async ValueTask<bool> SetAndReleaseAsync(string key, CacheEntry entry, TimeSpan? timeToLive, ICacheLock heldLock, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref FencedWrites);
+            if (!RejectWrites)
+            {
+                await inner.SetAsync(key, entry, timeToLive, cancellationToken);
+            }
+
+            return !RejectWrites;
+        }
+    }
+}

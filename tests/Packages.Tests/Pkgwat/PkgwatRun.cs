@@ -1,0 +1,18 @@
+using Pkgwat;
+
+namespace Packages.Tests.Pkgwat;
+
+/// <summary>The result of one <c>pkgwat</c> run: exit code and everything written to each stream.</summary>
+internal sealed record PkgwatRun(int ExitCode, string Output, string Error)
+{
+    public string[] OutputLines => Output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+
+    public static async Task<PkgwatRun> RunAsync(string[] args, PkgwatEnvironment? environment = null)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await PkgwatCommand.RunAsync(args, output, error, http, environment ?? new PkgwatEnvironment(Width: 80));
+        return new PkgwatRun(exitCode, output.ToString(), error.ToString());
+    }
+}
