@@ -58,6 +58,9 @@ internal sealed class MemcachedClient : IDisposable
     /// <summary>This client's instruments on the <c>Dogpile.Memcached</c> meter.</summary>
     internal MemcachedMetrics Metrics => _metrics;
 
+    /// <summary>The largest value this client sends (<see cref="MemcachedClientOptions.MaxItemSize"/>).</summary>
+    internal int MaxItemSize => _options.MaxItemSize;
+
     /// <summary>Sockets open to all servers together, idle or in use.</summary>
     public int OpenConnectionCount => _servers.Sum(static s => s.OpenConnections);
 
