@@ -12,7 +12,8 @@ public sealed class MemcachedRegionFailureAndScaleTests
         var options = new MemcachedClientOptions
         {
             MaxConnectionsPerServer = cap,
-            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+            // Generous: 10,000 continuations queued at once can delay a connect's completion past a tight timeout.
+            ConnectTimeout = TimeSpan.FromSeconds(5),
             DeadServerRetryDelay = TimeSpan.FromMilliseconds(200),
             PoolWaitTimeout = TimeSpan.FromSeconds(60),
             RequestTimeout = TimeSpan.FromSeconds(10),
@@ -120,17 +121,17 @@ public sealed class MemcachedRegionFailureAndScaleTests
         });
 
         int creations = 0;
-        using var gate = new ManualResetEventSlim();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<string>[] callers = Enumerable.Range(0, 10_000).Select(i => Task.Run(async () =>
         {
-            gate.Wait();
+            await gate.Task;
             return await region.GetOrCreateAsync($"key-{i}", _ =>
             {
                 Interlocked.Increment(ref creations);
                 return new ValueTask<string>(i.ToString(CultureInfo.InvariantCulture));
             });
         })).ToArray();
-        gate.Set();
+        gate.SetResult();
         string[] values = await Task.WhenAll(callers);
         await done.CancelAsync();
         await sampler;
