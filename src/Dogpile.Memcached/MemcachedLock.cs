@@ -3,7 +3,9 @@ using Dogpile.Memcached.Client;
 namespace Dogpile.Memcached;
 
 /// <summary>
-/// A held memcached lock. Extend and release compare the stored owner token under the item's CAS, and are serialized
+/// A held memcached lock. While <see cref="MemcachedLockOptions.RenewWhileHeld"/> is on, a timer extends it every lease/3
+/// until it is released (or found lost): an owner that never releases keeps it, so every path must release.
+/// Extend and release compare the stored owner token under the item's CAS, and are serialized
 /// with the renewal timer, so a renewal can never change the CAS between a release's read and its delete.
 /// </summary>
 internal sealed class MemcachedLock : ICacheLock
@@ -35,9 +37,6 @@ internal sealed class MemcachedLock : ICacheLock
 
     /// <summary>Always 0: memcached has no fenced write here (see <see cref="MemcachedLockProvider"/>).</summary>
     public long FencingToken => 0;
-
-    /// <summary>The memcached key that holds the token.</summary>
-    internal string LockKey => _lockKey;
 
     public async ValueTask<bool> ExtendAsync(TimeSpan lease, CancellationToken cancellationToken)
     {

@@ -207,6 +207,20 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     }
 
     [Fact]
+    public async Task ProviderWithItsOwnClient_SeesTheSameLocksAsOneSharingTheBackend()
+    {
+        using var own = new MemcachedLockProvider(new MemcachedClientOptions { Servers = { server.Endpoint } });
+        var shared = Provider();
+        string key = NewKey("own");
+
+        await using ICacheLock? held = await own.TryAcquireAsync(key, CancellationToken.None);
+
+        Assert.NotNull(held);
+        Assert.Null(await shared.TryAcquireAsync(key, CancellationToken.None));
+        Assert.Equal(held.OwnerToken, await StoredTokenAsync(shared, key));
+    }
+
+    [Fact]
     public void Options_InvalidLease_RejectedByName()
     {
         var ex = Assert.Throws<ArgumentException>(() => Provider(TimeSpan.FromMilliseconds(500)));
