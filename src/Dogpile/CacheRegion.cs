@@ -32,6 +32,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly string? _prefix;
     private readonly Func<string, string>? _mangler;
     private readonly bool _plainKeys;
+    private readonly bool _manglerSeesPrefix;
     private readonly ICacheSerializer _serializer;
     private readonly ICacheLockProvider? _lockProvider;
     private readonly IRefreshRunner _runner;
@@ -97,6 +98,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
         _mangler = options.KeyMangler ?? _backend.DefaultKeyMangler;
         _plainKeys = _mangler is null && _prefix is null;
+        // The backend's mangler enforces the backend's rules, which apply to the whole key it receives.
+        _manglerSeesPrefix = options.KeyMangler is null && _mangler is not null;
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
         _lockProvider = options.LockProvider;
         _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
@@ -298,8 +301,12 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
     private string ComposeKey(string key)
     {
-        string mangled = _mangler is null ? key : _mangler(key);
+        string mangled = _mangler is null || _manglerSeesPrefix ? key : _mangler(key);
         string full = _prefix is null ? mangled : string.Concat(_prefix, mangled);
+        if (_manglerSeesPrefix)
+        {
+            full = _mangler!(full);
+        }
         if (full.Length * 3 > _maxKeyBytes)
         {
             CheckKeyLength(full);

@@ -104,7 +104,10 @@ public sealed class CacheRegionOptions
     /// Applied to every key at the backend boundary only (before the prefix), for example
     /// <see cref="KeyManglers.Sha256"/> for long keys. Callers and the cached-function wrapper always see the original key.
     /// </summary>
-    /// <value>Default: <see langword="null"/> (the backend's default mangler, if any).</value>
+    /// <value>
+    /// Default: <see langword="null"/> (the backend's <see cref="ICacheBackend.DefaultKeyMangler"/>, if any, which is
+    /// applied after the prefix, to the whole backend key, so prefixed keys also keep to the backend's rules).
+    /// </value>
     public Func<string, string>? KeyMangler { get; set; }
 
     /// <summary>Serializer for byte-oriented backends.</summary>

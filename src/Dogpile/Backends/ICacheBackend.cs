@@ -23,6 +23,8 @@ public interface ICacheBackend
     /// <summary>
     /// A mangler the region applies when the user configured none, or <see langword="null"/>. Backends with
     /// key rules of their own (memcached: no spaces, at most 250 bytes) use it to hash keys that break them.
+    /// The region applies it to the whole backend key, after <see cref="CacheRegionOptions.KeyPrefix"/>, so what it
+    /// returns is exactly what the backend receives and must fit <see cref="MaxKeyLength"/>.
     /// </summary>
     Func<string, string>? DefaultKeyMangler => null;
 

@@ -64,6 +64,42 @@ public sealed class OptionsAndKeysTests
     }
 
     [Fact]
+    public async Task BackendDefaultMangler_SeesThePrefixedKey_SoPrefixedKeysKeepToTheBackendLimit()
+    {
+        var backend = new ManglingBackend(new MemoryCacheBackend(100, TimeProvider.System), maxKeyLength: 20);
+        await using var region = new CacheRegion(new CacheRegionOptions { Name = "m", Backend = backend, KeyPrefix = "bugs/" });
+
+        await region.SetAsync("kernel", "short");
+        await region.SetAsync(new string('k', 18), "long"); // fits alone, not with the prefix
+
+        Assert.Equal(["bugs/kernel", "hashed"], backend.Inner.WrittenKeys);
+        Assert.Equal("long", (await region.GetAsync<string>(new string('k', 18))).Value);
+    }
+
+    private sealed class ManglingBackend(MemoryCacheBackend inner, int maxKeyLength) : ICacheBackend
+    {
+        public ChaosBackend Inner { get; } = new(inner);
+
+        public bool StoresObjects => true;
+
+        public int MaxKeyLength => maxKeyLength;
+
+        public Func<string, string>? DefaultKeyMangler => key => key.Length <= maxKeyLength ? key : "hashed";
+
+        public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken) => Inner.GetAsync(key, cancellationToken);
+
+        public ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => Inner.GetManyAsync(keys, cancellationToken);
+
+        public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken) => Inner.SetAsync(key, entry, timeToLive, cancellationToken);
+
+        public ValueTask SetManyAsync(IReadOnlyList<CacheWrite> entries, CancellationToken cancellationToken) => Inner.SetManyAsync(entries, cancellationToken);
+
+        public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken) => Inner.RemoveAsync(key, cancellationToken);
+
+        public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => Inner.RemoveManyAsync(keys, cancellationToken);
+    }
+
+    [Fact]
     public async Task SharedBackend_PrefixesKeepRegionsApart()
     {
         var shared = new MemoryCacheBackend(100, TimeProvider.System);

@@ -1,0 +1,52 @@
+namespace Dogpile.Memcached;
+
+/// <summary>Settings of <see cref="MemcachedLockProvider"/>.</summary>
+public sealed class MemcachedLockOptions
+{
+    /// <summary>
+    /// How long a lock lives in memcached unless extended: a holder that crashes keeps the key locked for at most this
+    /// long. Keep it longer than the slowest creator (or leave <see cref="RenewWhileHeld"/> on): a creator that outlives
+    /// its lease loses the lock, and another process may create the same value at the same time.
+    /// </summary>
+    /// <value>
+    /// Default: 30 seconds; at least 1 second. memcached counts TTLs in whole seconds (fractions round up) on a clock that
+    /// ticks once a second, so a lease can end up to one second early: keep it well above a second.
+    /// </value>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether a held lock extends its own lease every <see cref="Lease"/>/3 until it is released.</summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool RenewWhileHeld { get; set; } = true;
+
+    /// <summary>The shortest pause between two attempts of a caller waiting for a lock.</summary>
+    /// <value>Default: 10 milliseconds; must be positive.</value>
+    public TimeSpan MinRetryDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// The longest pause between two attempts. Pauses grow with decorrelated jitter from <see cref="MinRetryDelay"/> up to
+    /// this cap, and never run past the caller's timeout.
+    /// </summary>
+    /// <value>Default: 250 milliseconds; must not be shorter than <see cref="MinRetryDelay"/>.</value>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    internal void Validate()
+    {
+        if (Lease < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least 1 second, not {Lease}.", nameof(Lease));
+        }
+
+        if (MinRetryDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(MinRetryDelay)} must be positive, not {MinRetryDelay}.", nameof(MinRetryDelay));
+        }
+
+        if (MaxRetryDelay < MinRetryDelay)
+        {
+            throw new ArgumentException(
+                $"{nameof(MemcachedLockOptions)}.{nameof(MaxRetryDelay)} ({MaxRetryDelay}) is shorter than {nameof(MinRetryDelay)} ({MinRetryDelay}).",
+                nameof(MaxRetryDelay));
+        }
+    }
+}
