@@ -72,7 +72,12 @@ internal static class Scripts
         end
         local fields = {}
         for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+        local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+        if type(id) == 'table' and id.err then
+          -- Scripts do not roll back: without this the marker would block the key's refreshes for its whole TTL.
+          redis.call('DEL', KEYS[2])
+          return id
+        end
         redis.call('PUBLISH', ARGV[4], id)
         return id
         """;

@@ -211,6 +211,6 @@ internal static class JobFields
     public const string BackendKey = "backendKey";
     public const string Token = "token";
     public const string Fence = "fence";
-    public const string Reason = "reason";
+    public const string Reason = "refreshReason";
     public const string EnqueuedAt = "enqueuedAt";
 }
