@@ -90,7 +90,7 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public static bool IsUnavailable(Exception ex)
         => ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
-            || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("BUSY", StringComparison.Ordinal)));
+            || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)));
 
     /// <summary>Subscribes once per channel for the whole process; a failed subscription is retried on the next call.</summary>
     public Task EnsureSubscribedAsync(string channel, Action<RedisValue> onMessage)

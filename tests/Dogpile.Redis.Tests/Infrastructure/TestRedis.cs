@@ -13,7 +13,7 @@ internal static class TestRedis
             KeyPrefix = prefix ?? NewPrefix(),
         };
         configure?.Invoke(options);
-        return new DogpileRedis(options);
+        return new DogpileRedis(options, null, FileLoggerFactory.Instance);
     }
 
     public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
@@ -28,7 +28,7 @@ internal static class TestRedis
         };
         configure?.Invoke(options);
         redis.ApplyTo(options, useQueue);
-        return new CacheRegion(options);
+        return new CacheRegion(options, null, FileLoggerFactory.Instance);
     }
 
     public static async Task<IDatabase> DbAsync(this DogpileRedis redis) => (await redis.GetMultiplexerAsync()).GetDatabase();
