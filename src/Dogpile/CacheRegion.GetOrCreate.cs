@@ -153,6 +153,15 @@ public sealed partial class CacheRegion
             RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
             if (request is not null)
             {
+                // Like dogpile's Lock: once elected, look again. Another caller (or process) may have refreshed the key
+                // between our read and our lock; without this check it would be refreshed twice.
+                Lookup<T> current = await RecheckAfterElectionAsync<TState, T>(call, request, cancellationToken).ConfigureAwait(false);
+                if (current.State is EntryState.Fresh or EntryState.FreshEarly)
+                {
+                    _hits.Increment();
+                    return ToItem(current, _clock.CoarseUtcTicks, CacheItemSource.Hit);
+                }
+
                 if (_backgroundRefresh)
                 {
                     await ScheduleAsync(request).ConfigureAwait(false);
@@ -173,6 +182,29 @@ public sealed partial class CacheRegion
 
         _staleServed.Increment();
         return ToItem(stale, now, CacheItemSource.Stale);
+    }
+
+    /// <summary>Re-reads the key after winning the election; releases the request's locks when the key turned out fresh (or the read failed).</summary>
+    private async ValueTask<Lookup<T>> RecheckAfterElectionAsync<TState, T>(Call<TState, T> call, RefreshRequest request, CancellationToken cancellationToken)
+    {
+        Lookup<T> current;
+        try
+        {
+            CacheEntry? entry = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            current = Classify<T>(call.Key, entry, _clock.CoarseUtcTicks);
+        }
+        catch
+        {
+            await request.ReleaseAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (current.State is EntryState.Fresh or EntryState.FreshEarly)
+        {
+            await request.ReleaseAsync().ConfigureAwait(false);
+        }
+
+        return current;
     }
 
     private RefreshReason ReasonFor(CacheEntry entry)
