@@ -39,7 +39,9 @@ public sealed class CrossProcessTests(RedisServer server) : IClassFixture<RedisS
         Assert.Equal(1, (long)await admin.StringGetAsync($"{prefix}:counter"));
         Assert.Equal(Processes * CallersPerProcess, values.Values.Sum());
         Assert.Subset(new HashSet<string> { "old", "v1" }, values.Keys.ToHashSet());
-        Assert.Equal(1, values.GetValueOrDefault("v1"));
+        // The elected caller gets the new value; callers that read after its write get it too, as a plain hit.
+        Assert.True(values.GetValueOrDefault("v1") >= 1);
+        Assert.True(values.GetValueOrDefault("old") >= 1);
     }
 
     [Fact]

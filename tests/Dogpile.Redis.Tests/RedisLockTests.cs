@@ -89,11 +89,12 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task Renewal_KeepsLockPastItsLease()
     {
-        await using DogpileRedis renewing = TestRedis.Create(server, o => o.LockLease = TimeSpan.FromMilliseconds(600));
+        await using DogpileRedis renewing = TestRedis.Create(server, o => o.LockLease = TimeSpan.FromMilliseconds(1500));
         ICacheLock held = (await renewing.LockProvider.TryAcquireAsync("renewed", CancellationToken.None))!;
 
+        // Three leases long; renewal runs every 500 ms, leaving slack for a loaded machine.
         var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(2))
+        while (watch.Elapsed < TimeSpan.FromSeconds(4.5))
         {
             Assert.Null(await renewing.LockProvider.TryAcquireAsync("renewed", CancellationToken.None));
             await Task.Delay(100);
