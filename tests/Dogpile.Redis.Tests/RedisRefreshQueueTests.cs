@@ -26,6 +26,12 @@ internal sealed class QueueRig : IAsyncDisposable
                 throw failure;
             }
 
+            Started.TrySetResult();
+            if (Hold is { } hold)
+            {
+                await hold.Task.WaitAsync(ct);
+            }
+
             await Task.Yield();
             return $"fresh-{arg}-{call}";
         });
@@ -38,6 +44,11 @@ internal sealed class QueueRig : IAsyncDisposable
     public CachedFunction<string, string> Fetch { get; }
 
     public Exception? FailWith { get; set; }
+
+    /// <summary>When set, the function waits for it (or its cancellation).</summary>
+    public TaskCompletionSource? Hold { get; set; }
+
+    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int Calls => Volatile.Read(ref _calls);
 
@@ -224,5 +235,78 @@ public sealed class RedisRefreshQueueTests(RedisServer server) : IClassFixture<R
 
         await Eventually.TrueAsync(async () => (await rig.Region.GetAsync<string>("plain")).HasValue, "refreshed in process");
         Assert.Equal(0, (await rig.Redis.GetQueueSnapshotAsync()).Enqueued);
+    }
+
+    [Fact]
+    public async Task JobDeliveredMoreOftenThanAttemptsAllow_IsDeadLetteredWithoutRunning()
+    {
+        await using var rig = new QueueRig(server);
+        IDatabase db = await rig.Redis.DbAsync();
+        await db.StreamCreateConsumerGroupAsync(rig.Keys.Stream, rig.Redis.Options.ConsumerGroup, "0", createStream: true);
+        string args = Convert.ToBase64String(Encoding.UTF8.GetBytes("\"c\""));
+        RedisValue id = await db.StreamAddAsync(rig.Keys.Stream, [new("job", "crasher"), new("region", "jobs"), new("function", "fetch"), new("args", args), new("backendKey", "jobs:fetch:c")]);
+
+        // A consumer that took it and died, four times over.
+        await db.StreamReadGroupAsync(rig.Keys.Stream, rig.Redis.Options.ConsumerGroup, "ghost", ">");
+        for (int i = 0; i < 3; i++)
+        {
+            await db.StreamClaimAsync(rig.Keys.Stream, rig.Redis.Options.ConsumerGroup, "ghost", 0, [id]);
+        }
+
+        using RedisRefreshWorker worker = rig.Worker(o => o.MaxAttempts = 3);
+        await worker.StartAsync(CancellationToken.None);
+        await Eventually.TrueAsync(async () => (await rig.Redis.GetQueueSnapshotAsync()).DeadLetterLength == 1, "the crash-looping job is dead-lettered");
+        await worker.StopAsync(CancellationToken.None);
+
+        StreamEntry dead = (await db.StreamRangeAsync(rig.Keys.DeadLetter)).Single();
+        Assert.Contains("delivered 5 times", (string)dead["reason"]!, StringComparison.Ordinal);
+        Assert.Equal(0, rig.Calls);
+        Assert.Equal(0, (await rig.Redis.GetQueueSnapshotAsync()).Pending);
+    }
+
+    [Fact]
+    public async Task Shutdown_RunningJobFinishesWithinTimeout_IsAcknowledged()
+    {
+        await using var rig = new QueueRig(server) { Hold = new(TaskCreationOptions.RunContinuationsAsynchronously) };
+        using RedisRefreshWorker worker = rig.Worker(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        await worker.StartAsync(CancellationToken.None);
+        await rig.MakeStaleAsync("s");
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("s"));
+        await rig.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Task stopping = worker.StopAsync(CancellationToken.None);
+        Assert.False(stopping.IsCompleted);
+        rig.Hold!.TrySetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.NotNull(await rig.FreshValueAsync("s"));
+        RedisQueueSnapshot snapshot = await rig.Redis.GetQueueSnapshotAsync();
+        Assert.Equal(0, snapshot.Length);
+        Assert.Equal(0, snapshot.Pending);
+    }
+
+    [Fact]
+    public async Task Shutdown_JobStillRunningAtTimeout_IsCancelledAndLeftPendingForAnotherWorker()
+    {
+        await using var rig = new QueueRig(server) { Hold = new(TaskCreationOptions.RunContinuationsAsynchronously) };
+        using RedisRefreshWorker worker = rig.Worker(o => o.ShutdownTimeout = TimeSpan.FromMilliseconds(200));
+        await worker.StartAsync(CancellationToken.None);
+        await rig.MakeStaleAsync("p");
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("p"));
+        await rig.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await worker.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        RedisQueueSnapshot snapshot = await rig.Redis.GetQueueSnapshotAsync();
+        Assert.Equal(1, snapshot.Length);
+        Assert.Equal(1, snapshot.Pending);
+        Assert.Equal(0, snapshot.DeadLetterLength);
+
+        // Another worker takes it over once it has been idle long enough.
+        rig.Hold.TrySetResult();
+        using RedisRefreshWorker next = rig.Worker();
+        await next.StartAsync(CancellationToken.None);
+        await Eventually.TrueAsync(async () => (await rig.FreshValueAsync("p")) is not null, "the next worker ran the job");
+        await next.StopAsync(CancellationToken.None);
     }
 }

@@ -101,7 +101,7 @@ public sealed class RedisRefreshWorker : BackgroundService
                     stoppingToken).ConfigureAwait(false);
                 foreach (StreamEntry entry in entries)
                 {
-                    await DispatchAsync(entry, stoppingToken).ConfigureAwait(false);
+                    await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
                 }
 
                 if (entries.Length == 0)
@@ -208,16 +208,24 @@ public sealed class RedisRefreshWorker : BackgroundService
             db => db.StreamAutoClaimAsync(_connection.Keys.JobStream, _queue.Group, ConsumerName, (long)_options.MinIdleTime.TotalMilliseconds, "0-0", free),
             "XAUTOCLAIM",
             cancellationToken).ConfigureAwait(false);
-        int count = 0;
-        foreach (StreamEntry entry in claimed.ClaimedEntries)
+        StreamEntry[] entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        if (entries.Length == 0)
         {
-            if (entry.IsNull)
-            {
-                continue;
-            }
+            return;
+        }
 
+        // How often each was delivered: a job that kills its worker every time never fails "properly", so it is
+        // dead-lettered once delivered more often than the attempts allow.
+        StreamPendingMessageInfo[] pending = await _connection.RunAsync(
+            db => db.StreamPendingMessagesAsync(_connection.Keys.JobStream, _queue.Group, entries.Length + _options.MaxConcurrency, ConsumerName, entries[0].Id, entries[^1].Id),
+            "XPENDING",
+            cancellationToken).ConfigureAwait(false);
+        Dictionary<string, int> deliveries = pending.ToDictionary(p => (string)p.MessageId!, p => p.DeliveryCount, StringComparer.Ordinal);
+        int count = 0;
+        foreach (StreamEntry entry in entries)
+        {
             count++;
-            await DispatchAsync(entry, cancellationToken).ConfigureAwait(false);
+            await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false);
         }
 
         if (count > 0)
@@ -227,14 +235,14 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
     }
 
-    private async Task DispatchAsync(StreamEntry entry, CancellationToken cancellationToken)
+    private async Task DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         Task job = Task.Run(async () =>
         {
             try
             {
-                await ProcessAsync(entry, _jobs.Token).ConfigureAwait(false);
+                await ProcessAsync(entry, deliveries, _jobs.Token).ConfigureAwait(false);
             }
             finally
             {
@@ -245,7 +253,7 @@ public sealed class RedisRefreshWorker : BackgroundService
         _ = job.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task ProcessAsync(StreamEntry entry, CancellationToken cancellationToken)
+    private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
         string entryId = (string)entry.Id!;
         Dictionary<string, string> fields = new(StringComparer.Ordinal);
@@ -260,6 +268,13 @@ public sealed class RedisRefreshWorker : BackgroundService
         {
             await ReleaseJobLockAsync(fields).ConfigureAwait(false);
             await DeadLetterAsync(entryId, jobId, fields, problem, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (deliveries > _options.MaxAttempts)
+        {
+            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
+            await DeadLetterAsync(entryId, jobId, fields, $"delivered {deliveries} times without completing (its workers died or hung)", cancellationToken).ConfigureAwait(false);
             return;
         }
 
