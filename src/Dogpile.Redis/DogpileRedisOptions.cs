@@ -1,0 +1,192 @@
+using StackExchange.Redis;
+
+namespace Dogpile.Redis;
+
+/// <summary>
+/// Settings of <see cref="DogpileRedis"/>: how to reach Redis, how keys are laid out, how long calls may take, and the
+/// lock and queue parameters. Give exactly one of <see cref="ConnectionString"/>, <see cref="Configuration"/> or
+/// <see cref="Multiplexer"/>.
+/// </summary>
+/// <remarks>
+/// <para><b>When Redis is unavailable or slow</b>, every call is bounded: the multiplexer is configured with
+/// <c>AbortOnConnectFail=false</c> (it keeps reconnecting in the background), fail-fast backlog, and sync/async timeouts
+/// of <see cref="OperationTimeout"/>; each call is also cut off after <see cref="OperationTimeout"/>. A call that fails
+/// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
+/// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
+/// </remarks>
+public sealed class DogpileRedisOptions
+{
+    /// <summary>A StackExchange.Redis connection string, for example <c>localhost:6379</c>.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>A full StackExchange.Redis configuration (used as given, apart from the timeouts and fail-fast settings).</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public ConfigurationOptions? Configuration { get; set; }
+
+    /// <summary>An existing multiplexer to share; it is not disposed with <see cref="DogpileRedis"/>.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public IConnectionMultiplexer? Multiplexer { get; set; }
+
+    /// <summary>The first part of every Redis key and channel Dogpile uses, to keep applications apart in one database.</summary>
+    /// <value>Default: <c>dogpile</c>.</value>
+    public string KeyPrefix { get; set; } = "dogpile";
+
+    /// <summary>The largest encoded entry the backend writes; larger ones throw <see cref="CacheValueTooLargeException"/> and nothing is written.</summary>
+    /// <value>Default: 8 MiB.</value>
+    public int MaxValueBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>The longest any single Redis call may take before it fails with <see cref="DogpileRedisUnavailableException"/>.</summary>
+    /// <value>Default: 2 seconds.</value>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long entries read from or written to Redis are kept in process memory (as bytes) to be served when Redis
+    /// fails. They are used only while Redis calls fail, never in place of a working Redis. <see cref="TimeSpan.Zero"/> turns the layer off.
+    /// </summary>
+    /// <value>Default: 30 seconds.</value>
+    public TimeSpan LocalFallbackDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most entries the local fallback layer holds.</summary>
+    /// <value>Default: 10,000.</value>
+    public int LocalFallbackCapacity { get; set; } = 10_000;
+
+    /// <summary>The lease of a distributed lock: a holder that dies frees the key after at most this long.</summary>
+    /// <value>Default: 30 seconds.</value>
+    public TimeSpan LockLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether a held lock's lease is extended (every third of the lease) while its creator runs.</summary>
+    /// <value>Default: <see langword="true"/>.</value>
+    public bool RenewLocks { get; set; } = true;
+
+    /// <summary>The shortest wait between polls of a busy lock, when no release message arrived; it doubles up to <see cref="LockPollMaxInterval"/>, with jitter.</summary>
+    /// <value>Default: 50 milliseconds.</value>
+    public TimeSpan LockPollMinInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest wait between polls of a busy lock.</summary>
+    /// <value>Default: 500 milliseconds.</value>
+    public TimeSpan LockPollMaxInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The name of the refresh queue (its stream is <c>{KeyPrefix}:{QueueName}:jobs</c> with a hash tag on the queue).</summary>
+    /// <value>Default: <c>refresh</c>.</value>
+    public string QueueName { get; set; } = "refresh";
+
+    /// <summary>The consumer group the workers read the queue with.</summary>
+    /// <value>Default: <c>dogpile-workers</c>.</value>
+    public string ConsumerGroup { get; set; } = "dogpile-workers";
+
+    /// <summary>How long a key's "job pending" marker lives at most, should its job never be acknowledged.</summary>
+    /// <value>Default: 10 minutes.</value>
+    public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The approximate cap of the job stream and the dead-letter stream (<c>MAXLEN ~</c>).</summary>
+    /// <value>Default: 100,000.</value>
+    public int StreamMaxLength { get; set; } = 100_000;
+
+    /// <summary>Throws when a value is out of range or contradicts another.</summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public void Validate()
+    {
+        int sources = (string.IsNullOrWhiteSpace(ConnectionString) ? 0 : 1) + (Configuration is null ? 0 : 1) + (Multiplexer is null ? 0 : 1);
+        if (sources != 1)
+        {
+            throw new ArgumentException("DogpileRedisOptions needs exactly one of ConnectionString, Configuration or Multiplexer.", nameof(ConnectionString));
+        }
+
+        if (string.IsNullOrWhiteSpace(KeyPrefix))
+        {
+            throw new ArgumentException("DogpileRedisOptions.KeyPrefix must not be empty.", nameof(KeyPrefix));
+        }
+
+        if (string.IsNullOrWhiteSpace(QueueName) || QueueName.Contains('{', StringComparison.Ordinal) || QueueName.Contains('}', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("DogpileRedisOptions.QueueName must be a non-empty name without braces.", nameof(QueueName));
+        }
+
+        if (string.IsNullOrWhiteSpace(ConsumerGroup))
+        {
+            throw new ArgumentException("DogpileRedisOptions.ConsumerGroup must not be empty.", nameof(ConsumerGroup));
+        }
+
+        RequireAtLeast(MaxValueBytes, 1, nameof(MaxValueBytes));
+        RequireAtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
+        RequireAtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
+        RequirePositive(OperationTimeout, nameof(OperationTimeout));
+        RequirePositive(LockLease, nameof(LockLease));
+        RequirePositive(LockPollMinInterval, nameof(LockPollMinInterval));
+        RequirePositive(DeduplicationWindow, nameof(DeduplicationWindow));
+        if (LockPollMaxInterval < LockPollMinInterval)
+        {
+            throw new ArgumentException($"DogpileRedisOptions.LockPollMaxInterval ({LockPollMaxInterval}) is shorter than LockPollMinInterval ({LockPollMinInterval}).", nameof(LockPollMaxInterval));
+        }
+
+        if (LocalFallbackDuration < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"DogpileRedisOptions.LocalFallbackDuration must not be negative, not {LocalFallbackDuration}.", nameof(LocalFallbackDuration));
+        }
+    }
+
+    private static void RequireAtLeast(int value, int min, string name)
+    {
+        if (value < min)
+        {
+            throw new ArgumentException($"DogpileRedisOptions.{name} must be at least {min}, not {value}.", name);
+        }
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"DogpileRedisOptions.{name} must be positive, not {value}.", name);
+        }
+    }
+}
+
+/// <summary>Settings of a <see cref="RedisRefreshWorker"/>.</summary>
+public sealed class RedisRefreshWorkerOptions
+{
+    /// <summary>This worker's consumer name in the group; unique per process.</summary>
+    /// <value>Default: <c>{machine}-{process id}-{random}</c>.</value>
+    public string? ConsumerName { get; set; }
+
+    /// <summary>The most jobs this worker runs at once.</summary>
+    /// <value>Default: 4.</value>
+    public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>How long a job must sit unacknowledged with another consumer (dead, or failed) before this worker takes it over.</summary>
+    /// <value>Default: 30 seconds.</value>
+    public TimeSpan MinIdleTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many failed runs of a job are allowed; the last one moves it to the dead-letter stream.</summary>
+    /// <value>Default: 5.</value>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How often the worker polls the queue when no "job added" message woke it.</summary>
+    /// <value>Default: 1 second.</value>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>On shutdown, how long jobs already running may take to finish; the rest stay pending for another worker.</summary>
+    /// <value>Default: 10 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throws when a value is out of range.</summary>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public void Validate()
+    {
+        if (MaxConcurrency < 1)
+        {
+            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxConcurrency must be at least 1, not {MaxConcurrency}.", nameof(MaxConcurrency));
+        }
+
+        if (MaxAttempts < 1)
+        {
+            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxAttempts must be at least 1, not {MaxAttempts}.", nameof(MaxAttempts));
+        }
+
+        if (MinIdleTime <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || ShutdownTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentException("RedisRefreshWorkerOptions.MinIdleTime and PollInterval must be positive and ShutdownTimeout not negative.", nameof(MinIdleTime));
+        }
+    }
+}

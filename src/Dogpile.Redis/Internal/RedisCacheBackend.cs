@@ -1,0 +1,217 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Internal;
+
+/// <summary>
+/// Entries as their envelope bytes (<see cref="CacheEntry.ToBytes"/>) at <c>{prefix}:{backendKey}:v</c>, with the
+/// region's time to live as the Redis TTL. Writes under a lock go through one fenced script.
+/// </summary>
+internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallback local, int maxValueBytes, ILogger logger) : IFencedCacheBackend
+{
+    public bool StoresObjects => false;
+
+    // Redis accepts far longer keys; this bounds what a mangler-less region can send.
+    public int MaxKeyLength => 8192;
+
+    public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        RedisValue value;
+        try
+        {
+            value = await connection.RunAsync(db => db.StringGetAsync(connection.Keys.Value(key)), "GET", cancellationToken).ConfigureAwait(false);
+        }
+        catch (DogpileRedisUnavailableException ex) when (local.TryGet(key, out byte[] held))
+        {
+            Log.ServedFromLocalFallback(logger, ex, key);
+            return CacheEntry.FromBytes(held);
+        }
+
+        if (value.IsNull)
+        {
+            local.Remove(key);
+            return null;
+        }
+
+        byte[] bytes = (byte[])value!;
+        CacheEntry entry = CacheEntry.FromBytes(bytes);
+        local.Put(key, bytes);
+        return entry;
+    }
+
+    public async ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var redisKeys = new RedisKey[keys.Count];
+        for (int i = 0; i < redisKeys.Length; i++)
+        {
+            redisKeys[i] = connection.Keys.Value(keys[i]);
+        }
+
+        var entries = new CacheEntry?[keys.Count];
+        RedisValue[] values;
+        try
+        {
+            values = await connection.RunAsync(db => db.StringGetAsync(redisKeys), "MGET", cancellationToken).ConfigureAwait(false);
+        }
+        catch (DogpileRedisUnavailableException ex) when (local.Enabled)
+        {
+            bool any = false;
+            for (int i = 0; i < entries.Length; i++)
+            {
+                entries[i] = local.TryGet(keys[i], out byte[] held) ? TryDecode(held) : null;
+                any |= entries[i] is not null;
+            }
+
+            if (!any)
+            {
+                throw;
+            }
+
+            Log.ServedFromLocalFallback(logger, ex, keys[0]);
+            return entries;
+        }
+
+        for (int i = 0; i < entries.Length; i++)
+        {
+            if (!values[i].IsNull)
+            {
+                byte[] bytes = (byte[])values[i]!;
+                entries[i] = TryDecode(bytes);
+                if (entries[i] is not null)
+                {
+                    local.Put(keys[i], bytes);
+                }
+            }
+        }
+
+        return entries;
+    }
+
+    public async ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        byte[] bytes = Encode(key, entry);
+        TimeSpan? expiry = ToExpiry(timeToLive);
+        await connection.RunAsync(db => expiry is { } e ? db.StringSetAsync(connection.Keys.Value(key), bytes, e) : db.StringSetAsync(connection.Keys.Value(key), bytes), "SET", cancellationToken).ConfigureAwait(false);
+        local.Put(key, bytes);
+    }
+
+    public async ValueTask SetManyAsync(IReadOnlyList<CacheWrite> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        // Encode (and size-check) everything first: an oversized value means nothing is written.
+        byte[][] encoded = new byte[entries.Count][];
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            encoded[i] = Encode(entries[i].Key, entries[i].Entry);
+        }
+
+        await connection.RunAsync(
+            db =>
+            {
+                IBatch batch = db.CreateBatch();
+                var writes = new Task[encoded.Length];
+                for (int i = 0; i < encoded.Length; i++)
+                {
+                    RedisKey redisKey = connection.Keys.Value(entries[i].Key);
+                    writes[i] = ToExpiry(entries[i].TimeToLive) is { } e ? batch.StringSetAsync(redisKey, encoded[i], e) : batch.StringSetAsync(redisKey, encoded[i]);
+                }
+
+                batch.Execute();
+                return Task.WhenAll(writes);
+            },
+            "SET (batch)",
+            cancellationToken).ConfigureAwait(false);
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            local.Put(entries[i].Key, encoded[i]);
+        }
+    }
+
+    public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        local.Remove(key);
+        return await connection.RunAsync(db => db.KeyDeleteAsync(connection.Keys.Value(key)), "DEL", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        var redisKeys = new RedisKey[keys.Count];
+        for (int i = 0; i < redisKeys.Length; i++)
+        {
+            local.Remove(keys[i]);
+            redisKeys[i] = connection.Keys.Value(keys[i]);
+        }
+
+        await connection.RunAsync(db => db.KeyDeleteAsync(redisKeys), "DEL", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool> SetAndReleaseAsync(string key, CacheEntry entry, TimeSpan? timeToLive, ICacheLock heldLock, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(heldLock);
+        byte[] bytes = Encode(key, entry);
+        long ttlMs = ToExpiry(timeToLive) is { } expiry ? (long)Math.Ceiling(expiry.TotalMilliseconds) : 0;
+        RedisKeys keys = connection.Keys;
+        RedisResult result = await connection.RunAsync(
+            db => db.ScriptEvaluateAsync(
+                Scripts.SetAndRelease,
+                [keys.Value(key), keys.Lock(key), keys.Fence(key)],
+                [heldLock.FencingToken.ToString(CultureInfo.InvariantCulture), bytes, ttlMs, heldLock.OwnerToken, keys.LockReleasedChannel, key]),
+            "fenced SET",
+            cancellationToken).ConfigureAwait(false);
+        (heldLock as RedisLockHandle)?.MarkReleased();
+        bool written = (long)result == 1;
+        if (written)
+        {
+            local.Put(key, bytes);
+        }
+
+        return written;
+    }
+
+    private byte[] Encode(string key, CacheEntry entry)
+    {
+        byte[] bytes = entry.ToBytes();
+        if (bytes.Length > maxValueBytes)
+        {
+            throw new CacheValueTooLargeException(key, bytes.Length, maxValueBytes);
+        }
+
+        return bytes;
+    }
+
+    private static CacheEntry? TryDecode(byte[] bytes)
+    {
+        try
+        {
+            return CacheEntry.FromBytes(bytes);
+        }
+        catch (CacheSerializationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Redis rejects a zero or negative PX; a time to live under a millisecond is one millisecond.</summary>
+    private static TimeSpan? ToExpiry(TimeSpan? timeToLive)
+        => timeToLive is { } ttl ? (ttl < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : ttl) : null;
+}

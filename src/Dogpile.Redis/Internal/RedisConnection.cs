@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Internal;
+
+/// <summary>
+/// The one multiplexer of a <see cref="DogpileRedis"/> (so the connection count stays constant whatever the load),
+/// the bounded-time wrapper every call goes through, and the one pub/sub subscription per channel.
+/// </summary>
+internal sealed class RedisConnection : IAsyncDisposable
+{
+    private readonly Lazy<Task<IConnectionMultiplexer>> _multiplexer;
+    private readonly bool _ownsMultiplexer;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+
+    public RedisConnection(DogpileRedisOptions options, TimeProvider time, ILogger logger)
+    {
+        _time = time;
+        _logger = logger;
+        Timeout = options.OperationTimeout;
+        Keys = new RedisKeys(options.KeyPrefix, options.QueueName);
+        if (options.Multiplexer is { } existing)
+        {
+            _multiplexer = new Lazy<Task<IConnectionMultiplexer>>(Task.FromResult(existing));
+            Hook(existing);
+        }
+        else
+        {
+            ConfigurationOptions configuration = options.Configuration?.Clone() ?? ConfigurationOptions.Parse(options.ConnectionString!);
+            int timeoutMs = (int)Math.Clamp(options.OperationTimeout.TotalMilliseconds, 1, int.MaxValue);
+
+            // Bounded waits: never abort on a failed first connect (keep retrying in the background), fail commands
+            // at once while disconnected instead of queueing them, and time out the ones that hang.
+            configuration.AbortOnConnectFail = false;
+            configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            configuration.SyncTimeout = timeoutMs;
+            configuration.AsyncTimeout = timeoutMs;
+            configuration.ConnectTimeout = Math.Max(timeoutMs, 1000);
+            configuration.ClientName ??= "dogpile";
+            _ownsMultiplexer = true;
+            _multiplexer = new Lazy<Task<IConnectionMultiplexer>>(async () =>
+            {
+                IConnectionMultiplexer connected = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+                Hook(connected);
+                return connected;
+            });
+        }
+    }
+
+    public RedisKeys Keys { get; }
+
+    public TimeSpan Timeout { get; }
+
+    public TimeProvider Time => _time;
+
+    /// <summary>Raised when the connection comes back after a failure (subscriptions re-load their state).</summary>
+    public event Action? Restored;
+
+    public Task<IConnectionMultiplexer> GetMultiplexerAsync() => _multiplexer.Value;
+
+    /// <summary>Runs one Redis call with a bounded wait; connection failures and time-outs become <see cref="DogpileRedisUnavailableException"/>.</summary>
+    public async ValueTask<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Task<IConnectionMultiplexer> connecting = _multiplexer.Value;
+            IConnectionMultiplexer multiplexer = connecting.IsCompletedSuccessfully
+                ? connecting.Result
+                : await connecting.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
+            return await operation(multiplexer.GetDatabase()).WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw Unavailable(what, ex);
+        }
+    }
+
+    public ValueTask RunAsync(Func<IDatabase, Task> operation, string what, CancellationToken cancellationToken)
+        => new(RunAsync(async db =>
+        {
+            await operation(db).ConfigureAwait(false);
+            return true;
+        }, what, cancellationToken).AsTask());
+
+    public DogpileRedisUnavailableException Unavailable(string what, Exception ex)
+        => new($"Redis is unavailable: {what} did not complete within {Timeout} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex);
+
+    public static bool IsUnavailable(Exception ex)
+        => ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
+            || (ex is RedisServerException server && (server.Message.StartsWith("LOADING", StringComparison.Ordinal) || server.Message.StartsWith("BUSY ", StringComparison.Ordinal)));
+
+    /// <summary>Subscribes once per channel for the whole process; a failed subscription is retried on the next call.</summary>
+    public Task EnsureSubscribedAsync(string channel, Action<RedisValue> onMessage)
+    {
+        Lazy<Task> subscription = _subscriptions.GetOrAdd(channel, c => new Lazy<Task>(() => SubscribeAsync(c, onMessage)));
+        Task task = subscription.Value;
+        if (task.IsFaulted || task.IsCanceled)
+        {
+            _subscriptions.TryRemove(new KeyValuePair<string, Lazy<Task>>(channel, subscription));
+        }
+
+        return task;
+    }
+
+    private async Task SubscribeAsync(string channel, Action<RedisValue> onMessage)
+    {
+        try
+        {
+            IConnectionMultiplexer multiplexer = await _multiplexer.Value.WaitAsync(Timeout, _time).ConfigureAwait(false);
+            await multiplexer.GetSubscriber()
+                .SubscribeAsync(RedisChannel.Literal(channel), (_, message) => onMessage(message))
+                .WaitAsync(Timeout, _time)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            Log.SubscribeFailed(_logger, ex, channel);
+            throw;
+        }
+    }
+
+    private void Hook(IConnectionMultiplexer multiplexer)
+    {
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Subscription)
+            {
+                Restored?.Invoke();
+            }
+        };
+        multiplexer.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsMultiplexer && _multiplexer.IsValueCreated && _multiplexer.Value.IsCompletedSuccessfully)
+        {
+            await _multiplexer.Value.Result.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+namespace Dogpile.Redis.Internal;
+
+/// <summary>The Lua scripts: every compare-and-act on a lock or fence is one atomic script, one round trip.</summary>
+internal static class Scripts
+{
+    /// <summary>KEYS: lock, fence. ARGV: token, lease ms, fence ttl ms. Returns the new fence, or 0 when the lock is held.</summary>
+    public const string Acquire = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+          local fence = redis.call('INCR', KEYS[2])
+          redis.call('PEXPIRE', KEYS[2], ARGV[3])
+          return fence
+        end
+        return 0
+        """;
+
+    /// <summary>KEYS: lock. ARGV: token, channel, message. Compare-and-delete, then wake the waiters.</summary>
+    public const string Release = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          redis.call('DEL', KEYS[1])
+          redis.call('PUBLISH', ARGV[2], ARGV[3])
+          return 1
+        end
+        return 0
+        """;
+
+    /// <summary>KEYS: lock. ARGV: token, lease ms. Compare-and-pexpire.</summary>
+    public const string Extend = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// KEYS: value, lock, fence. ARGV: fence, bytes, ttl ms (0: none), token, channel, message.
+    /// Writes only while the fence is current; releases the caller's own lock either way. Returns 1 when written.
+    /// </summary>
+    public const string SetAndRelease = """
+        local written = 0
+        if redis.call('GET', KEYS[3]) == ARGV[1] then
+          if tonumber(ARGV[3]) > 0 then
+            redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          else
+            redis.call('SET', KEYS[1], ARGV[2])
+          end
+          written = 1
+        end
+        if redis.call('GET', KEYS[2]) == ARGV[4] then
+          redis.call('DEL', KEYS[2])
+          redis.call('PUBLISH', ARGV[5], ARGV[6])
+        end
+        return written
+        """;
+
+    /// <summary>KEYS: hash. ARGV: hard, soft, channel, message. Keeps the later mark of each kind, then announces.</summary>
+    public const string Invalidate = """
+        local hard = tonumber(redis.call('HGET', KEYS[1], 'hard') or '0')
+        local soft = tonumber(redis.call('HGET', KEYS[1], 'soft') or '0')
+        if tonumber(ARGV[1]) > hard then redis.call('HSET', KEYS[1], 'hard', ARGV[1]) end
+        if tonumber(ARGV[2]) > soft then redis.call('HSET', KEYS[1], 'soft', ARGV[2]) end
+        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: stream, pending marker. ARGV: job id, marker ttl ms, max length, channel, then field/value pairs.
+    /// Adds the job unless the key already has one pending. Returns the entry id, or nil for a duplicate.
+    /// </summary>
+    public const string Enqueue = """
+        if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+          return false
+        end
+        local fields = {}
+        for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+        local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', unpack(fields))
+        if type(id) == 'table' and id.err then
+          -- Scripts do not roll back: without this the marker would block the key's refreshes for its whole TTL.
+          redis.call('DEL', KEYS[2])
+          return id
+        end
+        redis.call('PUBLISH', ARGV[4], id)
+        return id
+        """;
+
+    /// <summary>
+    /// KEYS: stream, pending marker, failures. ARGV: group, entry id, job id. Acknowledges and deletes the entry, clears
+    /// the key's marker if it is this job's, and forgets the job's failures.
+    /// </summary>
+    public const string Complete = """
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+        redis.call('HDEL', KEYS[3], ARGV[3])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: stream, dead-letter stream, pending marker, failures. ARGV: group, entry id, job id, max length, then
+    /// field/value pairs. Moves the job to the dead-letter stream with its reason, then completes it.
+    /// </summary>
+    public const string DeadLetter = """
+        local fields = {}
+        for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('XDEL', KEYS[1], ARGV[2])
+        if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
+        if ARGV[3] ~= '' then redis.call('HDEL', KEYS[4], ARGV[3]) end
+        return 1
+        """;
+}

@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using Dogpile.Redis.Internal;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis;
+
+/// <summary>
+/// The cross-process creation lock on Redis: <c>SET lock token NX PX lease</c> and <c>INCR fence</c> in one script (one
+/// round trip), released and extended only by compare-and-delete / compare-and-pexpire scripts on the owner token.
+/// </summary>
+/// <remarks>
+/// <para>A held lock's lease is renewed every third of <see cref="DogpileRedisOptions.LockLease"/> while its creator runs
+/// (unless <see cref="DogpileRedisOptions.RenewLocks"/> is off). Should it still expire and another owner take it, the
+/// fence makes the late owner's write fail (<see cref="IFencedCacheBackend.SetAndReleaseAsync"/> returns false).</para>
+/// <para>Waiters are woken by the release script's <c>PUBLISH</c>, received on one subscription per process, and poll
+/// with a bounded, jittered back-off as a fallback. An uncontended acquire and release cost two round trips.</para>
+/// </remarks>
+public sealed class RedisLockProvider : ICacheLockProvider
+{
+    private static readonly TimeSpan FenceLifetime = TimeSpan.FromDays(7);
+
+    private readonly RedisConnection _connection;
+    private readonly TimeProvider _time;
+    private readonly bool _renew;
+    private readonly TimeSpan _pollMin;
+    private readonly TimeSpan _pollMax;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+
+    internal RedisLockProvider(RedisConnection connection, DogpileRedisOptions options, ILogger logger)
+    {
+        _connection = connection;
+        _time = connection.Time;
+        Lease = options.LockLease;
+        _renew = options.RenewLocks;
+        _pollMin = options.LockPollMinInterval;
+        _pollMax = options.LockPollMaxInterval;
+        Logger = logger;
+    }
+
+    /// <summary>The lease a lock is taken (and renewed) with.</summary>
+    public TimeSpan Lease { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <inheritdoc />
+    public async ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
+        => await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        long started = _time.GetTimestamp();
+        TimeSpan backoff = _pollMin;
+        try
+        {
+            while (true)
+            {
+                // Watch before trying, so a release between the try and the wait is not missed.
+                TaskCompletionSource released = _waiters.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                _ = _connection.EnsureSubscribedAsync(_connection.Keys.LockReleasedChannel, OnReleased);
+                if (await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false) is { } acquired)
+                {
+                    return acquired;
+                }
+
+                TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? backoff : timeout - _time.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    throw new CacheLockTimeoutException(key, timeout);
+                }
+
+                TimeSpan wait = Jitter(backoff < left ? backoff : left);
+                try
+                {
+                    await released.Task.WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
+                    backoff = _pollMin;
+                }
+                catch (TimeoutException)
+                {
+                    backoff = backoff * 2 < _pollMax ? backoff * 2 : _pollMax;
+                }
+            }
+        }
+        finally
+        {
+            // One acquirer per key per process (the region coordinates in process first): the watch is ours to drop.
+            if (_waiters.TryGetValue(key, out TaskCompletionSource? watch) && !watch.Task.IsCompleted)
+            {
+                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, watch));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds a handle from the values a refresh job carried, so a worker can extend, fence-write and release a lock
+    /// another process took. Renewal is not started.
+    /// </summary>
+    /// <param name="key">The backend key.</param>
+    /// <param name="ownerToken">The owner token the lock was taken with.</param>
+    /// <param name="fencingToken">The fence the lock was taken with.</param>
+    /// <returns>The handle.</returns>
+    public RedisLockHandle Restore(string key, string ownerToken, long fencingToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentException.ThrowIfNullOrEmpty(ownerToken);
+        return new RedisLockHandle(this, key, ownerToken, fencingToken);
+    }
+
+    internal async ValueTask<RedisLockHandle?> TryAcquireCoreAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        string token = NewToken();
+        RedisKeys keys = _connection.Keys;
+        RedisResult result = await _connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.Acquire, [keys.Lock(key), keys.Fence(key)], [token, Milliseconds(Lease), Milliseconds(FenceLifetime)]),
+            "lock acquire",
+            cancellationToken).ConfigureAwait(false);
+        long fence = (long)result;
+        if (fence == 0)
+        {
+            return null;
+        }
+
+        var handle = new RedisLockHandle(this, key, token, fence);
+        if (_renew)
+        {
+            handle.StartRenewal(Lease, _time);
+        }
+
+        return handle;
+    }
+
+    internal void StartRenewal(RedisLockHandle handle)
+    {
+        if (_renew)
+        {
+            handle.StartRenewal(Lease, _time);
+        }
+    }
+
+    internal async ValueTask<bool> ExtendAsync(RedisLockHandle handle, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        RedisResult result = await _connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.Extend, [_connection.Keys.Lock(handle.Key)], [handle.OwnerToken, Milliseconds(lease)]),
+            "lock extend",
+            cancellationToken).ConfigureAwait(false);
+        return (long)result == 1;
+    }
+
+    internal async ValueTask ReleaseAsync(RedisLockHandle handle, CancellationToken cancellationToken)
+    {
+        RedisKeys keys = _connection.Keys;
+        await _connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.Release, [keys.Lock(handle.Key)], [handle.OwnerToken, keys.LockReleasedChannel, handle.Key]),
+            "lock release",
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the lock on the key is currently held with this token (for tests and the worker).</summary>
+    internal async ValueTask<bool> IsHeldByAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    {
+        RedisValue value = await _connection.RunAsync(db => db.StringGetAsync(_connection.Keys.Lock(key)), "GET lock", cancellationToken).ConfigureAwait(false);
+        return value == ownerToken;
+    }
+
+    private void OnReleased(RedisValue message)
+    {
+        if (_waiters.TryRemove((string)message!, out TaskCompletionSource? released))
+        {
+            released.TrySetResult();
+        }
+    }
+
+    private static TimeSpan Jitter(TimeSpan wait)
+        => TimeSpan.FromTicks((long)(wait.Ticks * (0.75 + (Random.Shared.NextDouble() * 0.5))));
+
+    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    private static long Milliseconds(TimeSpan span) => Math.Max(1, (long)Math.Ceiling(span.TotalMilliseconds));
+
+    internal static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
+}

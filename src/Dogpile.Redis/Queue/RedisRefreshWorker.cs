@@ -1,0 +1,492 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Dogpile.Redis.Internal;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis;
+
+/// <summary>
+/// The worker daemon of the refresh queue: reads jobs with <c>XREADGROUP</c> (woken by the enqueue's PUBLISH, polling
+/// as a fallback), runs each with <see cref="CacheRegion.RunRegisteredRefreshAsync"/> under the job's lock (or a fresh
+/// one when that lock has expired), and acknowledges it only after the value is written and the lock released.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>At most <see cref="RedisRefreshWorkerOptions.MaxConcurrency"/> jobs run at once.</item>
+/// <item>Jobs left unacknowledged by a dead consumer for <see cref="RedisRefreshWorkerOptions.MinIdleTime"/> are taken
+/// over with <c>XAUTOCLAIM</c>; a failed job stays pending and is retried that way.</item>
+/// <item>After <see cref="RedisRefreshWorkerOptions.MaxAttempts"/> failed runs, or at once for a malformed job (missing
+/// fields, bad base64, unknown region or function, unreadable arguments), the job moves to the dead-letter stream with
+/// its reason, and the worker goes on.</item>
+/// <item>On shutdown it stops reading, lets running jobs finish for up to
+/// <see cref="RedisRefreshWorkerOptions.ShutdownTimeout"/>, then cancels them; what is unfinished stays pending.</item>
+/// </list>
+/// </remarks>
+public sealed class RedisRefreshWorker : BackgroundService
+{
+    private readonly DogpileRedis _redis;
+    private readonly RedisConnection _connection;
+    private readonly RedisRefreshQueue _queue;
+    private readonly Func<string, CacheRegion?> _regions;
+    private readonly RedisRefreshWorkerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _jobs = new();
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal RedisRefreshWorker(DogpileRedis redis, Func<string, CacheRegion?> regions, RedisRefreshWorkerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(regions);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _redis = redis;
+        _connection = redis.Connection;
+        _queue = redis.Queue;
+        _regions = regions;
+        _options = options;
+        _time = redis.TimeProvider;
+        _logger = redis.LoggerFactory.CreateLogger("Dogpile.Redis.RedisRefreshWorker");
+        _slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
+        ConsumerName = options.ConsumerName
+            ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+    }
+
+    /// <summary>This worker's consumer name in the group.</summary>
+    public string ConsumerName { get; }
+
+    /// <summary>Jobs running now.</summary>
+    public int InFlight => _inFlight.Count;
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        RedisKeys keys = _connection.Keys;
+        TimeSpan claimInterval = _options.MinIdleTime / 2 < _options.PollInterval ? _options.MinIdleTime / 2 : _options.PollInterval;
+        long lastClaim = 0;
+        bool groupReady = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!groupReady)
+                {
+                    await EnsureGroupAsync(stoppingToken).ConfigureAwait(false);
+                    _ = _connection.EnsureSubscribedAsync(keys.JobAddedChannel, _ => Wake());
+                    groupReady = true;
+                }
+
+                TaskCompletionSource wake = Volatile.Read(ref _wake);
+                if (lastClaim == 0 || _time.GetElapsedTime(lastClaim) >= claimInterval)
+                {
+                    lastClaim = _time.GetTimestamp();
+                    await ClaimIdleAsync(stoppingToken).ConfigureAwait(false);
+                    _ = await _queue.GetSnapshotAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                if (_slots.CurrentCount == 0)
+                {
+                    // Every slot busy: wait for one before reading more.
+                    await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    _slots.Release();
+                    continue;
+                }
+
+                StreamEntry[] entries = await _connection.RunAsync(
+                    db => db.StreamReadGroupAsync(keys.JobStream, _queue.Group, ConsumerName, StreamPosition.NewMessages, _slots.CurrentCount),
+                    "XREADGROUP",
+                    stoppingToken).ConfigureAwait(false);
+                foreach (StreamEntry entry in entries)
+                {
+                    await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
+                }
+
+                if (entries.Length == 0)
+                {
+                    TimeSpan wait = claimInterval < _options.PollInterval ? claimInterval : _options.PollInterval;
+                    await wake.Task.WaitAsync(wait, _time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (TimeoutException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The poll interval passed without a wake-up: read again.
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+            {
+                groupReady = false;
+            }
+#pragma warning disable CA1031 // The daemon outlives Redis outages and bugs in one job: log, pause, go on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.WorkerLoopFailed(_logger, ex);
+                try
+                {
+                    await Task.Delay(_options.PollInterval, _time, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+
+        await DrainAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        base.Dispose();
+        _jobs.Dispose();
+        _slots.Dispose();
+    }
+
+    private void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private async Task DrainAsync()
+    {
+        Log.WorkerStopping(_logger, ConsumerName, _inFlight.Count);
+        Task all = Task.WhenAll(_inFlight.Keys);
+        try
+        {
+            await all.WaitAsync(_options.ShutdownTimeout, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Past the shutdown budget: cancel; unacknowledged jobs stay pending for another worker.
+            await _jobs.CancelAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Jobs log their own failures.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        try
+        {
+            await all.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Jobs log their own failures.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private async Task EnsureGroupAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _connection.RunAsync(
+                db => db.StreamCreateConsumerGroupAsync(_connection.Keys.JobStream, _queue.Group, StreamPosition.Beginning, createStream: true),
+                "XGROUP CREATE",
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // Another worker created it.
+        }
+    }
+
+    private async Task ClaimIdleAsync(CancellationToken cancellationToken)
+    {
+        int free = _slots.CurrentCount;
+        if (free == 0)
+        {
+            return;
+        }
+
+        StreamAutoClaimResult claimed = await _connection.RunAsync(
+            db => db.StreamAutoClaimAsync(_connection.Keys.JobStream, _queue.Group, ConsumerName, (long)_options.MinIdleTime.TotalMilliseconds, "0-0", free),
+            "XAUTOCLAIM",
+            cancellationToken).ConfigureAwait(false);
+        StreamEntry[] entries = claimed.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+        if (entries.Length == 0)
+        {
+            return;
+        }
+
+        // How often each was delivered: a job that kills its worker every time never fails "properly", so it is
+        // dead-lettered once delivered more often than the attempts allow.
+        StreamPendingMessageInfo[] pending = await _connection.RunAsync(
+            db => db.StreamPendingMessagesAsync(_connection.Keys.JobStream, _queue.Group, entries.Length + _options.MaxConcurrency, ConsumerName, entries[0].Id, entries[^1].Id),
+            "XPENDING",
+            cancellationToken).ConfigureAwait(false);
+        Dictionary<string, int> deliveries = pending.ToDictionary(p => (string)p.MessageId!, p => p.DeliveryCount, StringComparer.Ordinal);
+        int count = 0;
+        foreach (StreamEntry entry in entries)
+        {
+            count++;
+            await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (count > 0)
+        {
+            _queue.CountReclaimed(count);
+            Log.JobsReclaimed(_logger, ConsumerName, count);
+        }
+    }
+
+    private async Task DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task job = Task.Run(async () =>
+        {
+            try
+            {
+                await ProcessAsync(entry, deliveries, _jobs.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }, CancellationToken.None);
+        _inFlight.TryAdd(job, 0);
+        _ = job.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    {
+        string entryId = (string)entry.Id!;
+        Dictionary<string, string> fields = new(StringComparer.Ordinal);
+        foreach (NameValueEntry field in entry.Values)
+        {
+            fields[(string)field.Name!] = (string?)field.Value ?? "";
+        }
+
+        string jobId = fields.GetValueOrDefault(JobFields.Job, "");
+        string? problem = Validate(fields, out byte[] arguments, out long fence);
+        if (problem is not null)
+        {
+            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
+            await DeadLetterAsync(entryId, jobId, fields, problem, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (deliveries > _options.MaxAttempts)
+        {
+            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
+            await DeadLetterAsync(entryId, jobId, fields, $"delivered {deliveries} times without completing (its workers died or hung)", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        string regionName = fields[JobFields.Region];
+        string function = fields[JobFields.Function];
+        string backendKey = fields[JobFields.BackendKey];
+        CacheRegion? region;
+        try
+        {
+            region = _regions(regionName);
+        }
+        catch (ArgumentException)
+        {
+            region = null;
+        }
+
+        if (region is null)
+        {
+            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
+            await DeadLetterAsync(entryId, jobId, fields, $"unknown region '{regionName}'", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        TimeSpan lag = TimeSpan.Zero;
+        if (long.TryParse(fields.GetValueOrDefault(JobFields.EnqueuedAt), NumberStyles.Integer, CultureInfo.InvariantCulture, out long enqueuedMs))
+        {
+            lag = _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(enqueuedMs);
+        }
+
+        try
+        {
+            ICacheLock? held = await TakeLockAsync(backendKey, fields.GetValueOrDefault(JobFields.Token, ""), fence, cancellationToken).ConfigureAwait(false);
+            if (held is not null)
+            {
+                // Throws for an unknown function or unreadable arguments, after releasing the lock.
+                _ = await region.RunRegisteredRefreshAsync(function, arguments, held, cancellationToken).ConfigureAwait(false);
+            }
+
+            // No lock: another owner is creating this key right now, and that creation stands for this job.
+            await CompleteAsync(entryId, jobId, backendKey).ConfigureAwait(false);
+            _queue.CountCompleted(lag);
+        }
+        catch (CacheFunctionNotFoundException ex)
+        {
+            await DeadLetterAsync(entryId, jobId, fields, $"unknown function: {ex.Message}", cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            await DeadLetterAsync(entryId, jobId, fields, $"unreadable arguments: {ex.Message}", cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutdown: the job stays pending for another worker.
+        }
+        catch (DogpileRedisUnavailableException ex)
+        {
+            // Not the job's fault: it stays pending and is retried once Redis is back.
+            Log.WorkerLoopFailed(_logger, ex);
+        }
+#pragma warning disable CA1031 // A failing job is counted, retried, and finally dead-lettered: never fatal to the worker.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _queue.CountFailed();
+            await RecordFailureAsync(entryId, jobId, fields, ex, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static string? Validate(Dictionary<string, string> fields, out byte[] arguments, out long fence)
+    {
+        arguments = [];
+        fence = 0;
+        foreach (string required in (ReadOnlySpan<string>)[JobFields.Job, JobFields.Region, JobFields.Function, JobFields.Arguments, JobFields.BackendKey])
+        {
+            if (string.IsNullOrEmpty(fields.GetValueOrDefault(required)) && required != JobFields.Arguments)
+            {
+                return $"missing field '{required}'";
+            }
+
+            if (!fields.ContainsKey(required))
+            {
+                return $"missing field '{required}'";
+            }
+        }
+
+        string encoded = fields[JobFields.Arguments];
+        var buffer = new byte[(encoded.Length * 3 / 4) + 3];
+        if (!Convert.TryFromBase64String(encoded, buffer, out int written))
+        {
+            return "the arguments are not valid base64";
+        }
+
+        arguments = buffer.AsSpan(0, written).ToArray();
+        if (fields.TryGetValue(JobFields.Fence, out string? fenceText) && fenceText.Length > 0
+            && !long.TryParse(fenceText, NumberStyles.Integer, CultureInfo.InvariantCulture, out fence))
+        {
+            return $"the fence '{fenceText}' is not a number";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The job's own lock when its token still holds it (extended, then renewed while the job runs); otherwise (the
+    /// lease ended while the job waited, or a retry) a fresh lock; <see langword="null"/> when another owner holds it.
+    /// </summary>
+    private async ValueTask<ICacheLock?> TakeLockAsync(string backendKey, string token, long fence, CancellationToken cancellationToken)
+    {
+        RedisLockProvider locks = _redis.LockProvider;
+        if (token.Length > 0)
+        {
+            RedisLockHandle restored = locks.Restore(backendKey, token, fence);
+            if (await restored.ExtendAsync(locks.Lease, cancellationToken).ConfigureAwait(false))
+            {
+                locks.StartRenewal(restored);
+                return restored;
+            }
+        }
+
+        return await locks.TryAcquireCoreAsync(backendKey, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask ReleaseJobLockAsync(Dictionary<string, string> fields)
+    {
+        if (fields.TryGetValue(JobFields.BackendKey, out string? backendKey) && backendKey.Length > 0
+            && fields.TryGetValue(JobFields.Token, out string? token) && token.Length > 0)
+        {
+            try
+            {
+                await _redis.LockProvider.Restore(backendKey, token, 0).ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Its lease ends it anyway.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
+
+    private async ValueTask RecordFailureAsync(string entryId, string jobId, Dictionary<string, string> fields, Exception ex, CancellationToken cancellationToken)
+    {
+        try
+        {
+            string failureKey = jobId.Length > 0 ? jobId : entryId;
+            long attempts = await _connection.RunAsync(db => db.HashIncrementAsync(_connection.Keys.Failures, failureKey), "HINCRBY", cancellationToken).ConfigureAwait(false);
+            Log.JobFailed(_logger, ex, jobId, fields.GetValueOrDefault(JobFields.Region, "?"), fields.GetValueOrDefault(JobFields.Function, "?"), attempts, _options.MaxAttempts);
+            if (attempts >= _options.MaxAttempts)
+            {
+                await DeadLetterAsync(entryId, jobId, fields, $"failed {attempts} times; last error: {ex.GetType().Name}: {ex.Message}", cancellationToken).ConfigureAwait(false);
+            }
+
+            // Otherwise it stays pending: after MinIdleTime a worker claims it and runs it again.
+        }
+#pragma warning disable CA1031 // Redis is down: the job stays pending and is retried later.
+        catch (Exception redisError)
+#pragma warning restore CA1031
+        {
+            Log.WorkerLoopFailed(_logger, redisError);
+        }
+    }
+
+    private async ValueTask CompleteAsync(string entryId, string jobId, string backendKey)
+    {
+        RedisKeys keys = _connection.Keys;
+        await _connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.Complete, [keys.JobStream, keys.PendingMarker(backendKey), keys.Failures], [_queue.Group, entryId, jobId]),
+            "XACK",
+            CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private async ValueTask DeadLetterAsync(string entryId, string jobId, Dictionary<string, string> fields, string reason, CancellationToken cancellationToken)
+    {
+        RedisKeys keys = _connection.Keys;
+        string backendKey = fields.GetValueOrDefault(JobFields.BackendKey, "");
+        var args = new List<RedisValue>
+        {
+            _queue.Group,
+            entryId,
+            jobId,
+            _redis.Options.StreamMaxLength,
+        };
+        foreach (KeyValuePair<string, string> field in fields)
+        {
+            args.Add(field.Key);
+            args.Add(field.Value);
+        }
+
+        args.Add("reason");
+        args.Add(reason);
+        args.Add("entryId");
+        args.Add(entryId);
+        args.Add("consumer");
+        args.Add(ConsumerName);
+        args.Add("deadLetteredAt");
+        args.Add(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        try
+        {
+            await _connection.RunAsync(
+                db => db.ScriptEvaluateAsync(
+                    Scripts.DeadLetter,
+                    [keys.JobStream, keys.DeadLetterStream, keys.PendingMarker(backendKey.Length > 0 ? backendKey : "\0"), keys.Failures],
+                    [.. args]),
+                "dead-letter",
+                cancellationToken).ConfigureAwait(false);
+            _queue.CountDeadLettered();
+            Log.JobDeadLettered(_logger, entryId, reason);
+        }
+#pragma warning disable CA1031 // Redis is down: the job stays pending and is handled again later.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.WorkerLoopFailed(_logger, ex);
+        }
+    }
+}

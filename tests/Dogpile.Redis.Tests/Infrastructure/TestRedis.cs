@@ -1,0 +1,35 @@
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Tests.Infrastructure;
+
+/// <summary>Builds <see cref="DogpileRedis"/> instances on a test server, each with its own key prefix and client name.</summary>
+internal static class TestRedis
+{
+    public static DogpileRedis Create(RedisServer server, Action<DogpileRedisOptions>? configure = null, string? prefix = null)
+    {
+        var options = new DogpileRedisOptions
+        {
+            Configuration = ConfigurationOptions.Parse(server.ConnectionString),
+            KeyPrefix = prefix ?? NewPrefix(),
+        };
+        configure?.Invoke(options);
+        return new DogpileRedis(options, null, FileLoggerFactory.Instance);
+    }
+
+    public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
+
+    public static CacheRegion Region(DogpileRedis redis, string name = "test", Action<CacheRegionOptions>? configure = null, bool useQueue = false)
+    {
+        var options = new CacheRegionOptions
+        {
+            Name = name,
+            Expiration = TimeSpan.FromMinutes(1),
+            StaleWindow = TimeSpan.FromMinutes(10),
+        };
+        configure?.Invoke(options);
+        redis.ApplyTo(options, useQueue);
+        return new CacheRegion(options, null, FileLoggerFactory.Instance);
+    }
+
+    public static async Task<IDatabase> DbAsync(this DogpileRedis redis) => (await redis.GetMultiplexerAsync()).GetDatabase();
+}

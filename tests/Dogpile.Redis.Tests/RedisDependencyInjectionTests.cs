@@ -1,0 +1,50 @@
+using Dogpile.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Tests;
+
+public sealed class RedisDependencyInjectionTests(RedisServer server) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task AddRedis_MakesRedisTheDefaultOfEveryRegion_WithOneSharedConnection()
+    {
+        string prefix = TestRedis.NewPrefix();
+        var services = new ServiceCollection();
+        services.AddDogpile()
+            .AddRegion("bugs", o => o.BackgroundRefresh = true)
+            .AddRegion("packages")
+            .AddRedis(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.KeyPrefix = prefix;
+            })
+            .AddRedisRefreshWorker(o => o.MaxConcurrency = 2);
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        CacheRegion bugs = provider.GetRequiredKeyedService<CacheRegion>("bugs");
+        CacheRegion packages = provider.GetRequiredKeyedService<CacheRegion>("packages");
+        DogpileRedis redis = provider.GetRequiredService<DogpileRedis>();
+
+        Assert.Same(redis.Backend, bugs.Backend);
+        Assert.Same(redis.Backend, packages.Backend);
+        Assert.Contains(provider.GetServices<IHostedService>(), s => s is RedisRefreshWorker);
+        Assert.Equal("v", await bugs.GetOrCreateAsync("k", _ => ValueTask.FromResult("v")));
+        Assert.Equal("w", await packages.GetOrCreateAsync("k", _ => ValueTask.FromResult("w")));
+
+        // Per-region prefixes keep the regions apart in one database.
+        IDatabase db = await redis.DbAsync();
+        Assert.True(await db.KeyExistsAsync($"{prefix}:{{bugs:k}}:v"));
+        Assert.True(await db.KeyExistsAsync($"{prefix}:{{packages:k}}:v"));
+    }
+
+    [Fact]
+    public void Options_Invalid_AreRejectedNamingTheOption()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new DogpileRedis(new DogpileRedisOptions()));
+        Assert.Contains("ConnectionString", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => new DogpileRedis(new DogpileRedisOptions { ConnectionString = "x", MaxValueBytes = 0 }));
+        Assert.Contains("MaxValueBytes", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Text;
+using Dogpile.Redis.Tests.Infrastructure;
+using Dogpile.Testing;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Tests;
+
+public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private readonly DogpileRedis _redis = TestRedis.Create(server);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    private static CacheEntry Entry(string text)
+        => new(Encoding.UTF8.GetBytes(text), 638_000_000_000_000_000, TimeSpan.FromMinutes(1), TimeSpan.Zero);
+
+    private static string Text(CacheEntry? entry) => Encoding.UTF8.GetString(entry!.Payload.Span);
+
+    [Fact]
+    public async Task TryAcquire_Free_TakesLockWithTokenAndGrowingFence()
+    {
+        ICacheLock first = (await _redis.LockProvider.TryAcquireAsync("k", CancellationToken.None))!;
+        Assert.NotNull(first);
+        Assert.Null(await _redis.LockProvider.TryAcquireAsync("k", CancellationToken.None));
+        await first.ReleaseAsync();
+
+        ICacheLock second = (await _redis.LockProvider.TryAcquireAsync("k", CancellationToken.None))!;
+        Assert.NotEqual(first.OwnerToken, second.OwnerToken);
+        Assert.Equal(first.FencingToken + 1, second.FencingToken);
+        await second.ReleaseAsync();
+        await second.ReleaseAsync(); // idempotent
+    }
+
+    [Fact]
+    public async Task Release_ByAnotherToken_DoesNotDeleteTheLock()
+    {
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("owned", CancellationToken.None))!;
+        await _redis.LockProvider.Restore("owned", "not-the-owner", held.FencingToken).ReleaseAsync();
+        Assert.False(await _redis.LockProvider.Restore("owned", "not-the-owner", 0).ExtendAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+
+        Assert.Null(await _redis.LockProvider.TryAcquireAsync("owned", CancellationToken.None));
+        await held.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Restore_InAnotherConnection_CanReleaseTheLock()
+    {
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("handoff", CancellationToken.None))!;
+        await using DogpileRedis other = TestRedis.Create(server, prefix: _redis.Options.KeyPrefix);
+
+        RedisLockHandle restored = other.LockProvider.Restore(held.Key, held.OwnerToken, held.FencingToken);
+        Assert.True(await restored.ExtendAsync(TimeSpan.FromSeconds(10), CancellationToken.None));
+        await restored.ReleaseAsync();
+
+        Assert.NotNull(await _redis.LockProvider.TryAcquireAsync("handoff", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Acquire_WhileHeld_IsWokenByReleaseWithoutWaitingForThePoll()
+    {
+        await using DogpileRedis slowPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix);
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("wake", CancellationToken.None))!;
+
+        // Subscribe first (the first AcquireAsync call does), so the release message can reach the waiter.
+        var watch = Stopwatch.StartNew();
+        ValueTask<ICacheLock> waiting = slowPoll.LockProvider.AcquireAsync("wake", TimeSpan.FromSeconds(20), CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted);
+        await held.ReleaseAsync();
+        ICacheLock acquired = await waiting;
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"woken after {watch.Elapsed}, not by the release message");
+        await acquired.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Acquire_HeldPastTimeout_ThrowsLockTimeout()
+    {
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("busy", CancellationToken.None))!;
+        var watch = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await _redis.LockProvider.AcquireAsync("busy", TimeSpan.FromMilliseconds(400), CancellationToken.None));
+        Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(3));
+        await held.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Renewal_KeepsLockPastItsLease()
+    {
+        await using DogpileRedis renewing = TestRedis.Create(server, o => o.LockLease = TimeSpan.FromMilliseconds(1500));
+        ICacheLock held = (await renewing.LockProvider.TryAcquireAsync("renewed", CancellationToken.None))!;
+
+        // Three leases long; renewal runs every 500 ms, leaving slack for a loaded machine.
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(4.5))
+        {
+            Assert.Null(await renewing.LockProvider.TryAcquireAsync("renewed", CancellationToken.None));
+            await Task.Delay(100);
+        }
+
+        await held.ReleaseAsync();
+        Assert.NotNull(await renewing.LockProvider.TryAcquireAsync("renewed", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task LeaseExpiredWhileCreatorSlow_NewOwnerTakesLock_FenceRejectsLateWrite()
+    {
+        await using DogpileRedis shortLease = TestRedis.Create(server, o => { o.LockLease = TimeSpan.FromMilliseconds(300); o.RenewLocks = false; });
+        IFencedCacheBackend backend = shortLease.Backend;
+        ICacheLock slow = (await shortLease.LockProvider.TryAcquireAsync("fenced", CancellationToken.None))!;
+
+        // The slow creator's lease runs out; another owner takes the lock and writes.
+        ICacheLock? newer = null;
+        await Eventually.TrueAsync(async () => (newer = await shortLease.LockProvider.TryAcquireAsync("fenced", CancellationToken.None)) is not null, "the expired lock is taken by a new owner");
+        Assert.True(newer!.FencingToken > slow.FencingToken);
+        Assert.True(await backend.SetAndReleaseAsync("fenced", Entry("newer"), TimeSpan.FromMinutes(1), newer, CancellationToken.None));
+
+        // The late write is rejected and the newer value stands.
+        Assert.False(await backend.SetAndReleaseAsync("fenced", Entry("late"), TimeSpan.FromMinutes(1), slow, CancellationToken.None));
+        Assert.Equal("newer", Text(await backend.GetAsync("fenced", CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task FencedWrite_WhileNewOwnerStillHoldsLock_IsRejectedAndDoesNotReleaseTheirLock()
+    {
+        await using DogpileRedis shortLease = TestRedis.Create(server, o => { o.LockLease = TimeSpan.FromMilliseconds(300); o.RenewLocks = false; });
+        ICacheLock slow = (await shortLease.LockProvider.TryAcquireAsync("f2", CancellationToken.None))!;
+        ICacheLock? newer = null;
+        await Eventually.TrueAsync(async () => (newer = await shortLease.LockProvider.TryAcquireAsync("f2", CancellationToken.None)) is not null, "the expired lock is taken");
+        await newer!.ExtendAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        Assert.False(await shortLease.Backend.SetAndReleaseAsync("f2", Entry("late"), TimeSpan.FromMinutes(1), slow, CancellationToken.None));
+
+        Assert.Null(await shortLease.Backend.GetAsync("f2", CancellationToken.None));
+        Assert.Null(await shortLease.LockProvider.TryAcquireAsync("f2", CancellationToken.None));
+        Assert.True(await shortLease.Backend.SetAndReleaseAsync("f2", Entry("mine"), TimeSpan.FromMinutes(1), newer, CancellationToken.None));
+        Assert.NotNull(await shortLease.LockProvider.TryAcquireAsync("f2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Region_WithRedisLock_UncontendedCreation_WritesFencedAndReleases()
+    {
+        await using CacheRegion region = TestRedis.Region(_redis, "locked");
+        Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("v")));
+
+        IDatabase db = await _redis.DbAsync();
+        Assert.False(await db.KeyExistsAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:lock"));
+        Assert.Equal(1, (long)await db.StringGetAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:fence"));
+    }
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using Dogpile.Redis.Tests.Infrastructure;
+using Dogpile.Testing;
+
+namespace Dogpile.Redis.Tests;
+
+/// <summary>redis-server stopped mid-run and started again. Owns its server: no other test class shares the outage.</summary>
+public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task ServerStoppedThenStarted_CallsFailFast_LocalLayerServesHeldKeys_ThenRecovers()
+    {
+        await using DogpileRedis redis = TestRedis.Create(server, o => o.OperationTimeout = TimeSpan.FromMilliseconds(500));
+        await using CacheRegion region = TestRedis.Region(redis, "outage");
+        int creations = 0;
+        ValueTask<string> Create(string value)
+        {
+            Interlocked.Increment(ref creations);
+            return ValueTask.FromResult(value);
+        }
+
+        Assert.Equal("held", await region.GetOrCreateAsync("held", _ => Create("held")));
+
+        server.Stop();
+        try
+        {
+            // A key nobody holds: a clear exception, in bounded time, several times over (no hang once disconnected either).
+            for (int i = 0; i < 3; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                var ex = await Assert.ThrowsAsync<DogpileRedisUnavailableException>(async () => await region.GetOrCreateAsync("unheld", _ => Create("unheld")));
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
+                Assert.Contains("Redis is unavailable", ex.Message, StringComparison.Ordinal);
+            }
+
+            var lockWatch = Stopwatch.StartNew();
+            await Assert.ThrowsAsync<DogpileRedisUnavailableException>(async () => await redis.LockProvider.TryAcquireAsync("outage:x", CancellationToken.None));
+            Assert.True(lockWatch.Elapsed < TimeSpan.FromSeconds(3), $"lock took {lockWatch.Elapsed}");
+
+            // The key this process read recently is still served, without calling the creator.
+            Assert.Equal("held", await region.GetOrCreateAsync("held", _ => Create("recreated")));
+            Assert.Equal("held", (await region.GetAsync<string>("held")).Value);
+            Assert.Equal(1, creations);
+        }
+        finally
+        {
+            await server.StartAsync();
+        }
+
+        // Back by itself: the multiplexer reconnects, and calls succeed again (the restarted server is empty).
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                try
+                {
+                    return await region.GetOrCreateAsync("after", _ => Create("after")) == "after";
+                }
+                catch (DogpileRedisUnavailableException)
+                {
+                    return false;
+                }
+            },
+            "Redis calls succeed again after the restart",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal("after", (await region.GetAsync<string>("after")).Value);
+    }
+}

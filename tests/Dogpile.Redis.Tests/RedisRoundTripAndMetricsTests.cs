@@ -1,0 +1,75 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Dogpile.Redis.Tests.Infrastructure;
+using Dogpile.Testing;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Tests;
+
+public sealed class RedisRoundTripAndMetricsTests(RedisServer server) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task UncontendedAcquireAndRelease_TakeTwoScriptCalls()
+    {
+        await using DogpileRedis redis = TestRedis.Create(server);
+        await (await redis.LockProvider.TryAcquireAsync("warm", CancellationToken.None))!.ReleaseAsync(); // scripts loaded
+        long before = await ScriptCallsAsync();
+
+        ICacheLock held = (await redis.LockProvider.TryAcquireAsync("k", CancellationToken.None))!;
+        await held.ReleaseAsync();
+
+        Assert.Equal(2, await ScriptCallsAsync() - before);
+    }
+
+    [Fact]
+    public async Task QueueInstruments_ArePublishedOnTheDogpileRedisMeter()
+    {
+        var seen = new Dictionary<string, double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Dogpile.Redis")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((i, v, _, _) => { lock (seen) { seen[i.Name] = seen.GetValueOrDefault(i.Name) + v; } });
+        listener.SetMeasurementEventCallback<double>((i, v, _, _) => { lock (seen) { seen[i.Name] = v; } });
+        listener.Start();
+
+        await using var rig = new QueueRig(server);
+        using RedisRefreshWorker worker = rig.Worker();
+        await worker.StartAsync(CancellationToken.None);
+        await rig.MakeStaleAsync("m");
+        await rig.Fetch.InvokeAsync("m");
+        await Eventually.TrueAsync(async () => (await rig.Redis.GetQueueSnapshotAsync()).Completed == 1, "the job completed");
+        await worker.StopAsync(CancellationToken.None);
+        listener.RecordObservableInstruments();
+
+        lock (seen)
+        {
+            Assert.Equal(1, seen["dogpile.redis.jobs.enqueued"]);
+            Assert.Equal(1, seen["dogpile.redis.jobs.completed"]);
+            Assert.True(seen.ContainsKey("dogpile.redis.jobs.lag"));
+            Assert.True(seen.ContainsKey("dogpile.redis.queue.length"));
+            Assert.True(seen.ContainsKey("dogpile.redis.queue.pending"));
+        }
+    }
+
+    private async Task<long> ScriptCallsAsync()
+    {
+        IDatabase admin = await server.AdminAsync();
+        string info = (string)(await admin.ExecuteAsync("INFO", "commandstats"))!;
+        long calls = 0;
+        foreach (string line in info.Split('\n'))
+        {
+            if (line.StartsWith("cmdstat_eval:", StringComparison.Ordinal) || line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal))
+            {
+                string value = line.Split(':')[1].Split(',')[0]; // calls=N
+                calls += long.Parse(value["calls=".Length..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return calls;
+    }
+}
