@@ -15,19 +15,17 @@ public static class CacheSetup
     public const string PackagesRegion = "packages";
 
     /// <summary>
-    /// THE EXTENSION POINT for other backends: returns the factory for <c>Cache:Backend</c>. When Dogpile.Redis or
-    /// Dogpile.Memcached is referenced, replace the matching <c>throw</c> with <c>new RedisBackendFactory()</c> /
-    /// <c>new MemcachedBackendFactory()</c> (an <see cref="ICacheBackendFactory"/> that also registers the refresh
-    /// queue and the worker for <c>Cache:Refresh queue</c> and <c>Worker:Enabled</c>).
+    /// The one place that maps <c>Cache:Backend</c> to its wiring: memory (embedded default), redis (shared backend,
+    /// distributed lock and invalidation, optional durable refresh queue and worker) or memcached (shared backend and
+    /// distributed lock, in-process refresh).
     /// </summary>
     /// <param name="backend">The configured backend.</param>
     /// <returns>The factory.</returns>
-    /// <exception cref="StartupException">The backend is not wired into this build.</exception>
     public static ICacheBackendFactory CreateBackendFactory(CacheBackendKind backend) => backend switch
     {
         CacheBackendKind.Memory => new MemoryBackendFactory(),
-        CacheBackendKind.Redis => throw NotWired("redis", "Dogpile.Redis"),
-        CacheBackendKind.Memcached => throw NotWired("memcached", "Dogpile.Memcached"),
+        CacheBackendKind.Redis => new RedisBackendFactory(),
+        CacheBackendKind.Memcached => new MemcachedBackendFactory(),
         _ => throw new StartupException($"Cache:Backend {backend} is not known."),
     };
 
@@ -69,7 +67,4 @@ public static class CacheSetup
         services.AddSingleton<PackageCache>();
     }
 
-    private static StartupException NotWired(string backend, string package) => new(
-        $"Cache:Backend {backend} requires the {package} package wiring: not available in this build. " +
-        $"Use Cache:Backend memory, or wire an ICacheBackendFactory for {backend} in Packages.Web.Caching.CacheSetup.CreateBackendFactory.");
 }

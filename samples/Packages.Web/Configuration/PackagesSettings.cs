@@ -48,6 +48,9 @@ public sealed record UpstreamSettings(Uri? Url, double DelayScale, TimeSpan Time
 /// <param name="Upstream">The <c>Upstream</c> section.</param>
 public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, UpstreamSettings Upstream)
 {
+    /// <summary>How a process that drains the refresh queue runs its jobs (<c>Worker:MaxConcurrency</c>, <c>Worker:ReclaimAfterSeconds</c>).</summary>
+    public WorkerSettings Worker { get; init; } = new(4, TimeSpan.FromSeconds(30));
+
     /// <summary>Default of <c>Cache:ExpirationSeconds</c>.</summary>
     public const double DefaultExpirationSeconds = 60;
 
@@ -70,6 +73,8 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         var expiration = ParseSeconds(configuration, "Cache:ExpirationSeconds", DefaultExpirationSeconds, errors);
         var endpoints = ParseEndpoints(configuration, "Cache:Connection", errors);
         var worker = ParseBool(configuration, "Worker:Enabled", errors);
+        var workerConcurrency = ParsePositiveInt(configuration, "Worker:MaxConcurrency", 4, 256, errors);
+        var reclaimAfter = ParseSeconds(configuration, "Worker:ReclaimAfterSeconds", 30, errors);
         var url = ParseUrl(configuration, "Upstream:Url", errors);
         var delayScale = ParseDelayScale(configuration, "Upstream:DelayScale", errors);
         var timeout = ParseSeconds(configuration, "Upstream:TimeoutSeconds", DefaultUpstreamTimeoutSeconds, errors);
@@ -97,7 +102,10 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         return new PackagesSettings(
             new CacheSettings(backend, endpoints, expiration, refresh),
             worker,
-            new UpstreamSettings(url, delayScale, timeout));
+            new UpstreamSettings(url, delayScale, timeout))
+        {
+            Worker = new WorkerSettings(workerConcurrency, reclaimAfter),
+        };
     }
 
     /// <summary>The configuration spelling of a backend.</summary>
@@ -164,6 +172,23 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         }
 
         return scale;
+    }
+
+    private static int ParsePositiveInt(IConfiguration configuration, string key, int fallback, int max, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+        {
+            errors.Add($"{key} must be a whole number from 1 to {max}; got '{Shown(text)}'.");
+            return fallback;
+        }
+
+        return value;
     }
 
     private static bool ParseBool(IConfiguration configuration, string key, List<string> errors)
@@ -255,3 +280,8 @@ public sealed class StartupException : Exception
     {
     }
 }
+
+/// <summary>The <c>Worker</c> section, for processes that drain the refresh queue.</summary>
+/// <param name="MaxConcurrency"><c>Worker:MaxConcurrency</c>: refresh jobs run at once (default 4).</param>
+/// <param name="ReclaimAfter"><c>Worker:ReclaimAfterSeconds</c>: how long a job may sit unacknowledged with a dead worker before another takes it (default 30 s).</param>
+public sealed record WorkerSettings(int MaxConcurrency, TimeSpan ReclaimAfter);

@@ -1,0 +1,68 @@
+using Dogpile;
+using Dogpile.Redis;
+using Packages.Web.Configuration;
+using Packages.Web.Metrics;
+
+namespace Packages.Web.Caching;
+
+/// <summary>
+/// <c>Cache:Backend redis</c>: one <see cref="DogpileRedis"/> per process (one multiplexer) gives every region its
+/// backend, cross-process lock and invalidation. With <c>Cache:Refresh queue</c> background refreshes become jobs on
+/// the Redis stream; <c>Worker:Enabled</c> (or the Packages.Worker process) runs them.
+/// </summary>
+internal sealed class RedisBackendFactory : ICacheBackendFactory
+{
+    /// <summary>Where the app's keys, locks and queue live in Redis.</summary>
+    public const string KeyPrefix = "packages";
+
+    public void AddServices(IServiceCollection services, PackagesSettings settings)
+    {
+        services.AddSingleton(sp => new DogpileRedis(
+            new DogpileRedisOptions
+            {
+                ConnectionString = string.Join(",", settings.Cache.Endpoints) + ",abortConnect=false",
+                KeyPrefix = KeyPrefix,
+            },
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
+
+        if (settings.Cache.Refresh == RefreshMode.Queue)
+        {
+            services.AddSingleton<IRefreshQueueDepth, RedisQueueDepth>();
+        }
+
+        if (settings.WorkerEnabled)
+        {
+            services.AddSingleton(sp =>
+            {
+                var regions = sp.GetRequiredService<ICacheRegionProvider>();
+                return sp.GetRequiredService<DogpileRedis>().CreateWorker(
+                    name =>
+                    {
+                        // The cached functions a job names are registered when PackageCache is built.
+                        _ = sp.GetRequiredService<PackageCache>();
+                        return regions.RegionNames.Contains(name) ? regions.GetRegion(name) : null;
+                    },
+                    new RedisRefreshWorkerOptions
+                    {
+                        MaxConcurrency = settings.Worker.MaxConcurrency,
+                        MinIdleTime = settings.Worker.ReclaimAfter,
+                        PollInterval = TimeSpan.FromMilliseconds(250),
+                    });
+            });
+            services.AddHostedService(sp => sp.GetRequiredService<RedisRefreshWorker>());
+        }
+    }
+
+    public void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services)
+        => services.GetRequiredService<DogpileRedis>().ApplyTo(region, useRefreshQueue: settings.Cache.Refresh == RefreshMode.Queue);
+
+    /// <summary>The stream's length for <c>/metrics</c>.</summary>
+    private sealed class RedisQueueDepth(DogpileRedis redis) : IRefreshQueueDepth
+    {
+        public string QueueName => redis.Options.QueueName;
+
+        public async ValueTask<long> GetDepthAsync(CancellationToken cancellationToken)
+            => (await redis.GetQueueSnapshotAsync(cancellationToken).ConfigureAwait(false)).Length;
+    }
+}
