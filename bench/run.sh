@@ -22,7 +22,8 @@ rm -rf "$micro_dir"
 mkdir -p "$micro_dir" docs
 echo "== micro benchmarks (BenchmarkDotNet) =="
 dotnet bench/Dogpile.Benchmarks/bin/Release/net10.0/Dogpile.Benchmarks.dll \
-  --filter "$filter" --artifacts "$micro_dir" | tee "$artifacts/micro.log" | grep -E '^\|' || true
+  --filter "$filter" --artifacts "$micro_dir" > "$artifacts/micro.log"
+grep -E '^\|' "$artifacts/micro.log" || true
 
 echo "== scenarios =="
 dotnet bench/Dogpile.Scenarios/bin/Release/net10.0/Dogpile.Scenarios.dll \

@@ -19,7 +19,7 @@ public static class Program
                 .WithToolchain(InProcessEmitToolchain.Instance)
                 .WithLaunchCount(1)
                 .WithWarmupCount(3)
-                .WithIterationCount(5)
+                .WithIterationCount(7)
                 .WithIterationTime(TimeInterval.FromMilliseconds(250))
                 .WithId("Short"))
             .AddExporter(JsonExporter.Brief)

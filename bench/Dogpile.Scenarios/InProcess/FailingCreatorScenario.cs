@@ -36,7 +36,7 @@ public sealed class FailingCreatorScenario : IScenario
                   + $"{duration.TotalSeconds:0.#} s; TTL {s_ttl.TotalSeconds:0} s, so every value expires about 1 s into the failure. Failure back-off: Dogpile RefreshFailureBackoff 5 s, "
                   + "FusionCache FailSafeThrottleDuration 5 s; HybridCache has no equivalent. Settings otherwise as in *Refresh under load*.",
         };
-        var table = new MarkdownTable("Library", "Requests", "Errors seen by callers", "Served stale", "Creator calls", "Creator calls per key per second", "p99 ns", "max ms", "Requests > 50 ms");
+        var table = new MarkdownTable("Library", "Requests", "Errors seen by callers", "Served stale", "Creator calls", "Creator calls per key per second", "p99 ns", "max ms", "Requests > 50 ms", "GC pause ms (gen0/1/2)");
         var runs = new List<(string Name, bool Dogpile, LoadRunner.Outcome Outcome, long Calls)>();
         foreach (PeerFactory factory in InProcessPeers.All)
         {
@@ -69,7 +69,7 @@ public sealed class FailingCreatorScenario : IScenario
         foreach (var r in runs)
         {
             LoadRunner.Outcome o = r.Outcome;
-            table.Add(r.Name, o.Requests, o.Errors, o.StaleServed, r.Calls, r.Calls / (KeyCount * duration.TotalSeconds), o.Latency.Ms(99) * 1e6, o.Latency.MaxMs, o.Latency.Over50Ms);
+            table.Add(r.Name, o.Requests, o.Errors, o.StaleServed, r.Calls, r.Calls / (KeyCount * duration.TotalSeconds), o.Latency.Ms(99) * 1e6, o.Latency.MaxMs, o.Latency.Over50Ms, $"{o.GcPauseMs:0.#} ({o.GcCounts})");
         }
 
         result.Tables.Add(table);

@@ -24,6 +24,12 @@ internal static class LoadRunner
         /// <summary>Requests over 50 ms whose value was created while they waited: they really waited for a creator.</summary>
         public long WaitedForCreator { get; init; }
 
+        /// <summary>Total GC pause time during the run, ms.</summary>
+        public double GcPauseMs { get; init; }
+
+        /// <summary>Gen0/gen1/gen2 collections during the run.</summary>
+        public string GcCounts { get; init; } = "";
+
         /// <summary>The oldest value handed out, in ms since its creator finished.</summary>
         public double MaxAgeMs { get; init; }
     }
@@ -40,6 +46,8 @@ internal static class LoadRunner
         long requests = 0, errors = 0, stale = 0, maxAgeTicks = 0, waited = 0;
         long slowTicks = Stopwatch.Frequency / 20;
         long ttlTicks = (long)(ttl.TotalSeconds * Stopwatch.Frequency);
+        TimeSpan pauseBefore = GC.GetTotalPauseDuration();
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
         long stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
@@ -111,6 +119,8 @@ internal static class LoadRunner
             Errors = errors,
             StaleServed = stale,
             WaitedForCreator = waited,
+            GcPauseMs = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds,
+            GcCounts = $"{GC.CollectionCount(0) - g0}/{GC.CollectionCount(1) - g1}/{GC.CollectionCount(2) - g2}",
             MaxAgeMs = maxAgeTicks * 1000.0 / Stopwatch.Frequency,
         };
     }

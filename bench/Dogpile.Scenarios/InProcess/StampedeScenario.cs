@@ -64,7 +64,7 @@ public sealed class StampedeScenario : IScenario
         double ratio = dogpile.LastMs / bestPeerLast;
         result.Verdict.Add(ratio <= 1.1
             ? $"Time until the last waiter returned: Dogpile {dogpile.LastMs:0.0} ms, {ratio:0.00}× the best peer — on par or better (the floor is the 100 ms creator plus scheduling)."
-            : $"Dogpile loses on wake-up: its last waiter returned after {dogpile.LastMs:0.0} ms, {ratio:0.00}× the best peer ({bestPeerLast:0.0} ms). On 2 shared cores this is sensitive to noise; rerun before reading much into it.");
+            : $"Dogpile loses on wake-up: its last waiter returned after {dogpile.LastMs:0.0} ms, {ratio:0.00}× the best peer ({bestPeerLast:0.0} ms). On 2 shared cores this is sensitive to noise (it moves from run to run); rerun before reading much into it. A plausible cost on Dogpile's side: each of the 10,000 waiters awaits the flight through `WaitAsync(LockTimeout, TimeProvider)`, which creates and disposes a timer per waiter.");
         return result;
     }
 

@@ -18,6 +18,7 @@ public static class MachineInfo
         sb.AppendLine($"| .NET SDK | {sdkVersion ?? "unknown"} |");
         sb.AppendLine($"| .NET runtime | {RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier}) |");
         sb.AppendLine($"| GC | workstation, concurrent (both harnesses) |");
+        sb.AppendLine($"| Stopwatch resolution (measured) | {TimerResolutionNs():0} ns: scenario latencies below it read as 0 |");
         return sb.ToString();
     }
 
@@ -53,6 +54,23 @@ public static class MachineInfo
 
         sb.AppendLine("| Dogpile | this commit (`src/Dogpile`, Release) |");
         return sb.ToString();
+    }
+
+    /// <summary>The smallest step of Stopwatch.GetTimestamp seen: on some VMs the clock ticks coarser than its frequency says.</summary>
+    private static double TimerResolutionNs()
+    {
+        long best = long.MaxValue;
+        for (int i = 0; i < 1000; i++)
+        {
+            long a = System.Diagnostics.Stopwatch.GetTimestamp(), b;
+            while ((b = System.Diagnostics.Stopwatch.GetTimestamp()) == a)
+            {
+            }
+
+            best = Math.Min(best, b - a);
+        }
+
+        return best * 1e9 / System.Diagnostics.Stopwatch.Frequency;
     }
 
     private static string? Read(string file, string field)
