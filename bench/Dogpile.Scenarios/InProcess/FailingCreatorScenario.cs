@@ -74,6 +74,7 @@ public sealed class FailingCreatorScenario : IScenario
 
         result.Tables.Add(table);
         var dogpile = runs.Single(r => r.Dogpile);
+        TargetBoard.Add(30, "Failing creator: zero errors while a stale value exists", $"{dogpile.Outcome.Errors} errors, {dogpile.Calls} creator calls", dogpile.Outcome.Errors == 0);
         result.Verdict.Add(dogpile.Outcome.Errors == 0
             ? $"Target met: Dogpile showed callers 0 errors while a stale value existed, served {dogpile.Outcome.StaleServed:N0} stale answers, and called the failing creator {dogpile.Calls} times ({dogpile.Calls / (double)KeyCount:0.#} per key in {duration.TotalSeconds:0.#} s, bounded by the 5 s back-off)."
             : $"Target MISSED: Dogpile showed callers {dogpile.Outcome.Errors:N0} errors while a stale value existed.");

@@ -53,6 +53,7 @@ public sealed class StampedeScenario : IScenario
 
         result.Tables.Add(table);
         var dogpile = rows.Single(r => r.Dogpile);
+        TargetBoard.Add(10, "Stampede: exactly 1 creator call per key", $"{dogpile.MinCalls}–{dogpile.MaxCalls} per key, {dogpile.Errors} errors", dogpile.MinCalls == 1 && dogpile.MaxCalls == 1 && dogpile.Errors == 0);
         result.Verdict.Add(dogpile.MinCalls == 1 && dogpile.MaxCalls == 1 && dogpile.Distinct == 1 && dogpile.Errors == 0
             ? "Target met: Dogpile ran exactly 1 creator call per key and every caller of a key got the same value."
             : $"Target MISSED: Dogpile ran {dogpile.MinCalls}–{dogpile.MaxCalls} creator calls per key ({dogpile.Distinct} distinct values, {dogpile.Errors} errors).");

@@ -19,6 +19,7 @@ public static class MicroResults
             return $"_No BenchmarkDotNet results found in `{directory}`._\n";
         }
 
+        AddTargets(rows.Where(r => r.Type == "HotHitStringBenchmarks").ToList());
         var sb = new System.Text.StringBuilder();
         Section(sb, rows, "HotHitStringBenchmarks", "Hot hit, string value",
             "Get-or-create of a key whose value is cached and fresh (Dogpile: TState overload with a static lambda). Baseline: `ConcurrentDictionary<string, object>.TryGetValue` of the same key.",
@@ -42,6 +43,21 @@ public static class MicroResults
             $"262,144 hits per invocation over 10,000 keys drawn from a Zipf distribution (s = 0.99, fixed seed, precomputed), split over the threads. Mean is the aggregate time per hit (so 2 threads on 2 free cores would halve it); throughput = 1 / mean. On this shared 2-core machine the 2-thread rows compete with the benchmark host and other work.",
             ZipfVerdict);
         return sb.ToString();
+    }
+
+    private static void AddTargets(List<Row> rows)
+    {
+        Row? dogpile = Find(rows, "Dogpile");
+        Row? fusion = Find(rows, "FusionCache");
+        Row? dict = Find(rows, "ConcurrentDictionary");
+        if (dogpile is null || fusion is null || dict is null)
+        {
+            return;
+        }
+
+        TargetBoard.Add(1, "Hot hit allocates 0 B", $"{dogpile.Allocated} B", dogpile.Allocated == 0);
+        TargetBoard.Add(2, "Hot hit ≤ 0.5× FusionCache's time (string)", $"{dogpile.MeanNs:0.0} / {fusion.MeanNs:0.0} ns = {dogpile.MeanNs / fusion.MeanNs:0.00}×", dogpile.MeanNs <= 0.5 * fusion.MeanNs);
+        TargetBoard.Add(3, "Hot hit ≤ 2× raw ConcurrentDictionary (string)", $"{dogpile.MeanNs:0.0} / {dict.MeanNs:0.0} ns = {dogpile.MeanNs / dict.MeanNs:0.0}×", dict.MeanNs >= 1 && dogpile.MeanNs <= 2 * dict.MeanNs);
     }
 
     private static List<Row> Load(string directory)
