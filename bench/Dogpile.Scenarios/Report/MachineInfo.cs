@@ -14,7 +14,8 @@ public static class MachineInfo
         sb.AppendLine($"| CPU | {Read("/proc/cpuinfo", "model name") ?? RuntimeInformation.ProcessArchitecture.ToString()} |");
         string? mem = Read("/proc/meminfo", "MemTotal");
         sb.AppendLine($"| Memory | {(mem is null ? "unknown" : FormatKb(mem))} |");
-        sb.AppendLine($"| OS | {OsName()} ({RuntimeInformation.OSDescription}) |");
+        string kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : RuntimeInformation.OSDescription;
+        sb.AppendLine($"| OS | {OsName()}, kernel {kernel} |");
         sb.AppendLine($"| .NET SDK | {sdkVersion ?? "unknown"} |");
         sb.AppendLine($"| .NET runtime | {RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier}) |");
         sb.AppendLine($"| GC | workstation, concurrent (both harnesses) |");
