@@ -35,7 +35,7 @@ public static class MachineInfo
 
         XDocument doc = XDocument.Load(props);
         var properties = doc.Descendants("PropertyGroup").Elements().ToDictionary(e => e.Name.LocalName, e => e.Value);
-        string[] wanted = ["ZiggyCreatures.FusionCache", "ZiggyCreatures.FusionCache.Serialization.SystemTextJson", "Microsoft.Extensions.Caching.Hybrid", "Microsoft.Extensions.Caching.Memory", "BitFaster.Caching", "BenchmarkDotNet", "HdrHistogram"];
+        string[] wanted = ["ZiggyCreatures.FusionCache", "ZiggyCreatures.FusionCache.Serialization.SystemTextJson", "Microsoft.Extensions.Caching.Hybrid", "Microsoft.Extensions.Caching.Memory", "BenchmarkDotNet", "HdrHistogram"];
         foreach (XElement item in doc.Descendants("PackageVersion"))
         {
             string? name = item.Attribute("Include")?.Value;
