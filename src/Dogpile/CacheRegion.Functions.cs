@@ -91,11 +91,21 @@ public sealed partial class CacheRegion
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
-        if (_memory is not null && TryGetFresh(_memory.PeekForHit(backendKey), out T hit))
+        if (_memory is not null)
         {
             // The embedded default: a direct, synchronous read of the memory backend.
-            _hits.Increment();
-            return new ValueTask<T>(hit);
+            CacheEntry? peeked = _memory.PeekForHit(backendKey);
+            if (TryGetFresh(peeked, out T hit))
+            {
+                _hits.Increment();
+                return new ValueTask<T>(hit);
+            }
+
+            if (TryGetStaleWhileBusy(peeked, backendKey, out T stale))
+            {
+                _staleServed.Increment();
+                return new ValueTask<T>(stale);
+            }
         }
 
         ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);

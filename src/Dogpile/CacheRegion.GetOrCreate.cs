@@ -50,11 +50,21 @@ public sealed partial class CacheRegion
             _ = ResolveExpiration(options);
         }
 
-        if (_memory is not null && TryGetFresh(_memory.PeekForHit(backendKey), out T hit))
+        if (_memory is not null)
         {
             // The embedded default: a direct, synchronous read of the memory backend.
-            _hits.Increment();
-            return new ValueTask<T>(hit);
+            CacheEntry? peeked = _memory.PeekForHit(backendKey);
+            if (TryGetFresh(peeked, out T hit))
+            {
+                _hits.Increment();
+                return new ValueTask<T>(hit);
+            }
+
+            if (TryGetStaleWhileBusy(peeked, backendKey, out T stale))
+            {
+                _staleServed.Increment();
+                return new ValueTask<T>(stale);
+            }
         }
 
         ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);

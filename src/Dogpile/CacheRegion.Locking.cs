@@ -89,8 +89,8 @@ public sealed partial class CacheRegion
 
     private async Task RunFlightAsync<TState, T>(Call<TState, T> call, Flight flight)
     {
-        // Leave the caller's thread: the creation belongs to every waiter, not to the first one.
-        await Task.Yield();
+        // Runs in line on the first caller's thread up to its first real await (no thread-pool hop on a quick miss);
+        // it never sees that caller's token: the creation belongs to every waiter, not to the first one.
         try
         {
             FlightResult result = await CreateUnderLockAsync(call, reread: true, flight.Cancellation.Token).ConfigureAwait(false);

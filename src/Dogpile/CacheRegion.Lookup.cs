@@ -57,6 +57,33 @@ public sealed partial class CacheRegion
         return false;
     }
 
+    /// <summary>
+    /// The stale hit of the hot path: a stale value whose refresh is already running (or backing off after a
+    /// failure) is served synchronously, with no allocation: there is nothing for this caller to elect.
+    /// </summary>
+    private bool TryGetStaleWhileBusy<T>(CacheEntry? entry, string backendKey, out T value)
+    {
+        if (entry is not null && entry.CreatedUtcTicks > Volatile.Read(ref _hardMark))
+        {
+            object? stored = _storesObjects ? entry.Value : entry.Decoded;
+            if (stored is T typed)
+            {
+                long now = _clock.CoarseUtcTicks;
+                long softMark = Volatile.Read(ref _softMark);
+                long staleSince = entry.CreatedUtcTicks <= softMark ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
+                if (now >= staleSince && now - staleSince <= _maxStalenessTicks
+                    && (_gates.IsBusy(backendKey) || IsBackingOff(backendKey, now)))
+                {
+                    value = typed;
+                    return true;
+                }
+            }
+        }
+
+        value = default!;
+        return false;
+    }
+
     private Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)
     {
         if (entry is null || entry.CreatedUtcTicks <= Volatile.Read(ref _hardMark))

@@ -53,9 +53,9 @@ public sealed class CacheRegionOptions
     public IRefreshRunner? RefreshRunner { get; set; }
 
     /// <summary>The most refreshes the default in-process runner runs at once.</summary>
-    /// <value>Default: 4.</value>
+    /// <value>Default: 16 (refreshes wait on I/O, not CPU; a mass expiry should not queue for long).</value>
     [Range(1, 4096)]
-    public int MaxConcurrentRefreshes { get; set; } = 4;
+    public int MaxConcurrentRefreshes { get; set; } = 16;
 
     /// <summary>The most refreshes the default runner holds waiting; beyond it a refresh is skipped and counted.</summary>
     /// <value>Default: 1024.</value>

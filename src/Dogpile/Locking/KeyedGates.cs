@@ -13,6 +13,9 @@ internal sealed class KeyedGates
 
     public int Count => _gates.Count;
 
+    /// <summary>Whether someone holds or waits for the key's gate (a creation or refresh is in progress).</summary>
+    public bool IsBusy(string key) => _gates.ContainsKey(key);
+
     /// <summary>Takes the gate only if it is free right now (the stale-value election).</summary>
     public GateLease? TryAcquire(string key)
     {

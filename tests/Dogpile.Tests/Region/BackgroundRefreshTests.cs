@@ -27,6 +27,33 @@ public sealed class BackgroundRefreshTests
     }
 
     [Fact]
+    public async Task StaleHitWhileRefreshRuns_IsSynchronousAndAllocatesNothing()
+    {
+        await using var t = new TestRegion(o => o.BackgroundRefresh = true);
+        await t.Region.SetAsync("k", "old");
+        t.Time.Advance(TimeSpan.FromMinutes(2));
+        var creator = new ControlledCreator<string>(_ => "new");
+        creator.Hold();
+        Func<ControlledCreator<string>, CancellationToken, ValueTask<string>> create = static (c, ct) => c.CreateAsync(ct);
+        Assert.Equal("old", await t.Region.GetOrCreateAsync("k", creator, create));
+        await creator.Started.Task;
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.True(t.Region.GetOrCreateAsync("k", creator, create).IsCompletedSuccessfully);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            _ = t.Region.GetOrCreateAsync("k", creator, create).Result;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1, creator.Calls);
+        creator.Release();
+    }
+
+    [Fact]
     public async Task LockHandOff_RunnerOwnsLockUntilRefreshEnds_NoSecondRefreshMeanwhile()
     {
         await using var t = new TestRegion(o => o.BackgroundRefresh = true);
