@@ -89,40 +89,7 @@ public sealed partial class CacheRegion
     }
 
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
-    {
-        string backendKey = ToBackendKey(key);
-        if (_memory is not null)
-        {
-            // The embedded default: a direct, synchronous read of the memory backend.
-            CacheEntry? peeked = _memory.PeekForHit(backendKey);
-            if (TryGetFresh(peeked, out T hit))
-            {
-                _hits.Increment();
-                return new ValueTask<T>(hit);
-            }
-
-            if (TryGetStaleWhileBusy(peeked, backendKey, out T stale))
-            {
-                _staleServed.Increment();
-                return new ValueTask<T>(stale);
-            }
-        }
-
-        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
-        if (read.IsCompletedSuccessfully)
-        {
-            CacheEntry? entry = read.Result;
-            if (TryGetFresh(entry, out T value))
-            {
-                _hits.Increment();
-                return new ValueTask<T>(value);
-            }
-
-            return UnwrapAsync(GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), entry, true, default, cancellationToken));
-        }
-
-        return UnwrapAsync(GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, read, cancellationToken));
-    }
+        => GetOrCreateCoreAsync(key, ToBackendKey(key), arguments, function.Function, options, function, cancellationToken);
 
     internal ValueTask<CacheItem<T>> GetOrCreateRegisteredItemAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {

@@ -50,6 +50,19 @@ public sealed partial class CacheRegion
             _ = ResolveExpiration(options);
         }
 
+        return GetOrCreateCoreAsync(key, backendKey, state, creator, options, null, cancellationToken);
+    }
+
+    /// <summary>The hit path shared by ad-hoc creators and cached functions: synchronous for a fresh (or busy stale) value.</summary>
+    private ValueTask<T> GetOrCreateCoreAsync<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        IRegisteredFunction? function,
+        CancellationToken cancellationToken)
+    {
         if (_memory is not null)
         {
             // The embedded default: a direct, synchronous read of the memory backend.
@@ -77,10 +90,10 @@ public sealed partial class CacheRegion
                 return new ValueTask<T>(value);
             }
 
-            return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), entry, true, default, cancellationToken));
+            return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), entry, true, default, cancellationToken));
         }
 
-        return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, read, cancellationToken));
+        return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), null, false, read, cancellationToken));
     }
 
     /// <summary>Like <see cref="GetOrCreateAsync{TState, T}"/>, but returns the value with its metadata and how it was served (hit, stale or miss).</summary>

@@ -28,6 +28,28 @@ public sealed class CachedFunctionTests
     }
 
     [Fact]
+    public async Task Invoke_FreshHitWithValueTupleArguments_AllocatesOnlyTheKey()
+    {
+        await using var t = new TestRegion();
+        var f = t.Region.CreateFunction<(int, int), int>("sum", (a, _) => new ValueTask<int>(a.Item1 + a.Item2), keyBuilder: static _ => "fixed");
+        await f.InvokeAsync((1, 2));
+        for (int i = 0; i < 100; i++)
+        {
+            _ = f.InvokeAsync((1, 2)).Result;
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            Assert.True(f.InvokeAsync((1, 2)).IsCompletedSuccessfully);
+        }
+
+        // The key string ("sum:fixed") is built per call; the arguments are never boxed on a hit.
+        long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 1000;
+        Assert.InRange(perCall, 0, 64);
+    }
+
+    [Fact]
     public async Task SetGetInvalidateRefresh_ActOnTheArgumentsKey()
     {
         await using var t = new TestRegion();
