@@ -69,7 +69,7 @@ public sealed partial class CacheRegion
             CacheEntry? peeked = _memory.PeekForHit(backendKey);
             if (TryGetFresh(peeked, out T hit))
             {
-                _hits.Increment();
+                StripedCounter.Increment(_hitsSlot);
                 return new ValueTask<T>(hit);
             }
 

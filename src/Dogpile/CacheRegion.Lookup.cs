@@ -44,13 +44,31 @@ public sealed partial class CacheRegion
             long now = _clock.CoarseUtcTicks;
             if (now < entry.FreshUntilUtcTicks && (!_earlyRefreshEnabled || !NeedsEarlyRefresh(entry, now)))
             {
-                object? stored = _storesObjects ? entry.Value : entry.Decoded;
-                if (stored is T typed)
-                {
-                    value = typed;
-                    return true;
-                }
+                return TryCast(_storesObjects ? entry.Value : entry.Decoded, out value);
             }
+        }
+
+        value = default!;
+        return false;
+    }
+
+    /// <summary>
+    /// <c>stored is T</c>, cheaper for the common case: in shared generic code a cast to a reference type calls a
+    /// runtime helper, while comparing the exact type is one load and one compare. Subtypes fall back to the cast.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryCast<T>(object? stored, out T value)
+    {
+        if (!typeof(T).IsValueType && stored is not null && stored.GetType() == typeof(T))
+        {
+            value = Unsafe.As<object, T>(ref stored);
+            return true;
+        }
+
+        if (stored is T typed)
+        {
+            value = typed;
+            return true;
         }
 
         value = default!;

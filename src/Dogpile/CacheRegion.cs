@@ -65,6 +65,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private int _disposed;
 
     private readonly StripedCounter _hits = new();
+    private readonly int _hitsSlot;
     private readonly StripedCounter _staleServed = new();
     private long _misses;
     private long _creations;
@@ -93,6 +94,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, _time);
         _memory = _backend as MemoryCacheBackend;
+        _hitsSlot = _hits.Slot;
         _storesObjects = _backend.StoresObjects;
         _maxKeyBytes = _backend.MaxKeyLength;
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;

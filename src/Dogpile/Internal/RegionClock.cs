@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Dogpile.Internal;
 
 /// <summary>
@@ -32,7 +34,11 @@ internal sealed class RegionClock
     public TimeProvider TimeProvider => _time;
 
     /// <summary>Now, possibly a millisecond behind with the system clock.</summary>
-    public long CoarseUtcTicks => _coarse ? Volatile.Read(ref s_coarseUtcTicks) : _time.GetUtcNow().UtcTicks;
+    public long CoarseUtcTicks
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _coarse ? Volatile.Read(ref s_coarseUtcTicks) : _time.GetUtcNow().UtcTicks;
+    }
 
     /// <summary>Now, precisely.</summary>
     public long PreciseUtcTicks => _time.GetUtcNow().UtcTicks;

@@ -17,11 +17,16 @@ internal sealed class StripedCounter
 
     private readonly int _slot = Interlocked.Increment(ref s_nextSlot);
 
+    /// <summary>This counter's cell index in every thread's array; the hot path keeps it to skip a load.</summary>
+    public int Slot => _slot;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Increment()
+    public void Increment() => Increment(_slot);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Increment(int slot)
     {
         long[]? cells = t_cells;
-        int slot = _slot;
         if (cells is null || (uint)slot >= (uint)cells.Length)
         {
             cells = Grow(slot);
