@@ -162,9 +162,21 @@ internal static class Memcached
     /// <summary><c>stats</c> over a fresh socket: the value of one statistic.</summary>
     public static async Task<long> StatAsync(string server, string name)
     {
+        using var client = await ConnectAsync(server);
+        return await StatAsync(client, name);
+    }
+
+    public static async Task<TcpClient> ConnectAsync(string server)
+    {
         string[] parts = server.Split(':');
-        using var client = new TcpClient();
+        var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+        return client;
+    }
+
+    /// <summary><c>stats</c> over an open socket (a sampler keeps one, so that its own connects and closes never show up).</summary>
+    public static async Task<long> StatAsync(TcpClient client, string name)
+    {
         NetworkStream stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes("stats\r\n"));
         var text = new StringBuilder();
