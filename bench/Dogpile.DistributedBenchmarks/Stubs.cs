@@ -2,7 +2,6 @@ namespace Dogpile.DistributedBenchmarks;
 
 internal static partial class Sections
 {
-    public static Task<string> QueueAsync(string redis) => Task.FromResult("");
     public static Task<string> KilledAsync(string redis, string memcached) => Task.FromResult("");
 }
 
