@@ -17,7 +17,19 @@ internal static class Stampede
     public const int CallersPerProcess = 100;
     public const int CreatorMs = 200;
 
-    public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, int Errors, string FirstError);
+    public const int Repetitions = 3;
+
+    public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, int Errors, string FirstError)
+    {
+        public List<double> Raw { get; init; } = [];
+    }
+
+    public static Result Merge(List<Result> runs)
+    {
+        var latency = new Latencies();
+        latency.Add(runs.SelectMany(r => r.Raw));
+        return new Result(runs[0].Peer, runs.Sum(r => r.CreatorCalls), latency, runs.Sum(r => r.Errors), runs.Select(r => r.FirstError).FirstOrDefault(e => e.Length > 0) ?? "");
+    }
 
     public static async Task<Result> RunAsync(string peer, string server)
     {
@@ -37,6 +49,7 @@ internal static class Stampede
             }
 
             var latency = new Latencies();
+            var raw = new List<double>();
             int errors = 0;
             string firstError = "";
             foreach (Child child in children)
@@ -44,6 +57,7 @@ internal static class Stampede
                 string line = await child.WaitForAsync("RESULT ", TimeSpan.FromSeconds(60));
                 ChildResult r = JsonSerializer.Deserialize<ChildResult>(line["RESULT ".Length..])!;
                 latency.Add(r.LatenciesMs);
+                raw.AddRange(r.LatenciesMs);
                 errors += r.Errors.Length;
                 if (firstError.Length == 0 && r.Errors.Length > 0)
                 {
@@ -54,7 +68,7 @@ internal static class Stampede
             long calls = peer.EndsWith("memcached", StringComparison.Ordinal)
                 ? await MemcachedCounterAsync(server, key + ":creations")
                 : (long)await (await Peers.ConnectAsync(server)).GetDatabase().StringGetAsync(key + ":creations");
-            return new Result(peer, calls, latency, errors, firstError);
+            return new Result(peer, calls, latency, errors, firstError) { Raw = raw };
         }
         finally
         {
