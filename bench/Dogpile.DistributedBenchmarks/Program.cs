@@ -26,8 +26,9 @@ if (args.Length < 4 || args[0] != "run")
 
 string redis = args[1], memcached = args[2], output = args[3];
 string[] all = ["stampede-redis", "hits", "connections", "stampede-memcached", "queue", "killed"];
+string[] order = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue"];
 string[] selected = args.Length > 4 ? args[4..] : all;
-var report = new StringBuilder();
+var sections = new SortedDictionary<int, string>();
 foreach (string scenario in all.Where(selected.Contains))
 {
     var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -44,17 +45,18 @@ foreach (string scenario in all.Where(selected.Contains))
             "killed" => await Sections.KilledAsync(redis, memcached),
             _ => throw new ArgumentException(scenario),
         };
-        report.Append(section);
+        sections[Array.IndexOf(order, scenario)] = section;
     }
     catch (Exception ex)
     {
         // A scenario that breaks is reported as broken, and the others still run.
-        report.Append(CultureInfo.InvariantCulture, $"## {scenario}\n\n**Failed to run:** `{ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}`\n\n");
+        sections[Array.IndexOf(order, scenario)] = string.Create(CultureInfo.InvariantCulture, $"## {scenario}\n\n**Failed to run:** `{ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}`\n\n");
         Console.Error.WriteLine(ex);
     }
 
     Console.WriteLine($"   {scenario} took {watch.Elapsed.TotalSeconds:F1} s");
-    await File.WriteAllTextAsync(output, report.ToString());
+    // Written after every scenario, in the doc's numbering (the run order is the priority order).
+    await File.WriteAllTextAsync(output, string.Concat(sections.Values));
 }
 
 return 0;

@@ -22,6 +22,9 @@ internal static class Stampede
     public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, int Errors, string FirstError)
     {
         public List<double> Raw { get; init; } = [];
+
+        /// <summary>Each process's median latency: the callers of one process finish together (one flight per process).</summary>
+        public List<double> ProcessMedians { get; init; } = [];
     }
 
     public static Result Merge(List<Result> runs)
@@ -50,6 +53,7 @@ internal static class Stampede
 
             var latency = new Latencies();
             var raw = new List<double>();
+            var medians = new List<double>();
             int errors = 0;
             string firstError = "";
             foreach (Child child in children)
@@ -57,6 +61,8 @@ internal static class Stampede
                 string line = await child.WaitForAsync("RESULT ", TimeSpan.FromSeconds(60));
                 ChildResult r = JsonSerializer.Deserialize<ChildResult>(line["RESULT ".Length..])!;
                 latency.Add(r.LatenciesMs);
+                double[] sorted = [.. r.LatenciesMs.Order()];
+                medians.Add(sorted[sorted.Length / 2]);
                 raw.AddRange(r.LatenciesMs);
                 errors += r.Errors.Length;
                 if (firstError.Length == 0 && r.Errors.Length > 0)
@@ -68,7 +74,7 @@ internal static class Stampede
             long calls = peer.EndsWith("memcached", StringComparison.Ordinal)
                 ? await MemcachedCounterAsync(server, key + ":creations")
                 : (long)await (await Peers.ConnectAsync(server)).GetDatabase().StringGetAsync(key + ":creations");
-            return new Result(peer, calls, latency, errors, firstError) { Raw = raw };
+            return new Result(peer, calls, latency, errors, firstError) { Raw = raw, ProcessMedians = [.. medians.Order()] };
         }
         finally
         {
