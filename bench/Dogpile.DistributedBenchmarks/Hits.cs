@@ -215,6 +215,7 @@ internal static partial class Sections
         double mcGoc = mcResults[2].OpsPerSecond / mcRaw;
         Throughput bestPeer = results.Skip(3).MaxBy(r => r.OpsPerSecond)!;
         s.Append(CultureInfo.InvariantCulture, $"""
+
             **Target** (Dogpile ≥ 80% of raw): Redis `GetAsync` {redisRatio:P0}, `GetOrCreateAsync` {redisGoc:P0} — **{(Math.Min(redisRatio, redisGoc) >= 0.8 ? "met" : "not met")}**;
             memcached `GetAsync` {mcRatio:P0}, `GetOrCreateAsync` {mcGoc:P0} — **{(Math.Min(mcRatio, mcGoc) >= 0.8 ? "met" : "not met")}**.
             Against the best L2-only peer ({bestPeer.Peer}, {Fmt.N(bestPeer.OpsPerSecond)} ops/s) Dogpile's `GetOrCreateAsync` is at
