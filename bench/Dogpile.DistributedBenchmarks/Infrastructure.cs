@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Channels;
+using HdrHistogram;
+
+namespace Dogpile.DistributedBenchmarks;
+
+/// <summary>This executable started again as a child OS process (<c>child ...</c>), talking over stdin/stdout lines.</summary>
+internal sealed class Child : IDisposable
+{
+    private readonly Process _process;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly List<string> _stderr = [];
+
+    private Child(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                _lines.Writer.TryComplete();
+            }
+            else
+            {
+                _lines.Writer.TryWrite(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_stderr)
+                {
+                    _stderr.Add(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public static Child Start(params string[] args)
+    {
+        // Run the same way we were run: the apphost directly, or `dotnet <dll>`.
+        string self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(Child).Assembly.Location);
+        }
+
+        start.ArgumentList.Add("child");
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new Child(Process.Start(start)!);
+    }
+
+    public void Send(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
+
+    /// <summary>The next stdout line that starts with <paramref name="prefix"/>; earlier lines are skipped.</summary>
+    public async Task<string> WaitForAsync(string prefix, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await foreach (string line in _lines.Reader.ReadAllAsync(cts.Token))
+            {
+                if (line.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    return line;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        throw new InvalidOperationException($"child {_process.Id} did not print '{prefix}' within {timeout}; stderr: {Stderr()}");
+    }
+
+    /// <summary>SIGKILL: no chance to release anything.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Kill();
+        }
+
+        _process.Dispose();
+    }
+
+    private string Stderr()
+    {
+        lock (_stderr)
+        {
+            return string.Join(" | ", _stderr.TakeLast(20));
+        }
+    }
+}
+
+internal static class Clock
+{
+    /// <summary>Wall-clock milliseconds, comparable across processes on one machine (sub-ms resolution).</summary>
+    public static double NowUnixMs() => (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;
+
+    /// <summary>Waits (without blocking a thread until the last moment) until the given wall-clock time.</summary>
+    public static async Task UntilAsync(double unixMs)
+    {
+        double wait = unixMs - NowUnixMs();
+        if (wait > 20)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(wait - 15));
+        }
+
+        while (NowUnixMs() < unixMs)
+        {
+            Thread.SpinWait(50);
+        }
+    }
+}
+
+/// <summary>Latencies in microseconds, recorded into an HdrHistogram; reported in milliseconds.</summary>
+internal sealed class Latencies
+{
+    private readonly LongConcurrentHistogram _histogram = new(1, 60_000_000, 3);
+
+    public void RecordMs(double ms) => _histogram.RecordValue(Math.Max(1, (long)(ms * 1000)));
+
+    public void Add(IEnumerable<double> ms)
+    {
+        foreach (double m in ms)
+        {
+            RecordMs(m);
+        }
+    }
+
+    public long Count => _histogram.TotalCount;
+
+    public double P(double percentile) => _histogram.TotalCount == 0 ? double.NaN : _histogram.GetValueAtPercentile(percentile) / 1000.0;
+
+    public double Max => _histogram.TotalCount == 0 ? double.NaN : _histogram.GetMaxValue() / 1000.0;
+}
+
+internal static class Memcached
+{
+    /// <summary><c>stats</c> over a fresh socket: the value of one statistic.</summary>
+    public static async Task<long> StatAsync(string server, string name)
+    {
+        using var client = await ConnectAsync(server);
+        return await StatAsync(client, name);
+    }
+
+    public static async Task<TcpClient> ConnectAsync(string server)
+    {
+        string[] parts = server.Split(':');
+        var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(parts[0], int.Parse(parts[1], CultureInfo.InvariantCulture));
+        return client;
+    }
+
+    /// <summary><c>stats</c> over an open socket (a sampler keeps one, so that its own connects and closes never show up).</summary>
+    public static async Task<long> StatAsync(TcpClient client, string name)
+    {
+        NetworkStream stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("stats\r\n"));
+        var text = new StringBuilder();
+        var buffer = new byte[8192];
+        while (!text.ToString().Contains("END\r\n", StringComparison.Ordinal))
+        {
+            int read = await stream.ReadAsync(buffer);
+            if (read == 0)
+            {
+                break;
+            }
+
+            text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        foreach (string line in text.ToString().Split("\r\n"))
+        {
+            string[] f = line.Split(' ');
+            if (f.Length == 3 && f[0] == "STAT" && f[1] == name)
+            {
+                return long.Parse(f[2], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"memcached stats has no {name}");
+    }
+}
+
+internal static class Fmt
+{
+    public static string Ms(double v) => double.IsNaN(v) ? "–" : v.ToString(v >= 100 ? "F0" : v >= 10 ? "F1" : "F2", CultureInfo.InvariantCulture);
+
+    public static string N(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string Ratio(double v) => double.IsNaN(v) || double.IsInfinity(v) ? "–" : v.ToString("F2", CultureInfo.InvariantCulture) + "×";
+}
