@@ -100,7 +100,11 @@ public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<ICacheLock?> AcquireAsync(
+        string key,
+        TimeSpan timeout,
+        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        CancellationToken cancellationToken)
     {
         if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
         {
@@ -131,6 +135,10 @@ public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
             }
 
             await Task.Delay(pause, _time, cancellationToken).ConfigureAwait(false);
+            if (valueProduced is not null && await valueProduced(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
         }
     }
 

@@ -80,6 +80,13 @@ public sealed partial class CacheRegion
             }
         }
 
+        else if (_flights.ContainsKey(backendKey))
+        {
+            // This process is already creating the key, and will re-read it under the lock: a read of our own would
+            // only be another round trip (a hundred callers of a cold key would send a hundred reads).
+            return UnwrapAsync(WaitForCreationAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), default, cancellationToken));
+        }
+
         ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {
@@ -113,7 +120,13 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        return GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, null, null), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
+        Call<TState, T> call = NewCall(key, backendKey, state, creator, options, null, null);
+        if (_memory is null && _flights.ContainsKey(backendKey))
+        {
+            return WaitForCreationAsync(call, default, cancellationToken);
+        }
+
+        return GetOrCreateSlowAsync(call, null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
     }
 
     private Call<TState, T> NewCall<TState, T>(

@@ -120,7 +120,13 @@ public sealed partial class CacheRegion
         {
             if (_lockProvider is not null)
             {
-                distributedLock = await _lockProvider.AcquireAsync(call.BackendKey, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                var waiter = new DistributedWaiter<T>(this, call.Key, call.BackendKey, reread);
+                distributedLock = await waiter.AcquireAsync(_lockProvider, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                if (distributedLock is null)
+                {
+                    Lookup<T> produced = waiter.Produced;
+                    return new FlightResult(produced.Value, produced.Entry!.CreatedUtcTicks, produced.Entry.Expiration, stale: false);
+                }
             }
 
             if (reread)
@@ -233,6 +239,31 @@ public sealed partial class CacheRegion
 #pragma warning restore CA1031
         {
             Log.LockReleaseFailed(_logger, ex, Name, key);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the cross-process lock, but re-reads the key each time the waiter wakes: once another process has
+    /// written a fresh value, every waiting process reads it at once instead of taking the lock in turn to find it.
+    /// </summary>
+    private sealed class DistributedWaiter<T>(CacheRegion region, string key, string backendKey, bool reread)
+    {
+        public Lookup<T> Produced { get; private set; }
+
+        public ValueTask<ICacheLock?> AcquireAsync(ICacheLockProvider provider, TimeSpan timeout, CancellationToken cancellationToken)
+            => provider.AcquireAsync(backendKey, timeout, reread ? ValueProducedAsync : null, cancellationToken);
+
+        private async ValueTask<bool> ValueProducedAsync(CancellationToken cancellationToken)
+        {
+            CacheEntry? entry = await region.ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+            Lookup<T> lookup = region.Classify<T>(key, entry, region._clock.CoarseUtcTicks);
+            if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+            {
+                Produced = lookup;
+                return true;
+            }
+
+            return false;
         }
     }
 

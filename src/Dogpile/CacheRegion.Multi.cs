@@ -187,7 +187,7 @@ public sealed partial class CacheRegion
                     slot.Gate = await AcquireGateAsync(slot.Key, slot.BackendKey, cancellationToken).ConfigureAwait(false);
                     if (_lockProvider is not null)
                     {
-                        slot.DistributedLock = await _lockProvider.AcquireAsync(slot.BackendKey, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                        slot.DistributedLock = await _lockProvider.AcquireAsync(slot.BackendKey, _lockTimeout, valueProduced: null, cancellationToken).ConfigureAwait(false);
                     }
                 }
 

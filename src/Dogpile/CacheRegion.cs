@@ -54,6 +54,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly IDisposable? _invalidationSubscription;
     private readonly KeyedGates _gates = new();
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<CacheEntry?>> _sharedReads = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailureRecord> _failures = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
 
@@ -365,17 +366,52 @@ public sealed partial class CacheRegion : IAsyncDisposable
     }
 
     /// <summary>Starts a read; a backend that rejects a corrupt entry synchronously yields a logged miss.</summary>
+    /// <summary>
+    /// Starts a caller's first read of a key. On a remote backend, callers that arrive while a read of the same key is
+    /// in flight share it: a hundred callers of a cold key cost one round trip, not a hundred. (Re-reads under the lock
+    /// never share: they must see writes made after the lock was taken.)
+    /// </summary>
     private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
     {
+        if (_memory is null && _sharedReads.TryGetValue(backendKey, out Task<CacheEntry?>? inFlight))
+        {
+            return new ValueTask<CacheEntry?>(inFlight.WaitAsync(cancellationToken));
+        }
+
+        ValueTask<CacheEntry?> read;
         try
         {
-            return _backend.GetAsync(backendKey, cancellationToken);
+            // A shared read belongs to every caller that joins it, so no single caller's token may cancel it; the
+            // backend's own timeouts bound it.
+            read = _backend.GetAsync(backendKey, _memory is null ? CancellationToken.None : cancellationToken);
         }
         catch (CacheSerializationException ex)
         {
             CountUnreadable(key, ex);
             return default;
         }
+
+        if (_memory is not null || read.IsCompleted)
+        {
+            return read;
+        }
+
+        Task<CacheEntry?> task = read.AsTask();
+        if (_sharedReads.TryAdd(backendKey, task))
+        {
+            _ = task.ContinueWith(
+                static (done, state) =>
+                {
+                    var (reads, readKey) = ((ConcurrentDictionary<string, Task<CacheEntry?>>, string))state!;
+                    reads.TryRemove(new KeyValuePair<string, Task<CacheEntry?>>(readKey, done));
+                },
+                (_sharedReads, backendKey),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        return new ValueTask<CacheEntry?>(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
     }
 
     /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>

@@ -16,7 +16,7 @@ public sealed class RedisConnectionCountTests(RedisServer server) : IClassFixtur
         await worker.StartAsync(CancellationToken.None);
 
         // Warm up: data connection, subscriptions, a lock wait.
-        await using (await redis.LockProvider.AcquireAsync("load:warm", TimeSpan.FromSeconds(5), CancellationToken.None))
+        await using (await redis.LockProvider.AcquireAsync("load:warm", TimeSpan.FromSeconds(5), valueProduced: null, CancellationToken.None))
         {
         }
 

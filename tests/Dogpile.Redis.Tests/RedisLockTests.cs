@@ -66,14 +66,72 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
 
         // Subscribe first (the first AcquireAsync call does), so the release message can reach the waiter.
         var watch = Stopwatch.StartNew();
-        ValueTask<ICacheLock> waiting = slowPoll.LockProvider.AcquireAsync("wake", TimeSpan.FromSeconds(20), CancellationToken.None);
+        ValueTask<ICacheLock?> waiting = slowPoll.LockProvider.AcquireAsync("wake", TimeSpan.FromSeconds(20), valueProduced: null, CancellationToken.None);
         await Task.Delay(300);
         Assert.False(waiting.IsCompleted);
         await held.ReleaseAsync();
-        ICacheLock acquired = await waiting;
+        ICacheLock acquired = (await waiting)!;
 
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"woken after {watch.Elapsed}, not by the release message");
         await acquired.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task Acquire_WokenWhenTheValueWasProduced_ReturnsWithoutTakingTheLock()
+    {
+        await using DogpileRedis slowPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix);
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("produced", CancellationToken.None))!;
+        int checks = 0;
+
+        ValueTask<ICacheLock?> waiting = slowPoll.LockProvider.AcquireAsync(
+            "produced",
+            TimeSpan.FromSeconds(20),
+            _ => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0),
+            CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted);
+        await held.ReleaseAsync();
+
+        Assert.Null(await waiting);
+        Assert.Equal(1, checks);
+        // The waiter never took the lock: the next owner's fence follows the first one's directly.
+        ICacheLock next = (await _redis.LockProvider.TryAcquireAsync("produced", CancellationToken.None))!;
+        Assert.Equal(held.FencingToken + 1, next.FencingToken);
+        await next.ReleaseAsync();
+    }
+
+    [Fact]
+    public async Task ColdKey_TwoProcesses_TheWaitingOneReadsTheValueWithoutTakingTheLock()
+    {
+        string prefix = TestRedis.NewPrefix();
+        await using DogpileRedis first = TestRedis.Create(server, prefix: prefix);
+        await using DogpileRedis second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, prefix);
+        await using CacheRegion a = TestRedis.Region(first, "cold");
+        await using CacheRegion b = TestRedis.Region(second, "cold");
+        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Task<string> creator = a.GetOrCreateAsync("k", async _ =>
+        {
+            creating.SetResult();
+            await finish.Task;
+            return "made once";
+        }).AsTask();
+        await creating.Task;
+        Task<string> waiter = b.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("a second creator ran")).AsTask();
+        await Task.Delay(300);
+        Assert.False(waiter.IsCompleted);
+        var watch = Stopwatch.StartNew();
+        finish.SetResult();
+
+        Assert.Equal("made once", await creator);
+        Assert.Equal("made once", await waiter);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"the waiter was served after {watch.Elapsed}, by a poll rather than the release");
+        IDatabase db = await first.DbAsync();
+        IServer redisServer = (await first.GetMultiplexerAsync()).GetServers()[0];
+        RedisKey[] fences = redisServer.Keys(pattern: prefix + "*fence").ToArray();
+        Assert.Single(fences);
+        Assert.Equal(1, (long)await db.StringGetAsync(fences[0]));
     }
 
     [Fact]
@@ -81,7 +139,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     {
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("busy", CancellationToken.None))!;
         var watch = Stopwatch.StartNew();
-        await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await _redis.LockProvider.AcquireAsync("busy", TimeSpan.FromMilliseconds(400), CancellationToken.None));
+        await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await _redis.LockProvider.AcquireAsync("busy", TimeSpan.FromMilliseconds(400), valueProduced: null, CancellationToken.None));
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(3));
         await held.ReleaseAsync();
     }

@@ -50,7 +50,11 @@ public sealed class RedisLockProvider : ICacheLockProvider
         => await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public async ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    public async ValueTask<ICacheLock?> AcquireAsync(
+        string key,
+        TimeSpan timeout,
+        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         long started = _time.GetTimestamp();
@@ -82,6 +86,11 @@ public sealed class RedisLockProvider : ICacheLockProvider
                 catch (TimeoutException)
                 {
                     backoff = backoff * 2 < _pollMax ? backoff * 2 : _pollMax;
+                }
+
+                if (valueProduced is not null && await valueProduced(cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
                 }
             }
         }

@@ -16,13 +16,29 @@ public interface ICacheLockProvider
     /// <returns>The held lock, or <see langword="null"/> when another owner holds it.</returns>
     ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Waits for the lock (used when there is no value to serve).</summary>
+    /// <summary>
+    /// Waits for the lock (used when there is no value to serve), unless another owner produces the value first.
+    /// </summary>
+    /// <remarks>
+    /// Each time the waiter wakes (the lock was released, or a poll is due) it calls <paramref name="valueProduced"/>
+    /// before trying the lock again. Reading the value is what a waiter wants; were it to take the lock first, the
+    /// waiting processes would each hold it in turn just to find the value there, and the last of them would be served
+    /// several round trips late.
+    /// </remarks>
     /// <param name="key">The backend key.</param>
     /// <param name="timeout">The longest wait.</param>
+    /// <param name="valueProduced">
+    /// Checks whether the value now exists, so the lock is no longer needed; <see langword="null"/> to wait for the lock
+    /// whatever happens.
+    /// </param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <returns>The held lock.</returns>
+    /// <returns>The held lock, or <see langword="null"/> once <paramref name="valueProduced"/> returned <see langword="true"/>.</returns>
     /// <exception cref="CacheLockTimeoutException">The lock was not free within <paramref name="timeout"/>.</exception>
-    ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken);
+    ValueTask<ICacheLock?> AcquireAsync(
+        string key,
+        TimeSpan timeout,
+        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        CancellationToken cancellationToken);
 }
 
 /// <summary>A held creation lock: an owner token, a lease, and a fencing token.</summary>

@@ -103,10 +103,10 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
 
         Task[] waiters = Enumerable.Range(0, 3).Select(i => Task.Run(async () =>
         {
-            await using ICacheLock held = await provider.AcquireAsync(key, TimeSpan.FromSeconds(20), CancellationToken.None);
+            await using ICacheLock? held = await provider.AcquireAsync(key, TimeSpan.FromSeconds(20), valueProduced: null, CancellationToken.None);
             lock (order)
             {
-                order.Add(held.OwnerToken);
+                order.Add(held!.OwnerToken);
             }
 
             await Task.Delay(50);
@@ -129,7 +129,7 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         await using ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
 
         var watch = Stopwatch.StartNew();
-        var ex = await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await provider.AcquireAsync(key, TimeSpan.FromMilliseconds(600), CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<CacheLockTimeoutException>(async () => await provider.AcquireAsync(key, TimeSpan.FromMilliseconds(600), valueProduced: null, CancellationToken.None));
         watch.Stop();
 
         Assert.Equal(key, ex.Key);
@@ -144,7 +144,7 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         string key = NewKey("fake-time");
         await using ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
 
-        Task<ICacheLock> waiting = provider.AcquireAsync(key, TimeSpan.FromSeconds(2), CancellationToken.None).AsTask();
+        Task<ICacheLock?> waiting = provider.AcquireAsync(key, TimeSpan.FromSeconds(2), valueProduced: null, CancellationToken.None).AsTask();
         int attempts = 0;
         while (!waiting.IsCompleted && attempts++ < 200)
         {
@@ -180,7 +180,7 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         await using ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await provider.AcquireAsync(key, Timeout.InfiniteTimeSpan, cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await provider.AcquireAsync(key, Timeout.InfiniteTimeSpan, valueProduced: null, cts.Token));
     }
 
     [Theory]

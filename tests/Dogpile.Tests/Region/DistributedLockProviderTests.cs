@@ -52,6 +52,40 @@ public sealed class DistributedLockProviderTests
     }
 
     [Fact]
+    public async Task Missing_ValueProducedByAnotherProcessWhileWaiting_IsReadWithoutTakingTheLock()
+    {
+        TestRegion? region = null;
+        var provider = new RecordingLockProvider
+        {
+            // Another process wins the lock, writes the value and releases: this waiter wakes with the value there.
+            WhileWaiting = () => region!.Region.SetAsync("k", "from elsewhere"),
+        };
+        await using var t = region = new TestRegion(o => o.LockProvider = provider);
+
+        Task<string>[] callers = Enumerable.Range(0, 20)
+            .Select(_ => t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")).AsTask())
+            .ToArray();
+
+        Assert.All(await Task.WhenAll(callers), v => Assert.Equal("from elsewhere", v));
+        Assert.Equal(1, provider.ValueChecks);
+        Assert.Equal(0, provider.Acquires);
+        Assert.Equal(0, provider.Held);
+    }
+
+    [Fact]
+    public async Task Missing_ValueStillMissingAfterWake_TakesTheLockAndCreates()
+    {
+        var provider = new RecordingLockProvider { WhileWaiting = () => ValueTask.CompletedTask };
+        await using var t = new TestRegion(o => o.LockProvider = provider);
+
+        Assert.Equal("created", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("created")));
+
+        Assert.Equal(1, provider.ValueChecks);
+        Assert.Equal(1, provider.Acquires);
+        Assert.Equal(1, provider.Releases);
+    }
+
+    [Fact]
     public async Task LockProviderTimeout_ReachesEveryWaiterAsLockTimeout()
     {
         var provider = new RecordingLockProvider { AcquireThrows = new CacheLockTimeoutException("k", TimeSpan.FromSeconds(1)) };
@@ -66,6 +100,10 @@ public sealed class DistributedLockProviderTests
         public int TryAcquires;
         public int Releases;
         public int Held;
+        public int ValueChecks;
+
+        /// <summary>When set, the acquire first "waits" (runs this), then asks the region whether the value now exists.</summary>
+        public Func<ValueTask>? WhileWaiting { get; init; }
 
         public bool HeldElsewhere { get; init; }
 
@@ -77,15 +115,25 @@ public sealed class DistributedLockProviderTests
             return new(HeldElsewhere ? null : Take(key));
         }
 
-        public ValueTask<ICacheLock> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+        public async ValueTask<ICacheLock?> AcquireAsync(string key, TimeSpan timeout, Func<CancellationToken, ValueTask<bool>>? valueProduced, CancellationToken cancellationToken)
         {
             if (AcquireThrows is { } ex)
             {
                 throw ex;
             }
 
+            if (WhileWaiting is { } wait && valueProduced is not null)
+            {
+                await wait();
+                Interlocked.Increment(ref ValueChecks);
+                if (await valueProduced(cancellationToken))
+                {
+                    return null;
+                }
+            }
+
             Interlocked.Increment(ref Acquires);
-            return new(Take(key));
+            return Take(key);
         }
 
         private Lock Take(string key)

@@ -1,0 +1,68 @@
+using Dogpile.Testing;
+using Dogpile.Tests.Infrastructure;
+
+namespace Dogpile.Tests.Region;
+
+/// <summary>On a remote backend, concurrent first reads of one key share one backend read.</summary>
+public sealed class SharedReadTests
+{
+    [Fact]
+    public async Task ColdKey_ConcurrentCallers_ShareOneFirstRead_ThenOneRereadUnderTheLock()
+    {
+        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        await using var t = new TestRegion(backend: remote);
+        var creator = new ControlledCreator<string>(_ => "v");
+        creator.Hold();
+
+        Task<string>[] callers = Enumerable.Range(0, 50).Select(_ => t.Region.GetOrCreateAsync("k", creator.CreateAsync).AsTask()).ToArray();
+        Assert.Equal(1, remote.Reads);
+        slowRead.SetResult();
+        await creator.Started.Task;
+        await Eventually.TrueAsync(() => t.Region.GetStatistics().LockWaits == 49, "every other caller joins the creation");
+        creator.Release();
+
+        Assert.All(await Task.WhenAll(callers), v => Assert.Equal("v", v));
+        Assert.Equal(1, creator.Calls);
+        Assert.Equal(2, remote.Reads);
+    }
+
+    [Fact]
+    public async Task SharedRead_OneCallerCancels_OthersStillGetTheValue()
+    {
+        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        await using var t = new TestRegion(backend: remote);
+        await t.Region.SetAsync("k", "stored");
+        using var impatient = new CancellationTokenSource();
+
+        Task<string> first = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run"), cancellationToken: impatient.Token).AsTask();
+        Task<string> second = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")).AsTask();
+        await impatient.CancelAsync();
+        slowRead.SetResult();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.Equal("stored", await second);
+        Assert.Equal(1, remote.Reads);
+    }
+
+    [Fact]
+    public async Task SharedRead_Fails_EveryJoinedCallerSeesTheFailure_AndTheNextReadIsNew()
+    {
+        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task, FailReads = true };
+        await using var t = new TestRegion(backend: remote);
+
+        Task<string>[] callers = Enumerable.Range(0, 5).Select(_ => t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")).AsTask()).ToArray();
+        slowRead.SetResult();
+        foreach (Task<string> caller in callers)
+        {
+            await Assert.ThrowsAsync<IOException>(() => caller);
+        }
+
+        Assert.Equal(1, remote.Reads);
+        remote.FailReads = false;
+        Assert.Equal("v", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")));
+        Assert.Equal(3, remote.Reads);
+    }
+}
