@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -14,6 +15,7 @@ public sealed partial class CacheRegion
     /// <returns>The value.</returns>
     /// <exception cref="ArgumentException">The key is null, empty or too long, or an option is invalid.</exception>
     /// <exception cref="CacheLockTimeoutException">Another caller's creation took longer than the lock timeout.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ValueTask<T> GetOrCreateAsync<T>(
         string key,
         Func<CancellationToken, ValueTask<T>> creator,
@@ -36,12 +38,31 @@ public sealed partial class CacheRegion
     /// <param name="options">Per-call options.</param>
     /// <param name="cancellationToken">Cancels this caller's wait (not a creation other callers wait for).</param>
     /// <returns>The value.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ValueTask<T> GetOrCreateAsync<TState, T>(
         string key,
         TState state,
         Func<TState, CancellationToken, ValueTask<T>> creator,
         CacheEntryOptions? options = null,
         CancellationToken cancellationToken = default)
+    {
+        // Inlined into the caller: there T is known, so the type check is a constant compare and the ValueTask is
+        // built in registers. Anything but a fresh memory hit with a plain key goes out of line.
+        if (options is null && creator is not null && TryGetMemoryHit(key, out T hit))
+        {
+            return new ValueTask<T>(hit);
+        }
+
+        return GetOrCreateOutOfLineAsync(key, state, creator!, options, cancellationToken);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<T> GetOrCreateOutOfLineAsync<TState, T>(
+        string key,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
         ArgumentNullException.ThrowIfNull(creator);
@@ -51,6 +72,31 @@ public sealed partial class CacheRegion
         }
 
         return GetOrCreateCoreAsync(key, backendKey, state, creator, options, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The embedded default's hit: a fresh value in the memory backend under a key that needs no prefix or mangling.
+    /// Synchronous and allocation-free; false sends the caller down the general path (which judges the key again).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryGetMemoryHit<T>(string key, out T value)
+    {
+        if (_memory is not null
+            && _plainKeys
+            && key is not null
+            && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
+            && _memory.PeekForHit(key) is { } slot
+            && slot.CreatedUtcTicks > Volatile.Read(ref _anyMark)
+            && _clock.CoarseUtcTicks < slot.FreshUntilUtcTicks
+            && !_earlyRefreshEnabled
+            && TryCast(slot.Value, out value))
+        {
+            StripedCounter.Increment(_hitsSlot);
+            return true;
+        }
+
+        value = default!;
+        return false;
     }
 
     /// <summary>The hit path shared by ad-hoc creators and cached functions: synchronous for a fresh (or busy stale) value.</summary>
@@ -66,7 +112,7 @@ public sealed partial class CacheRegion
         if (_memory is not null)
         {
             // The embedded default: a direct, synchronous read of the memory backend.
-            CacheEntry? peeked = _memory.PeekForHit(backendKey);
+            CacheEntry? peeked = _memory.PeekForHit(backendKey)?.Entry;
             if (TryGetFresh(peeked, out T hit))
             {
                 StripedCounter.Increment(_hitsSlot);
@@ -79,7 +125,6 @@ public sealed partial class CacheRegion
                 return new ValueTask<T>(stale);
             }
         }
-
         else if (_flights.ContainsKey(backendKey))
         {
             // This process is already creating the key, and will re-read it under the lock: a read of our own would

@@ -29,6 +29,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly MemoryCacheBackend? _memory;
     private readonly bool _storesObjects;
     private readonly int _maxKeyBytes;
+    private readonly int _hitKeyMaxChars;
     private readonly string? _prefix;
     private readonly Func<string, string>? _mangler;
     private readonly bool _plainKeys;
@@ -98,6 +99,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _hitsSlot = _hits.Slot;
         _storesObjects = _backend.StoresObjects;
         _maxKeyBytes = _backend.MaxKeyLength;
+
+        // Keys this short are within the backend's limit whatever their UTF-8 encoding (at most 3 bytes per char).
+        _hitKeyMaxChars = _maxKeyBytes / 3;
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
         _mangler = options.KeyMangler ?? _backend.DefaultKeyMangler;
         _plainKeys = _mangler is null && _prefix is null;

@@ -66,12 +66,12 @@ public sealed class MemoryCacheBackend : ICacheBackend
     /// be redundant there; anything else goes through <see cref="GetAsync"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal CacheEntry? PeekForHit(string key)
+    internal Slot? PeekForHit(string key)
     {
         if (_map.TryGetValue(key, out Slot? slot))
         {
             slot.MarkAccessed();
-            return slot.Entry;
+            return slot;
         }
 
         return null;
@@ -259,9 +259,19 @@ public sealed class MemoryCacheBackend : ICacheBackend
         }
     }
 
-    private sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks)
+    /// <summary>
+    /// One stored entry. A write always stores a new slot, so the copies of the entry's fields that the hit path
+    /// reads can live here: the region judges a hit without following the pointer to the entry.
+    /// </summary>
+    internal sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks)
     {
         private volatile bool _accessed;
+
+        public readonly object? Value = entry.Value;
+
+        public readonly long CreatedUtcTicks = entry.CreatedUtcTicks;
+
+        public readonly long FreshUntilUtcTicks = entry.FreshUntilUtcTicks;
 
         public string Key { get; } = key;
 
