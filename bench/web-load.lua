@@ -11,9 +11,11 @@ function setup(thread)
   threads_made = threads_made + 1
 end
 
+-- args[1]: "page" for the HTML bug pages (/packages/{name}/bugs), "api" for the JSON (/api/packages/{name}/bugs).
 function init(args)
+  local prefix = (args[1] == "api") and "/api/packages/" or "/packages/"
   for _, name in ipairs(packages) do
-    table.insert(requests, wrk.format("GET", "/api/packages/" .. name .. "/bugs"))
+    table.insert(requests, wrk.format("GET", prefix .. name .. "/bugs"))
   end
   next_index = (offset or 0) % #requests
 end

@@ -3,8 +3,8 @@
 # default delays: kernel ~3 s) on a warm cache while values keep expiring. Appends a section to
 # docs/benchmarks-web.md.
 #
-#   bench/web-load.sh                       # 30 s, 2 threads, 32 connections, ExpirationSeconds 5
-#   DURATION=60 CONNECTIONS=64 EXPIRATION=5 bench/web-load.sh
+#   bench/web-load.sh                       # 30 s, 2 threads, 32 connections, ExpirationSeconds 5, HTML bug pages
+#   DURATION=60 CONNECTIONS=64 EXPIRATION=5 KIND=api bench/web-load.sh    # the JSON API instead
 #
 # Needs: dotnet, wrk, curl. Everything listens on 127.0.0.1 only.
 set -euo pipefail
@@ -14,6 +14,8 @@ DURATION=${DURATION:-30}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 EXPIRATION=${EXPIRATION:-5}
+KIND=${KIND:-page} # page: /packages/{name}/bugs (HTML); api: /api/packages/{name}/bugs (JSON)
+case "$KIND" in page) ROUTE='/packages/{name}/bugs' ;; api) ROUTE='/api/packages/{name}/bugs' ;; *) echo "KIND must be page or api" >&2; exit 2 ;; esac
 PACKAGES=(kernel firefox bash glibc python3 systemd openssl httpd) # keep in step with bench/web-load.lua
 OUT=${OUT:-docs/benchmarks-web.md}
 WORK=$(mktemp -d)
@@ -65,7 +67,7 @@ metric() { # metric NAME FILE -> the bugs region's sample
 curl -sf -X POST "$TRACKER/stats/reset" >/dev/null
 curl -sf "$APP/metrics" >"$WORK/before.prom"
 echo "Running wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s over ${#PACKAGES[@]} packages (ExpirationSeconds $EXPIRATION)..."
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/web-load.lua "$APP" | tee "$WORK/wrk.txt"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/web-load.lua "$APP" -- "$KIND" | tee "$WORK/wrk.txt"
 curl -sf "$APP/metrics" >"$WORK/after.prom"
 curl -sf "$TRACKER/stats" >"$WORK/stats.json"
 
@@ -88,7 +90,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo
   echo "Embedded app (\`Cache:Backend memory\`, \`Cache:Refresh inprocess\`, simulator in-process with default delays: kernel ~3 s,"
   echo "small packages ~0.1-0.5 s), \`Cache:ExpirationSeconds $EXPIRATION\`, warm cache, Release build."
-  echo "\`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\` over \`/api/packages/{name}/bugs\` for ${#PACKAGES[@]} packages (${PACKAGES[*]}), round robin."
+  echo "\`wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s\` over \`$ROUTE\` for ${#PACKAGES[@]} packages (${PACKAGES[*]}), round robin."
   echo "Code at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' plus uncommitted changes')."
   echo "Machine: $(nproc) cores ($CPU), shared by wrk, the app and its simulator; .NET $(dotnet --version); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)."
   echo
