@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds Release, runs the BenchmarkDotNet micro suite and the scenarios, and rewrites docs/benchmarks.md.
-# Usage: bench/run.sh [--quick]   (--quick: scenarios at 30% of their durations, micro suite filtered to hot hits)
+# The one benchmark command: builds Release, runs the BenchmarkDotNet micro suite, the in-process scenarios and the
+# distributed scenarios (bench/run-distributed.sh: its own redis-server and memcached on loopback ports), and rewrites
+# docs/benchmarks.md. Needs redis-server and memcached (apt-get install redis-server memcached).
+# Usage: bench/run.sh [--quick]   (--quick: in-process scenarios at 30% of their durations, micro suite filtered to
+# hot hits, no distributed scenarios)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,12 +28,19 @@ dotnet bench/Dogpile.Benchmarks/bin/Release/net10.0/Dogpile.Benchmarks.dll \
   --filter "$filter" --artifacts "$micro_dir" > "$artifacts/micro.log"
 grep -E '^\|' "$artifacts/micro.log" || true
 
+distributed_args=()
+if [[ "$time_scale" == 1 ]]; then
+  echo "== distributed scenarios =="
+  bench/run-distributed.sh | tee "$artifacts/distributed.log"
+  distributed_args=(--distributed "$artifacts/distributed")
+fi
+
 echo "== scenarios =="
 dotnet bench/Dogpile.Scenarios/bin/Release/net10.0/Dogpile.Scenarios.dll \
   --micro "$micro_dir/results" \
   --doc "$root/docs/benchmarks.md" \
   --sdk "$(dotnet --version)" \
   --repo "$root" \
-  --time-scale "$time_scale" | tee "$artifacts/scenarios.md"
+  --time-scale "$time_scale" "${distributed_args[@]}" | tee "$artifacts/scenarios.md"
 
 echo "wrote docs/benchmarks.md"

@@ -24,6 +24,8 @@ internal static partial class Sections
             $"| {c.Backend} | {c.Cap} | {c.Min} | {c.Max} | {c.Samples} | {Fmt.N(c.Refreshed)} | {c.Stats.RefreshesSkipped} | {c.Seconds:F1} |\n");
         bool redisMet = r.Max <= 2 && r.Min == r.Max;
         bool mcMet = m.Max <= 8;
+        Targets.Add(40, "Connections constant under 10,000 concurrent refreshes (Redis)", $"{r.Min}–{r.Max} (one multiplexer)", redisMet);
+        Targets.Add(41, "Connections constant under 10,000 concurrent refreshes (memcached, cap 8)", $"{m.Min}–{m.Max}", mcMet);
         return string.Create(CultureInfo.InvariantCulture, $"""
             ## 5. Connections under 10,000 concurrent refreshes
 

@@ -57,6 +57,7 @@ foreach (string scenario in all.Where(selected.Contains))
     Console.WriteLine($"   {scenario} took {watch.Elapsed.TotalSeconds:F1} s");
     // Written after every scenario, in the doc's numbering (the run order is the priority order).
     await File.WriteAllTextAsync(output, string.Concat(sections.Values));
+    await Targets.WriteAsync(output + ".targets");
 }
 
 return 0;

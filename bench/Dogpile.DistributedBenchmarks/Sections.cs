@@ -45,18 +45,19 @@ internal static partial class Sections
         }
 
         bool met = dogpileRuns.All(r => r.CreatorCalls == 1) && dogpile.Latency.P(99) <= 230 && dogpile.Errors == 0;
+        Targets.Add(10, "Stampede across 4 processes (Redis): exactly 1 creator call per key", string.Join(", ", dogpileRuns.Select(r => r.CreatorCalls)) + " call(s) in " + dogpileRuns.Count + " runs", dogpileRuns.All(r => r.CreatorCalls == 1) && dogpile.Errors == 0);
+        Targets.Add(11, "Stampede across 4 processes (Redis, 200 ms creator): waiter p99 ≤ 230 ms", string.Create(CultureInfo.InvariantCulture, $"{Fmt.Ms(dogpile.Latency.P(99))} ms (FusionCache {Fmt.Ms(fusion.Latency.P(99))} ms)"), dogpile.Latency.P(99) <= 230);
         s.Append(CultureInfo.InvariantCulture, $"""
 
             **Target** (Dogpile exactly 1 creator call per run, p99 ≤ 230 ms): **{(met ? "met" : "not met")}** — {string.Join(", ", dogpileRuns.Select(r => r.CreatorCalls))} call(s), p99 over all runs {Fmt.Ms(dogpile.Latency.P(99))} ms.
             FusionCache: {string.Join(", ", fusionRuns.Select(r => r.CreatorCalls))} call(s), p99 {Fmt.Ms(fusion.Latency.P(99))} ms. {Verdict(dogpile, fusion)}
 
-            **Where the time goes:** inside each process all 100 callers finish together (one in-process flight), so the tail is
-            the *last process* to see the value. The creator's process is done first (200 ms + start-up); the others follow
-            one by one, in steps of a few tens of milliseconds, rather than all together on the release message. That staircase —
-            consistent with each waiting process, once woken, taking the lock in turn to double-check the value before reading it
-            (or with some waking on a poll rather than on the release `PUBLISH`) — is
-            what kept Dogpile above the 230 ms target in the runs we made on this machine (check the column above for this run); it is a lead for the lock/region code, not yet diagnosed. CPU
-            contention (4 processes + redis-server on 2 shared cores) adds to it.
+            **Where the time goes:** inside each process all 100 callers finish together (one in-process flight sharing one
+            backend read), so the tail is the *last process* to see the value. The creator's process is done first (200 ms plus
+            its start: the first read, the lock script, the re-read, and the creator's own `INCR`, all on 2 cores shared by
+            4 processes and redis-server that are busy starting 400 callers at once); the other processes follow within a few
+            milliseconds, woken by the release `PUBLISH` and reading the value (they no longer take the lock in turn to find it).
+            What remains above 230 ms is that start-up under CPU contention, which FusionCache's creator process pays too.
 
 
             """);
@@ -85,6 +86,7 @@ internal static partial class Sections
 
         Stampede.Result r = Stampede.Merge(runs);
         bool met = runs.All(x => x.CreatorCalls == 1) && r.Errors == 0;
+        Targets.Add(12, "Stampede across 4 processes (memcached): exactly 1 creator call per key", string.Join(", ", runs.Select(x => x.CreatorCalls)) + " call(s), p99 " + Fmt.Ms(r.Latency.P(99)) + " ms", met);
         string perRun = string.Concat(runs.Select((x, i) => string.Create(CultureInfo.InvariantCulture,
             $"| dogpile-memcached run {i + 1} | {x.CreatorCalls} | {Fmt.Ms(x.Latency.P(50))} | {Fmt.Ms(x.Latency.P(99))} | {Fmt.Ms(x.Latency.P(99.9))} | {Fmt.Ms(x.Latency.Max)} | {Fmt.Ratio(x.Latency.P(99) / Stampede.CreatorMs)} | {x.Errors} |\n")));
         return string.Create(CultureInfo.InvariantCulture, $"""

@@ -17,6 +17,7 @@ public static class Program
         string? microDir = Arg(args, "--micro");
         string? docPath = Arg(args, "--doc");
         string? sdk = Arg(args, "--sdk");
+        string? distributed = Arg(args, "--distributed");
         string repoRoot = Arg(args, "--repo") ?? Directory.GetCurrentDirectory();
         double timeScale = double.Parse(Arg(args, "--time-scale") ?? "1", CultureInfo.InvariantCulture);
 
@@ -52,7 +53,7 @@ public static class Program
 
         if (docPath is not null)
         {
-            File.WriteAllText(docPath, DocWriter.Render(results.Select(r => r.Result).ToList(), microDir, sdk, repoRoot));
+            File.WriteAllText(docPath, DocWriter.Render(results.Select(r => r.Result).ToList(), microDir, sdk, repoRoot, distributed));
             Console.Error.WriteLine($"wrote {docPath}");
         }
 
