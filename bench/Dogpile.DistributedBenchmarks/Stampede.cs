@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dogpile.Memcached;
+using Microsoft.Extensions.Caching.Hybrid;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
 
@@ -126,6 +127,21 @@ internal static class Stampede
                 await WarmUpAsync(
                     async k => await cache.GetOrSetAsync<string>(k, (_, _) => Task.FromResult("warm")),
                     async k => _ = await cache.TryGetAsync<string>(k, o => o.SetSkipMemoryCacheRead()));
+                break;
+            }
+
+            case "hybrid-redis":
+            {
+                ConnectionMultiplexer mux = await Peers.ConnectAsync(server);
+                IDatabase db = mux.GetDatabase();
+                (var services, HybridCache cache) = Peers.HybridCache(mux, "stampede:");
+                disposables.Add(services);
+                var fromServer = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
+                get = creator => cache.GetOrCreateAsync(key, creator, static (create, ct) => create(ct));
+                count = async ct => await db.StringIncrementAsync(key + ":creations");
+                await WarmUpAsync(
+                    k => cache.GetOrCreateAsync(k, static _ => new ValueTask<string>("warm")),
+                    async k => _ = await cache.GetOrCreateAsync(k, static _ => new ValueTask<string>("warm"), fromServer));
                 break;
             }
 

@@ -10,7 +10,9 @@ namespace Dogpile.Redis;
 /// <remarks>
 /// <para><b>When Redis is unavailable or slow</b>, every call is bounded: the multiplexer is configured with
 /// <c>AbortOnConnectFail=false</c> (it keeps reconnecting in the background), fail-fast backlog, and sync/async timeouts
-/// of <see cref="OperationTimeout"/>; each call is also cut off after <see cref="OperationTimeout"/>. A call that fails
+/// of <see cref="OperationTimeout"/> (the multiplexer checks them on its 1 s heartbeat, so a hung call ends within about
+/// <see cref="OperationTimeout"/> + 1 s); with a multiplexer you supply, or a cancellable call, each call is also cut off
+/// after <see cref="OperationTimeout"/> by a timer of its own. A call that fails
 /// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
 /// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
 /// </remarks>

@@ -145,7 +145,39 @@ public sealed partial class CacheRegion
             return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), entry, true, default, cancellationToken));
         }
 
-        return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), null, false, read, cancellationToken));
+        return AwaitReadAsync(key, backendKey, state, creator, options, function, read, cancellationToken);
+    }
+
+    /// <summary>A remote read in flight: a fresh value costs this one state machine; anything else goes on to the slow path.</summary>
+    private async ValueTask<T> AwaitReadAsync<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        IRegisteredFunction? function,
+        ValueTask<CacheEntry?> read,
+        CancellationToken cancellationToken)
+    {
+        CacheEntry? entry;
+        try
+        {
+            entry = await read.ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+            entry = null;
+        }
+
+        if (TryGetFresh(entry, out T value))
+        {
+            _hits.Increment();
+            return value;
+        }
+
+        Call<TState, T> call = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+        return (await GetOrCreateSlowAsync(call, entry, true, default, cancellationToken).ConfigureAwait(false)).Value;
     }
 
     /// <summary>Like <see cref="GetOrCreateAsync{TState, T}"/>, but returns the value with its metadata and how it was served (hit, stale or miss).</summary>

@@ -33,11 +33,26 @@ public sealed class RedisRoundTripAndMetricsTests(RedisServer server) : IClassFi
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((i, v, _, _) => { lock (seen) { seen[i.Name] = seen.GetValueOrDefault(i.Name) + v; } });
-        listener.SetMeasurementEventCallback<double>((i, v, _, _) => { lock (seen) { seen[i.Name] = v; } });
+        // Other tests' queues publish on the same meter name at the same time: count only this test's queue.
+        string queue = "metrics-" + Guid.NewGuid().ToString("N")[..8];
+        bool Ours(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "dogpile.queue" && (string?)tag.Value == queue)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) => { if (Ours(tags)) { lock (seen) { seen[i.Name] = seen.GetValueOrDefault(i.Name) + v; } } });
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => { if (Ours(tags)) { lock (seen) { seen[i.Name] = v; } } });
         listener.Start();
 
-        await using var rig = new QueueRig(server);
+        await using var rig = new QueueRig(server, o => o.QueueName = queue);
         using RedisRefreshWorker worker = rig.Worker();
         await worker.StartAsync(CancellationToken.None);
         await rig.MakeStaleAsync("m");

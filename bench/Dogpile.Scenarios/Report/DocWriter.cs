@@ -62,6 +62,7 @@ public static class DocWriter
         }
 
         sb.Append(distributedMarkdown);
+        sb.Append(WebSummary(repoRoot));
 
 
         return sb.ToString();
@@ -101,5 +102,34 @@ public static class DocWriter
         }
 
         return sb.AppendLine().ToString();
+    }
+
+    /// <summary>The summary of docs/benchmarks-web.md (bench/web-load.sh appends its runs there; wrk needs its own minutes).</summary>
+    private static string WebSummary(string repoRoot)
+    {
+        string path = Path.Combine(repoRoot, "docs", "benchmarks-web.md");
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        string[] lines = File.ReadAllLines(path);
+        int from = Array.FindIndex(lines, l => l.StartsWith("Reading the runs below", StringComparison.Ordinal));
+        int to = Array.FindIndex(lines, l => l.StartsWith("## Run of", StringComparison.Ordinal));
+        if (from < 0 || to <= from)
+        {
+            return "";
+        }
+
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine("## Showcase web app under load").AppendLine();
+        sb.AppendLine("Not rerun by `bench/run.sh`: `bench/web-load.sh` drives the packages app with `wrk` while values keep expiring and appends each run to "
+                    + "[benchmarks-web.md](benchmarks-web.md), whose summary follows.").AppendLine();
+        foreach (string line in lines[from..to])
+        {
+            sb.AppendLine(line);
+        }
+
+        return sb.ToString();
     }
 }

@@ -20,10 +20,25 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         RedisValue value;
         try
         {
-            value = await connection.RunAsync(db => db.StringGetAsync(connection.Keys.Value(key)), "GET", cancellationToken).ConfigureAwait(false);
+            // The read every hit makes: awaited directly when the multiplexer's own timeout bounds it (no closure, no
+            // second state machine, no timer), through the bounded wrapper otherwise.
+            IDatabase? direct = cancellationToken.CanBeCanceled ? null : connection.DirectDatabase;
+            value = direct is not null
+                ? await direct.StringGetAsync(connection.Keys.Value(key)).ConfigureAwait(false)
+                : await connection.RunAsync(db => db.StringGetAsync(connection.Keys.Value(key)), "GET", cancellationToken).ConfigureAwait(false);
         }
-        catch (DogpileRedisUnavailableException ex) when (local.TryGet(key, out byte[] held))
+        catch (Exception ex) when (ex is DogpileRedisUnavailableException || (RedisConnection.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested))
         {
+            if (!local.TryGet(key, out byte[] held))
+            {
+                if (ex is DogpileRedisUnavailableException)
+                {
+                    throw;
+                }
+
+                throw connection.Unavailable("GET", ex);
+            }
+
             Log.ServedFromLocalFallback(logger, ex, key);
             return CacheEntry.FromBytes(held);
         }

@@ -61,6 +61,15 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public Task<IConnectionMultiplexer> GetMultiplexerAsync() => _multiplexer.Value;
 
+    /// <summary>
+    /// The database, for a hot path to await directly, when this connection configured the multiplexer (so its
+    /// AsyncTimeout bounds every call) and it is connected; otherwise null and the call goes through <see cref="RunAsync{T}"/>.
+    /// </summary>
+    public IDatabase? DirectDatabase
+        => _ownsMultiplexer && _multiplexer.IsValueCreated && _multiplexer.Value is { IsCompletedSuccessfully: true } ready
+            ? ready.Result.GetDatabase()
+            : null;
+
     /// <summary>Runs one Redis call with a bounded wait; connection failures and time-outs become <see cref="DogpileRedisUnavailableException"/>.</summary>
     public async ValueTask<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, string what, CancellationToken cancellationToken)
     {
@@ -70,7 +79,13 @@ internal sealed class RedisConnection : IAsyncDisposable
             IConnectionMultiplexer multiplexer = connecting.IsCompletedSuccessfully
                 ? connecting.Result
                 : await connecting.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
-            return await operation(multiplexer.GetDatabase()).WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
+            Task<T> pending = operation(multiplexer.GetDatabase());
+
+            // A multiplexer this connection configured has AsyncTimeout = Timeout (checked on its 1 s heartbeat), which
+            // already bounds the call: a timer of our own per call would only add a timer-queue registration per read.
+            return _ownsMultiplexer && !cancellationToken.CanBeCanceled
+                ? await pending.ConfigureAwait(false)
+                : await pending.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {

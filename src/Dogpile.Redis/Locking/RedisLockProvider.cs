@@ -16,7 +16,8 @@ namespace Dogpile.Redis;
 /// (unless <see cref="DogpileRedisOptions.RenewLocks"/> is off). Should it still expire and another owner take it, the
 /// fence makes the late owner's write fail (<see cref="IFencedCacheBackend.SetAndReleaseAsync"/> returns false).</para>
 /// <para>Waiters are woken by the release script's <c>PUBLISH</c>, received on one subscription per process, and poll
-/// with a bounded, jittered back-off as a fallback. An uncontended acquire and release cost two round trips.</para>
+/// with a bounded, jittered back-off as a fallback; on each wake a waiter checks for the value before it retries the
+/// lock. An uncontended acquire and release cost two round trips.</para>
 /// </remarks>
 public sealed class RedisLockProvider : ICacheLockProvider
 {
