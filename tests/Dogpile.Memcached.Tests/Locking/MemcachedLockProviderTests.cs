@@ -158,6 +158,31 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     }
 
     [Fact]
+    public async Task Acquire_ValueProducedWhileWaiting_ReturnsWithoutTakingTheLock()
+    {
+        var provider = Provider();
+        string key = NewKey("produced");
+        ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
+        int checks = 0;
+        var produced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The holder's process writes the value and keeps its lock a while: the waiter must see the value, not wait for the lock.
+        ValueTask<ICacheLock?> waiting = provider.AcquireAsync(
+            key,
+            TimeSpan.FromSeconds(20),
+            _ => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0 && produced.Task.IsCompleted),
+            CancellationToken.None);
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        produced.SetResult();
+
+        Assert.Null(await waiting);
+        Assert.True(checks >= 1);
+        Assert.Equal(held.OwnerToken, await StoredTokenAsync(provider, key));
+        await held.ReleaseAsync();
+    }
+
+    [Fact]
     public async Task RenewWhileHeld_KeepsTheLockPastItsLease_UntilReleased()
     {
         // memcached's clock ticks in whole seconds, so a 1 s TTL can end at the very next tick: renew a 2 s lease.

@@ -101,6 +101,23 @@ public sealed class CachingTests
         Assert.Equal(1, await web.MetricAsync("dogpile_refreshes_started_total"));
     }
 
+    [Fact]
+    public async Task BugPage_OnAHit_WritesTheSameTableWithThisRequestsMetaLine()
+    {
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0.02);
+        var miss = await web.GetReplyAsync("packages/kernel/bugs");
+        var hit = await web.GetReplyAsync("packages/kernel/bugs");
+
+        Assert.Equal(("miss", "hit"), (miss.Cache, hit.Cache));
+        Assert.All(new[] { miss, hit }, r => Assert.StartsWith("text/html", r.ContentType));
+        Assert.Contains("Served from the cache: miss", miss.Body);
+        Assert.Contains("Served from the cache: hit", hit.Body);
+        static string Table(string body) => body[body.IndexOf("<table>", StringComparison.Ordinal)..];
+        Assert.Equal(Table(miss.Body), Table(hit.Body));
+        Assert.EndsWith("</table>\n</body>\n</html>\n", hit.Body);
+        Assert.True(Table(hit.Body).Split("<tr>").Length > 100, "kernel's page lists its bugs");
+    }
+
     [Theory]
     [InlineData("fail")]
     [InlineData("garbage")]
