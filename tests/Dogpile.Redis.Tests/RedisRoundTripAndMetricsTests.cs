@@ -22,6 +22,22 @@ public sealed class RedisRoundTripAndMetricsTests(RedisServer server) : IClassFi
     }
 
     [Fact]
+    public async Task StaleRead_InQueueMode_EnqueueingTheRefreshIsOneScriptCall()
+    {
+        await using var rig = new QueueRig(server);
+        await rig.MakeStaleAsync("warm");
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("warm")); // scripts loaded
+        await rig.MakeStaleAsync("m");
+        long before = await ScriptCallsAsync();
+
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("m"));
+
+        // The election's lock script, then one script that deduplicates, adds the job, trims and wakes the workers.
+        Assert.Equal(2, await ScriptCallsAsync() - before);
+        Assert.Equal(1, (await rig.Redis.GetQueueSnapshotAsync()).Length - 1);
+    }
+
+    [Fact]
     public async Task QueueInstruments_ArePublishedOnTheDogpileRedisMeter()
     {
         var seen = new Dictionary<string, double>();
