@@ -47,7 +47,13 @@ public sealed partial class CacheRegion
             _failures.TryRemove(backendKey, out _);
         }
 
-        return writes.Count == 0 ? ValueTask.CompletedTask : _backend.SetManyAsync(writes, cancellationToken);
+        if (writes.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask write = _backend.SetManyAsync(writes, cancellationToken);
+        return _memory is null ? ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)) : write;
     }
 
     /// <summary>Removes many values.</summary>
@@ -57,7 +63,14 @@ public sealed partial class CacheRegion
     public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        return keys.Count == 0 ? ValueTask.CompletedTask : _backend.RemoveManyAsync(ToBackendKeys(keys), cancellationToken);
+        if (keys.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        IReadOnlyList<string> backendKeys = ToBackendKeys(keys);
+        ValueTask removal = _backend.RemoveManyAsync(backendKeys, cancellationToken);
+        return _memory is null ? ForgetSharedReadsAfterAsync(removal, backendKeys) : removal;
     }
 
     /// <summary>

@@ -187,7 +187,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
         TimeSpan? expiration = ResolveExpiration(options);
         CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
         _failures.TryRemove(backendKey, out _);
-        return _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
+        ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
+        return _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
     }
 
     /// <summary>Removes a value.</summary>
@@ -195,7 +196,42 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the removal.</param>
     /// <returns><see langword="true"/> when a value was removed.</returns>
     public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
-        => _backend.RemoveAsync(ToBackendKey(key), cancellationToken);
+    {
+        string backendKey = ToBackendKey(key);
+        ValueTask<bool> removal = _backend.RemoveAsync(backendKey, cancellationToken);
+        return _memory is null ? ForgetSharedReadAfterAsync(removal, backendKey) : removal;
+    }
+
+    /// <summary>
+    /// After this process writes or removes keys, a caller must not join a read of them that started before: it would
+    /// get what was there before the write (the writer's next read would not see its own write).
+    /// </summary>
+    private async ValueTask ForgetSharedReadsAfterAsync(ValueTask write, params IEnumerable<string> backendKeys)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (string backendKey in backendKeys)
+            {
+                _sharedReads.TryRemove(backendKey, out _);
+            }
+        }
+    }
+
+    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string backendKey)
+    {
+        try
+        {
+            return await removal.ConfigureAwait(false);
+        }
+        finally
+        {
+            _sharedReads.TryRemove(backendKey, out _);
+        }
+    }
 
     /// <summary>
     /// Invalidates every value created until now, in this process and, with an

@@ -65,4 +65,30 @@ public sealed class SharedReadTests
         Assert.Equal("v", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")));
         Assert.Equal(3, remote.Reads);
     }
+
+    [Fact]
+    public async Task WriteWhileAReadIsInFlight_LaterCallersDoNotJoinTheOlderRead()
+    {
+        var slowFirstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int reads = 0;
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System))
+        {
+            // The first read has already seen the old value and is slow to come back.
+            AfterRead = () => Interlocked.Increment(ref reads) == 1 ? slowFirstRead.Task : Task.CompletedTask,
+        };
+        await using var t = new TestRegion(backend: remote);
+        await t.Region.SetAsync("k", "old");
+
+        Task<string> before = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")).AsTask();
+        await t.Region.SetAsync("k", "new");
+        // Joining the older read would wait for it (and then return "old"): bounded, so that shows as a failure.
+        string after = await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run"))
+            .AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        slowFirstRead.SetResult();
+
+        Assert.Equal("new", after);
+        Assert.Equal("old", await before);
+        await t.Region.RemoveAsync("k");
+        Assert.Equal("created", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("created")));
+    }
 }
