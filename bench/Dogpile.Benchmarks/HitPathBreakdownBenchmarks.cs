@@ -38,7 +38,7 @@ public class HitPathBreakdownBenchmarks
 
     /// <summary>What the region's hit path reads: the dictionary lookup plus the CLOCK access flag.</summary>
     [Benchmark]
-    public CacheEntry? MemoryBackendPeekForHit() => _backend.PeekForHit(Key)?.Entry;
+    public CacheEntry? MemoryBackendPeekForHit() => _backend.PeekForHit(Key);
 
     [Benchmark]
     public CacheEntry? MemoryBackendGetAsync()

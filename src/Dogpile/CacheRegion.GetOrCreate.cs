@@ -85,11 +85,11 @@ public sealed partial class CacheRegion
             && _plainKeys
             && key is not null
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
-            && _memory.PeekForHit(key) is { } slot
-            && slot.CreatedUtcTicks > Volatile.Read(ref _anyMark)
-            && _clock.CoarseUtcTicks < slot.FreshUntilUtcTicks
+            && _memory.PeekForHit(key) is { } entry
+            && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark)
+            && _clock.CoarseUtcTicks < entry.FreshUntilUtcTicks
             && !_earlyRefreshEnabled
-            && TryCast(slot.Value, out value))
+            && TryCast(entry.Value, out value))
         {
             StripedCounter.Increment(_hitsSlot);
             return true;
@@ -112,7 +112,7 @@ public sealed partial class CacheRegion
         if (_memory is not null)
         {
             // The embedded default: a direct, synchronous read of the memory backend.
-            CacheEntry? peeked = _memory.PeekForHit(backendKey)?.Entry;
+            CacheEntry? peeked = _memory.PeekForHit(backendKey);
             if (TryGetFresh(peeked, out T hit))
             {
                 StripedCounter.Increment(_hitsSlot);

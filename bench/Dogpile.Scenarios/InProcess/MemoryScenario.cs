@@ -89,7 +89,7 @@ public sealed class MemoryScenario : IScenario
         result.Verdict.Add(dp <= bestPeer
             ? $"Dogpile uses {dp:0} B per entry, {dp / bestPeer:0.00}× the leanest peer and {dp / raw:0.0}× a raw dictionary node."
             : $"Dogpile loses on memory: {dp:0} B per entry, {dp / bestPeer:0.00}× the leanest peer ({bestPeer:0} B) and {dp / raw:0.0}× a raw dictionary node.");
-        result.Verdict.Add("Dogpile's entry is the backend's Slot (key, drop time, CLOCK flag, and copies of the value reference, created and fresh-until times that let a hit skip the pointer to the entry: 24 B bought for speed) + a CacheEntry (value, created, expiration, creation duration, decoded cache) + the dictionary node + its place in the CLOCK queue.");
+        result.Verdict.Add("Dogpile's entry is the backend's Slot (key, drop time, CLOCK flag) + a CacheEntry (value, created, expiration, creation duration, decoded cache) + the dictionary node + its place in the CLOCK queue.");
         GC.KeepAlive(keys);
         return result;
     }

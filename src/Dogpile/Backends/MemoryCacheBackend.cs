@@ -66,12 +66,12 @@ public sealed class MemoryCacheBackend : ICacheBackend
     /// be redundant there; anything else goes through <see cref="GetAsync"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Slot? PeekForHit(string key)
+    internal CacheEntry? PeekForHit(string key)
     {
         if (_map.TryGetValue(key, out Slot? slot))
         {
             slot.MarkAccessed();
-            return slot;
+            return slot.Entry;
         }
 
         return null;
@@ -259,19 +259,9 @@ public sealed class MemoryCacheBackend : ICacheBackend
         }
     }
 
-    /// <summary>
-    /// One stored entry. A write always stores a new slot, so the copies of the entry's fields that the hit path
-    /// reads can live here: the region judges a hit without following the pointer to the entry.
-    /// </summary>
-    internal sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks)
+    private sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks)
     {
         private volatile bool _accessed;
-
-        public readonly object? Value = entry.Value;
-
-        public readonly long CreatedUtcTicks = entry.CreatedUtcTicks;
-
-        public readonly long FreshUntilUtcTicks = entry.FreshUntilUtcTicks;
 
         public string Key { get; } = key;
 
