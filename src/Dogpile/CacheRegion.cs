@@ -405,11 +405,11 @@ public sealed partial class CacheRegion : IAsyncDisposable
         return entry;
     }
 
-    /// <summary>Starts a read; a backend that rejects a corrupt entry synchronously yields a logged miss.</summary>
     /// <summary>
-    /// Starts a caller's first read of a key. On a remote backend, callers that arrive while a read of the same key is
-    /// in flight share it: a hundred callers of a cold key cost one round trip, not a hundred. (Re-reads under the lock
-    /// never share: they must see writes made after the lock was taken.)
+    /// Starts a caller's first read of a key; a backend that rejects a corrupt entry synchronously yields a logged miss.
+    /// On a remote backend, callers that arrive while a read of the same key is in flight share it: a hundred callers
+    /// of a cold key cost one round trip, not a hundred. (Re-reads under the lock never share: they must see writes
+    /// made after the lock was taken.)
     /// </summary>
     private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
     {
