@@ -131,10 +131,9 @@ public sealed partial class CacheRegion
 
             if (reread)
             {
-                CacheEntry? entry = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+                Lookup<T> lookup = await ReadLookupAsync<T>(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
                 long now = _clock.CoarseUtcTicks;
-                Lookup<T> lookup = Classify<T>(call.Key, entry, now);
-                if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+                if (lookup.IsFresh)
                 {
                     // Another caller (or process) created it while we waited for the lock.
                     return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false);
@@ -255,15 +254,13 @@ public sealed partial class CacheRegion
 
         private async ValueTask<bool> ValueProducedAsync(CancellationToken cancellationToken)
         {
-            CacheEntry? entry = await region.ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
-            Lookup<T> lookup = region.Classify<T>(key, entry, region._clock.CoarseUtcTicks);
-            if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+            Lookup<T> lookup = await region.ReadLookupAsync<T>(key, backendKey, cancellationToken).ConfigureAwait(false);
+            if (lookup.IsFresh)
             {
                 Produced = lookup;
-                return true;
             }
 
-            return false;
+            return lookup.IsFresh;
         }
     }
 

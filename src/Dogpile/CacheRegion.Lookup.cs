@@ -32,6 +32,8 @@ public sealed partial class CacheRegion
 
         public bool HasValue => State != EntryState.Missing;
 
+        public bool IsFresh => State is EntryState.Fresh or EntryState.FreshEarly;
+
         public static Lookup<T> Missing => default;
     }
 
@@ -100,6 +102,13 @@ public sealed partial class CacheRegion
 
         value = default!;
         return false;
+    }
+
+    /// <summary>Reads the key now (never a shared read) and classifies what is there.</summary>
+    private async ValueTask<Lookup<T>> ReadLookupAsync<T>(string key, string backendKey, CancellationToken cancellationToken)
+    {
+        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        return Classify<T>(key, entry, _clock.CoarseUtcTicks);
     }
 
     private Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)

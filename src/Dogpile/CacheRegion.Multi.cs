@@ -21,7 +21,7 @@ public sealed partial class CacheRegion
         for (int i = 0; i < results.Length; i++)
         {
             Lookup<T> lookup = Classify<T>(keys[i], entries[i], now);
-            results[i] = lookup.State is EntryState.Fresh or EntryState.FreshEarly ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
+            results[i] = lookup.IsFresh ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
         }
 
         return results;
@@ -220,7 +220,7 @@ public sealed partial class CacheRegion
             for (int i = 0; i < held.Count; i++)
             {
                 Lookup<T> lookup = Classify<T>(held[i].Key, reread[i], now);
-                if (lookup.State is EntryState.Fresh or EntryState.FreshEarly)
+                if (lookup.IsFresh)
                 {
                     held[i].Done(lookup.Value);
                 }

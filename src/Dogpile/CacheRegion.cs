@@ -146,10 +146,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <exception cref="ArgumentException">The key is null, empty, or too long for the backend.</exception>
     public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
     {
-        string backendKey = ToBackendKey(key);
-        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
-        Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
-        return lookup.State is EntryState.Fresh or EntryState.FreshEarly ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
+        Lookup<T> lookup = await ReadLookupAsync<T>(key, ToBackendKey(key), cancellationToken).ConfigureAwait(false);
+        return lookup.IsFresh ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
     }
 
     /// <summary>
