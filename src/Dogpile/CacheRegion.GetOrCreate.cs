@@ -81,17 +81,15 @@ public sealed partial class CacheRegion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetMemoryHit<T>(string key, out T value)
     {
-        if (_memory is not null
-            && _plainKeys
+        if (_inlineHitMemory is { } memory
             && key is not null
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
-            && _memory.PeekForHit(key) is { } entry
+            && memory.PeekForHit(key) is { } entry
             && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark)
             && _clock.CoarseUtcTicks < entry.FreshUntilUtcTicks
-            && !_earlyRefreshEnabled
             && TryCast(entry.Value, out value))
         {
-            StripedCounter.Increment(_hitsSlot);
+            CountHit();
             return true;
         }
 
@@ -115,7 +113,7 @@ public sealed partial class CacheRegion
             CacheEntry? peeked = _memory.PeekForHit(backendKey);
             if (TryGetFresh(peeked, out T hit))
             {
-                StripedCounter.Increment(_hitsSlot);
+                CountHit();
                 return new ValueTask<T>(hit);
             }
 
@@ -138,7 +136,7 @@ public sealed partial class CacheRegion
             CacheEntry? entry = read.Result;
             if (TryGetFresh(entry, out T value))
             {
-                _hits.Increment();
+                CountHit();
                 return new ValueTask<T>(value);
             }
 
@@ -172,7 +170,7 @@ public sealed partial class CacheRegion
 
         if (TryGetFresh(entry, out T value))
         {
-            _hits.Increment();
+            CountHit();
             return value;
         }
 
@@ -247,11 +245,11 @@ public sealed partial class CacheRegion
         switch (lookup.State)
         {
             case EntryState.Fresh:
-                _hits.Increment();
+                CountHit();
                 return ToItem(lookup, now, CacheItemSource.Hit);
 
             case EntryState.FreshEarly:
-                _hits.Increment();
+                CountHit();
                 StartEarlyRefresh(call);
                 return ToItem(lookup, now, CacheItemSource.Hit);
 

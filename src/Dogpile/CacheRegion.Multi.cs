@@ -121,11 +121,11 @@ public sealed partial class CacheRegion
             switch (lookup.State)
             {
                 case EntryState.Fresh:
-                    _hits.Increment();
+                    CountHit();
                     slot.Done(lookup.Value);
                     break;
                 case EntryState.FreshEarly:
-                    _hits.Increment();
+                    CountHit();
                     slot.Done(lookup.Value);
                     StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration));
                     break;

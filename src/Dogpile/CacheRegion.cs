@@ -27,6 +27,10 @@ public sealed partial class CacheRegion : IAsyncDisposable
 {
     private readonly ICacheBackend _backend;
     private readonly MemoryCacheBackend? _memory;
+
+    // The memory backend when the inlined hit check applies to every key (no prefix, no mangler, no early
+    // refresh): one null check on the hit path instead of three.
+    private readonly MemoryCacheBackend? _inlineHitMemory;
     private readonly bool _storesObjects;
     private readonly int _maxKeyBytes;
     private readonly int _hitKeyMaxChars;
@@ -68,6 +72,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
     private readonly StripedCounter _hits = new();
     private readonly int _hitsSlot;
+    private readonly bool _countHits;
     private readonly StripedCounter _staleServed = new();
     private long _misses;
     private long _creations;
@@ -97,6 +102,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _backend = options.Backend ?? new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, _time);
         _memory = _backend as MemoryCacheBackend;
         _hitsSlot = _hits.Slot;
+        _countHits = options.CountHits;
         _storesObjects = _backend.StoresObjects;
         _maxKeyBytes = _backend.MaxKeyLength;
 
@@ -117,6 +123,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _earlyRatio = options.EarlyRefreshRatio ?? 0;
         _earlyBeta = options.EarlyExpirationBeta ?? 0;
         _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
+        _inlineHitMemory = _plainKeys && !_earlyRefreshEnabled ? _memory : null;
         _failureBackoffTicks = options.RefreshFailureBackoff.Ticks;
         _failureMaxBackoffTicks = options.RefreshFailureMaxBackoff.Ticks;
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
@@ -247,6 +254,20 @@ public sealed partial class CacheRegion : IAsyncDisposable
         if (_invalidationStore is not null)
         {
             await _invalidationStore.PublishAsync(Name, marks, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Counts a fresh hit when <see cref="CacheRegionOptions.CountHits"/> is set or a listener collects
+    /// <c>dogpile.hits</c>: the per-thread cell is a thread-static access, a call on linux-x64, and would be
+    /// a third of an unobserved memory hit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountHit()
+    {
+        if (_countHits || DogpileMetrics.HitsListened)
+        {
+            StripedCounter.Increment(_hitsSlot);
         }
     }
 

@@ -62,6 +62,16 @@ public sealed class CacheRegionOptions
     [Range(0, 1_000_000)]
     public int RefreshBacklog { get; set; } = 1024;
 
+    /// <summary>
+    /// Counts fresh hits in <see cref="CacheRegion.GetStatistics"/> at all times. The count costs about as much
+    /// as a third of a memory hit, so by default hits are counted only while a metrics listener (OpenTelemetry,
+    /// dotnet-counters, a <c>MeterListener</c>) has the <c>dogpile.hits</c> instrument enabled, as
+    /// <c>MemoryCacheOptions.TrackStatistics</c> and Caffeine's <c>recordStats</c> are opt-in. Every other
+    /// counter is always kept.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool CountHits { get; set; }
+
     /// <summary>The cross-process creation lock. <see langword="null"/>: callers are coordinated in this process only.</summary>
     /// <value>Default: <see langword="null"/>.</value>
     public ICacheLockProvider? LockProvider { get; set; }

@@ -55,6 +55,10 @@ public static class CacheSetup
 
                 // Waiters for a first value give up a little after the upstream's own timeout, never before it.
                 o.LockTimeout = settings.Upstream.Timeout + TimeSpan.FromSeconds(5);
+
+                // /metrics reports hits from the region's statistics, so they are counted whether or not a metrics
+                // listener is attached.
+                o.CountHits = true;
             });
             services.AddOptions<CacheRegionOptions>(name)
                 .Configure<IServiceProvider>((o, sp) => factory.ConfigureRegion(o, settings, sp));

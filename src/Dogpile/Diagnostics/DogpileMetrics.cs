@@ -5,7 +5,8 @@ namespace Dogpile.Internal;
 
 /// <summary>
 /// The <c>Dogpile</c> meter. Instruments are observable: they read the regions' own counters only when a
-/// listener collects, so an unobserved region pays nothing beyond its counters.
+/// listener collects, so an unobserved region pays nothing beyond its counters (and does not count hits at all
+/// unless it sets <see cref="CacheRegionOptions.CountHits"/>).
 /// </summary>
 internal static class DogpileMetrics
 {
@@ -15,8 +16,8 @@ internal static class DogpileMetrics
     private static readonly ConditionalWeakTable<CacheRegion, object> s_regions = new();
     private static readonly Meter s_meter = new(MeterName, "1.0");
 
-#pragma warning disable CA1823 // Instruments are kept alive by the meter; the fields document what exists.
     private static readonly ObservableCounter<long> s_hits = Counter("dogpile.hits", "Fresh values returned", s => s.Hits);
+#pragma warning disable CA1823 // Instruments are kept alive by the meter; the fields document what exists.
     private static readonly ObservableCounter<long> s_misses = Counter("dogpile.misses", "Calls that waited for a creator", s => s.Misses);
     private static readonly ObservableCounter<long> s_stale = Counter("dogpile.stale_served", "Stale values returned", s => s.StaleServed);
     private static readonly ObservableCounter<long> s_creations = Counter("dogpile.creations", "Creator calls that produced a value", s => s.Creations);
@@ -30,6 +31,13 @@ internal static class DogpileMetrics
     private static readonly ObservableGauge<long> s_running = s_meter.CreateObservableGauge("dogpile.refreshes_running", () => Observe(s => s.RefreshesRunning), "{refresh}", "Refreshes running in process");
     private static readonly ObservableGauge<long> s_queued = s_meter.CreateObservableGauge("dogpile.refreshes_queued", () => Observe(s => s.RefreshesQueued), "{refresh}", "Refreshes waiting in the in-process backlog");
 #pragma warning restore CA1823
+
+    /// <summary>Whether any listener has <c>dogpile.hits</c> enabled: hits are counted only then (or when a region asks).</summary>
+    public static bool HitsListened
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => s_hits.Enabled;
+    }
 
     public static void Register(CacheRegion region) => s_regions.TryAdd(region, s_meter);
 

@@ -6,6 +6,9 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Dogpile.Tests.Region;
 
+// Alone: the dogpile.hits instrument is process-wide, so a collector in a parallel test would count hits here.
+[Collection(nameof(DependencyInjectionAndMetricsTests))]
+[CollectionDefinition(nameof(DependencyInjectionAndMetricsTests), DisableParallelization = true)]
 public sealed class DependencyInjectionAndMetricsTests
 {
     [Fact]
@@ -75,5 +78,48 @@ public sealed class DependencyInjectionAndMetricsTests
         Assert.Equal(2, hits.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
         Assert.Equal(1, misses.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
         Assert.Equal(1, creations.GetMeasurementSnapshot().Single(m => (string?)m.Tags["region"] == name).Value);
+    }
+
+    [Fact]
+    public async Task Hits_ByDefault_CountedOnlyWhileAListenerCollectsThem()
+    {
+        await using var region = new CacheRegion(new CacheRegionOptions { Name = "unobserved-" + Guid.NewGuid().ToString("N") });
+        await region.SetAsync("k", 1);
+
+        Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(2)));
+        Assert.Equal(0, region.GetStatistics().Hits);
+
+        using (var hits = new MetricCollector<long>(null, "Dogpile", "dogpile.hits"))
+        {
+            Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(2)));
+            Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(2)));
+            Assert.Equal(2, region.GetStatistics().Hits);
+        }
+
+        Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(2)));
+        Assert.Equal(2, region.GetStatistics().Hits);
+    }
+
+    [Fact]
+    public async Task Hits_WithCountHits_CountedWithoutAListener_AndBoundFromConfiguration()
+    {
+        IConfiguration config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["r:CountHits"] = "true",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddDogpile().AddRegion("r", config.GetSection("r"));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        CacheRegion region = provider.GetRequiredService<ICacheRegionProvider>().GetRegion("r");
+        await region.SetAsync("k", 1);
+
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(2)));
+        }
+
+        int[] many = await region.GetOrCreateManyAsync<int>(["k"], (_, _) => throw new InvalidOperationException("a hit creates nothing"));
+        Assert.Equal([1], many);
+        Assert.Equal(4, region.GetStatistics().Hits);
     }
 }

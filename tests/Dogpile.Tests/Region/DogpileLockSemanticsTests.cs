@@ -9,7 +9,7 @@ public sealed class DogpileLockSemanticsTests
     [Fact]
     public async Task GetOrCreate_Missing_CallsCreatorOnceAndStoresValue()
     {
-        await using var t = new TestRegion();
+        await using var t = new TestRegion(o => o.CountHits = true);
         var creator = new ControlledCreator<string>(n => $"v{n}");
 
         Assert.Equal("v1", await t.Region.GetOrCreateAsync("k", creator.CreateAsync));
