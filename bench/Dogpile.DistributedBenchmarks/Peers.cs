@@ -30,6 +30,11 @@ internal static class Peers
         config.ClientName = ClientName;
         config.AbortOnConnectFail = false;
         config.AllowAdmin = true;
+
+        // Dogpile's OperationTimeout (2 s): the multiplexer's own timeout then bounds Dogpile's calls, as
+        // docs/redis.md advises for a shared multiplexer. The other peers do not read it on the hit path.
+        config.AsyncTimeout = 2000;
+        config.SyncTimeout = 2000;
         return await ConnectionMultiplexer.ConnectAsync(config);
     }
 
@@ -45,7 +50,7 @@ internal static class Peers
         });
 
     public const string DogpileRedisConfig =
-        "`DogpileRedis` (shared multiplexer, `LocalFallbackDuration = 0` so reads are Redis reads, `LockLease` 30 s, renewal on, " +
+        "`DogpileRedis` (shared multiplexer with `asyncTimeout` 2 s = `OperationTimeout`, `LocalFallbackDuration = 0` so reads are Redis reads, `LockLease` 30 s, renewal on, " +
         "lock poll 50–500 ms + release pub/sub) applied to a `CacheRegion` (`Expiration` 1 min, `StaleWindow` 10 min, `LockTimeout` 20 s), " +
         "default `SystemTextJsonCacheSerializer`";
 

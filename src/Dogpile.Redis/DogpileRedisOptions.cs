@@ -11,8 +11,10 @@ namespace Dogpile.Redis;
 /// <para><b>When Redis is unavailable or slow</b>, every call is bounded: the multiplexer is configured with
 /// <c>AbortOnConnectFail=false</c> (it keeps reconnecting in the background), fail-fast backlog, and sync/async timeouts
 /// of <see cref="OperationTimeout"/> (the multiplexer checks them on its 1 s heartbeat, so a hung call ends within about
-/// <see cref="OperationTimeout"/> + 1 s); with a multiplexer you supply, or a cancellable call, each call is also cut off
-/// after <see cref="OperationTimeout"/> by a timer of its own. A call that fails
+/// <see cref="OperationTimeout"/> + 1 s). A multiplexer you supply keeps its own settings: when its <c>AsyncTimeout</c> is
+/// at most <see cref="OperationTimeout"/> it bounds calls the same way; otherwise, and for every cancellable call, each
+/// call is also cut off after <see cref="OperationTimeout"/> by a timer of its own (a timer-queue registration per
+/// call: give a shared multiplexer <c>asyncTimeout</c> ≤ <see cref="OperationTimeout"/> to avoid it). A call that fails
 /// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
 /// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
 /// </remarks>

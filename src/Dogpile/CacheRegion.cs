@@ -432,7 +432,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// </summary>
     private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
     {
-        if (_memory is null && _sharedReads.TryGetValue(backendKey, out Task<CacheEntry?>? inFlight))
+        // A read that has already completed is not joined: its answer predates this caller, who reads afresh.
+        if (_memory is null && _sharedReads.TryGetValue(backendKey, out Task<CacheEntry?>? inFlight) && !inFlight.IsCompleted)
         {
             return new ValueTask<CacheEntry?>(inFlight.WaitAsync(cancellationToken));
         }

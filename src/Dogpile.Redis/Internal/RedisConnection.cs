@@ -12,6 +12,10 @@ internal sealed class RedisConnection : IAsyncDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _multiplexer;
     private readonly bool _ownsMultiplexer;
+
+    // True when the multiplexer's own AsyncTimeout is at most Timeout: it then bounds every call (on its 1 s heartbeat)
+    // and a timer of our own per call would only add a timer-queue registration per read.
+    private readonly bool _multiplexerBoundsCalls;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
@@ -25,6 +29,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         if (options.Multiplexer is { } existing)
         {
             _multiplexer = new Lazy<Task<IConnectionMultiplexer>>(Task.FromResult(existing));
+            _multiplexerBoundsCalls = AsyncTimeoutOf(existing) is { } asyncTimeout && asyncTimeout <= options.OperationTimeout;
             Hook(existing);
         }
         else
@@ -41,6 +46,7 @@ internal sealed class RedisConnection : IAsyncDisposable
             configuration.ConnectTimeout = Math.Max(timeoutMs, 1000);
             configuration.ClientName ??= "dogpile";
             _ownsMultiplexer = true;
+            _multiplexerBoundsCalls = true;
             _multiplexer = new Lazy<Task<IConnectionMultiplexer>>(async () =>
             {
                 IConnectionMultiplexer connected = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
@@ -62,11 +68,12 @@ internal sealed class RedisConnection : IAsyncDisposable
     public Task<IConnectionMultiplexer> GetMultiplexerAsync() => _multiplexer.Value;
 
     /// <summary>
-    /// The database, for a hot path to await directly, when this connection configured the multiplexer (so its
-    /// AsyncTimeout bounds every call) and it is connected; otherwise null and the call goes through <see cref="RunAsync{T}"/>.
+    /// The database, for a hot path to await directly, when the multiplexer's AsyncTimeout bounds every call (this
+    /// connection configured it, or a supplied one's is at most <see cref="Timeout"/>) and it is connected; otherwise
+    /// null and the call goes through <see cref="RunAsync{T}"/>.
     /// </summary>
     public IDatabase? DirectDatabase
-        => _ownsMultiplexer && _multiplexer.IsValueCreated && _multiplexer.Value is { IsCompletedSuccessfully: true } ready
+        => _multiplexerBoundsCalls && _multiplexer.IsValueCreated && _multiplexer.Value is { IsCompletedSuccessfully: true } ready
             ? ready.Result.GetDatabase()
             : null;
 
@@ -81,9 +88,7 @@ internal sealed class RedisConnection : IAsyncDisposable
                 : await connecting.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
             Task<T> pending = operation(multiplexer.GetDatabase());
 
-            // A multiplexer this connection configured has AsyncTimeout = Timeout (checked on its 1 s heartbeat), which
-            // already bounds the call: a timer of our own per call would only add a timer-queue registration per read.
-            return _ownsMultiplexer && !cancellationToken.CanBeCanceled
+            return _multiplexerBoundsCalls && !cancellationToken.CanBeCanceled
                 ? await pending.ConfigureAwait(false)
                 : await pending.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
         }
@@ -99,6 +104,21 @@ internal sealed class RedisConnection : IAsyncDisposable
             await operation(db).ConfigureAwait(false);
             return true;
         }, what, cancellationToken).AsTask());
+
+    /// <summary>A supplied multiplexer's effective AsyncTimeout, or null when its configuration cannot be read.</summary>
+    private static TimeSpan? AsyncTimeoutOf(IConnectionMultiplexer multiplexer)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(multiplexer.Configuration)
+                ? null
+                : TimeSpan.FromMilliseconds(ConfigurationOptions.Parse(multiplexer.Configuration).AsyncTimeout);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 
     public DogpileRedisUnavailableException Unavailable(string what, Exception ex)
         => new($"Redis is unavailable: {what} did not complete within {Timeout} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex);
