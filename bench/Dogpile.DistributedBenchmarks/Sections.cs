@@ -30,7 +30,9 @@ internal static partial class Sections
             {Stampede.Processes} OS processes × {Stampede.CallersPerProcess} callers ask for one cold key at one common start time; the
             creator `INCR`s a Redis counter and then sleeps {Stampede.CreatorMs} ms. Latency is from the common start to each caller's
             value (all {Stampede.Processes * Stampede.CallersPerProcess} callers, the creator included; {Stampede.CreatorMs} ms is the floor).
-            Each process warms its connection and code paths on another key first. {Stampede.Repetitions} runs per peer, interleaved, each on a
+            Each process warms its connection and code paths on other keys first: a small stampede of its own, then {Stampede.WarmUpStampedes}
+            stampedes across all the processes at one start time with a {Stampede.CreatorMs / 10} ms creator, so the cross-process wait path (woken
+            by a release, reading the value another process wrote) is as warm as in a running service. {Stampede.Repetitions} runs per peer, interleaved, each on a
             fresh key with fresh processes; "all runs" merges their latencies and sums their creator calls.
 
             * Dogpile: {Peers.DogpileRedisConfig}; `GetOrCreateAsync`.

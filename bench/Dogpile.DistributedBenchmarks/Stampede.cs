@@ -20,6 +20,9 @@ internal static class Stampede
 
     public const int Repetitions = 3;
 
+    /// <summary>Synchronized warm-up stampedes across the processes before the measured one (a short creator, another key).</summary>
+    public const int WarmUpStampedes = 2;
+
     public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, int Errors, string FirstError)
     {
         public List<double> Raw { get; init; } = [];
@@ -46,6 +49,22 @@ internal static class Stampede
                 await child.WaitForAsync("READY", TimeSpan.FromSeconds(60));
             }
 
+            // A long-running service has run its cross-process wait path (woken by a release, reading the value another
+            // process wrote) many times; a fresh process has not. Warm it the way it is measured, on other keys.
+            for (int warm = 0; warm < WarmUpStampedes; warm++)
+            {
+                double warmAt = Clock.NowUnixMs() + 300;
+                foreach (Child child in children)
+                {
+                    child.Send("WARM " + warmAt.ToString("R", CultureInfo.InvariantCulture));
+                }
+
+                foreach (Child child in children)
+                {
+                    await child.WaitForAsync("WARMED", TimeSpan.FromSeconds(60));
+                }
+            }
+
             double startAt = Clock.NowUnixMs() + 500;
             foreach (Child child in children)
             {
@@ -63,6 +82,7 @@ internal static class Stampede
                 ChildResult r = JsonSerializer.Deserialize<ChildResult>(line["RESULT ".Length..])!;
                 latency.Add(r.LatenciesMs);
                 double[] sorted = [.. r.LatenciesMs.Order()];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"     {peer}: first caller at {r.FirstCallerMs:F1} ms, creator {(r.CreatorStartMs < 0 ? "none" : $"{r.CreatorStartMs:F1}–{r.CreatorEndMs:F1} ms")}, callers done {sorted[0]:F1}–{sorted[^1]:F1} ms"));
                 medians.Add(sorted[sorted.Length / 2]);
                 raw.AddRange(r.LatenciesMs);
                 errors += r.Errors.Length;
@@ -96,7 +116,7 @@ internal static class Stampede
     /// <summary>The child: prints READY after warming up, waits for "GO t", runs its callers at t, prints RESULT json.</summary>
     public static async Task<int> ChildAsync(string peer, string server, string key, int callers)
     {
-        Func<Func<CancellationToken, ValueTask<string>>, ValueTask<string>> get;
+        Func<string, Func<CancellationToken, ValueTask<string>>, ValueTask<string>> getFor;
         Func<CancellationToken, ValueTask> count;
         var disposables = new List<IAsyncDisposable>();
         switch (peer)
@@ -111,7 +131,7 @@ internal static class Stampede
                 var region = new CacheRegion(options);
                 disposables.Add(region);
                 disposables.Add(redis);
-                get = creator => region.GetOrCreateAsync(key, creator);
+                getFor = (k, creator) => region.GetOrCreateAsync(k, creator);
                 count = async ct => await db.StringIncrementAsync(key + ":creations");
                 await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>("warm")), async k => _ = await region.GetAsync<string>(k));
                 break;
@@ -122,7 +142,7 @@ internal static class Stampede
                 ConnectionMultiplexer mux = await Peers.ConnectAsync(server);
                 IDatabase db = mux.GetDatabase();
                 IFusionCache cache = Peers.FusionCache(mux, "stampede");
-                get = creator => cache.GetOrSetAsync<string>(key, async (_, ct) => await creator(ct));
+                getFor = (k, creator) => cache.GetOrSetAsync<string>(k, async (_, ct) => await creator(ct));
                 count = async ct => await db.StringIncrementAsync(key + ":creations");
                 await WarmUpAsync(
                     async k => await cache.GetOrSetAsync<string>(k, (_, _) => Task.FromResult("warm")),
@@ -137,7 +157,7 @@ internal static class Stampede
                 (var services, HybridCache cache) = Peers.HybridCache(mux, "stampede:");
                 disposables.Add(services);
                 var fromServer = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
-                get = creator => cache.GetOrCreateAsync(key, creator, static (create, ct) => create(ct));
+                getFor = (k, creator) => cache.GetOrCreateAsync(k, creator, static (create, ct) => create(ct));
                 count = async ct => await db.StringIncrementAsync(key + ":creations");
                 await WarmUpAsync(
                     k => cache.GetOrCreateAsync(k, static _ => new ValueTask<string>("warm")),
@@ -151,7 +171,7 @@ internal static class Stampede
                 var locks = new MemcachedLockProvider(backend, new MemcachedLockOptions { Lease = TimeSpan.FromSeconds(30) });
                 var region = new CacheRegion(new CacheRegionOptions { Name = "stampede", Backend = backend, LockProvider = locks, Expiration = TimeSpan.FromMinutes(1), StaleWindow = TimeSpan.FromMinutes(10), LockTimeout = TimeSpan.FromSeconds(20) });
                 disposables.Add(region);
-                get = creator => region.GetOrCreateAsync(key, creator);
+                getFor = (k, creator) => region.GetOrCreateAsync(k, creator);
                 count = async ct => await backend.Client.IncrementAsync(key + ":creations", 1, initialValue: 1, TimeSpan.FromMinutes(5), ct);
                 await backend.Client.NoopAsync();
                 await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>("warm")), async k => _ = await region.GetAsync<string>(k));
@@ -162,27 +182,62 @@ internal static class Stampede
                 throw new ArgumentException("unknown peer " + peer);
         }
 
+        double startAt = 0, creatorStartMs = -1, creatorEndMs = -1;
+        static async ValueTask<string> WarmCreate(CancellationToken ct)
+        {
+            await Task.Delay(CreatorMs / 10, ct);
+            return "warm";
+        }
+
         async ValueTask<string> Create(CancellationToken ct)
         {
+            creatorStartMs = Clock.NowUnixMs() - startAt;
             await count(ct);
             await Task.Delay(CreatorMs, ct);
+            creatorEndMs = Clock.NowUnixMs() - startAt;
             return "created-by-" + Environment.ProcessId;
         }
 
         Console.WriteLine("READY");
         string go = (await Console.In.ReadLineAsync())!;
-        double startAt = double.Parse(go["GO ".Length..], CultureInfo.InvariantCulture);
+        for (int warm = 0; go.StartsWith("WARM ", StringComparison.Ordinal); warm++)
+        {
+            double warmAt = double.Parse(go["WARM ".Length..], CultureInfo.InvariantCulture);
+            await Clock.UntilAsync(warmAt);
+            string warmKey = $"{key}:warm-{warm}";
+            await Task.WhenAll(Enumerable.Range(0, callers).Select(caller => Task.Run(async () =>
+            {
+                try
+                {
+                    _ = await getFor(warmKey, WarmCreate);
+                }
+                catch (Exception ex)
+                {
+                    Console.Error.WriteLine("warm-up stampede: " + ex.Message);
+                }
+            })));
+            Console.WriteLine("WARMED");
+            go = (await Console.In.ReadLineAsync())!;
+        }
+
+        startAt = double.Parse(go["GO ".Length..], CultureInfo.InvariantCulture);
 
         // An awaited gate, not a blocking one: parked threads would starve the pool and smear the start.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var latencies = new double[callers];
+        double firstStartedMs = -1;
         var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
         Task[] tasks = Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
         {
             await gate.Task;
+            if (firstStartedMs < 0)
+            {
+                firstStartedMs = Clock.NowUnixMs() - startAt;
+            }
+
             try
             {
-                _ = await get(Create);
+                _ = await getFor(key, Create);
             }
             catch (Exception ex)
             {
@@ -194,7 +249,7 @@ internal static class Stampede
         await Clock.UntilAsync(startAt);
         gate.SetResult();
         await Task.WhenAll(tasks);
-        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new ChildResult(latencies, [.. errors])));
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new ChildResult(latencies, [.. errors], creatorStartMs, creatorEndMs, firstStartedMs)));
         foreach (IAsyncDisposable d in disposables)
         {
             await d.DisposeAsync();
@@ -218,5 +273,6 @@ internal static class Stampede
         }
     }
 
-    public sealed record ChildResult(double[] LatenciesMs, string[] Errors);
+    /// <summary>A child's latencies and errors; where it ran the creator, when the creator started and ended, and when its first caller started (ms after the start; -1 for none).</summary>
+    public sealed record ChildResult(double[] LatenciesMs, string[] Errors, double CreatorStartMs, double CreatorEndMs, double FirstCallerMs);
 }

@@ -103,7 +103,7 @@ public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
     public async ValueTask<ICacheLock?> AcquireAsync(
         string key,
         TimeSpan timeout,
-        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        Func<CacheEntry?, CancellationToken, ValueTask<bool>>? valueProduced,
         CancellationToken cancellationToken)
     {
         if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
@@ -135,7 +135,7 @@ public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
             }
 
             await Task.Delay(pause, _time, cancellationToken).ConfigureAwait(false);
-            if (valueProduced is not null && await valueProduced(cancellationToken).ConfigureAwait(false))
+            if (valueProduced is not null && await valueProduced(null, cancellationToken).ConfigureAwait(false))
             {
                 return null;
             }

@@ -252,9 +252,12 @@ public sealed partial class CacheRegion
         public ValueTask<ICacheLock?> AcquireAsync(ICacheLockProvider provider, TimeSpan timeout, CancellationToken cancellationToken)
             => provider.AcquireAsync(backendKey, timeout, reread ? ValueProducedAsync : null, cancellationToken);
 
-        private async ValueTask<bool> ValueProducedAsync(CancellationToken cancellationToken)
+        private async ValueTask<bool> ValueProducedAsync(CacheEntry? written, CancellationToken cancellationToken)
         {
-            Lookup<T> lookup = await region.ReadLookupAsync<T>(key, backendKey, cancellationToken).ConfigureAwait(false);
+            // The entry the releasing process wrote, when its release notice carried it: as good as reading it back.
+            Lookup<T> lookup = written is not null
+                ? region.Classify<T>(key, written, region._clock.CoarseUtcTicks)
+                : await region.ReadLookupAsync<T>(key, backendKey, cancellationToken).ConfigureAwait(false);
             if (lookup.IsFresh)
             {
                 Produced = lookup;

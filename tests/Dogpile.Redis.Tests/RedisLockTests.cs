@@ -86,12 +86,13 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         ValueTask<ICacheLock?> waiting = slowPoll.LockProvider.AcquireAsync(
             "produced",
             TimeSpan.FromSeconds(20),
-            _ => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0),
+            (written, _) => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0 && written is null),
             CancellationToken.None);
         await Task.Delay(300);
         Assert.False(waiting.IsCompleted);
         await held.ReleaseAsync();
 
+        // A plain release carries no entry: the waiter is told to read.
         Assert.Null(await waiting);
         Assert.Equal(1, checks);
         // The waiter never took the lock: the next owner's fence follows the first one's directly.
@@ -132,6 +133,57 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         RedisKey[] fences = redisServer.Keys(pattern: prefix + "*fence").ToArray();
         Assert.Single(fences);
         Assert.Equal(1, (long)await db.StringGetAsync(fences[0]));
+    }
+
+    [Theory]
+    [InlineData(100, 0)] // carried by the release notice: the waiting process reads nothing
+    [InlineData(20_000, 1)] // too large to broadcast: it reads the value once
+    public async Task ColdKey_TwoProcesses_ASmallValueReachesTheWaiterWithTheReleaseNotice(int valueChars, long waiterReads)
+    {
+        string prefix = TestRedis.NewPrefix();
+        await using DogpileRedis first = TestRedis.Create(server, prefix: prefix);
+        await using DogpileRedis second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(10); o.LockPollMaxInterval = TimeSpan.FromSeconds(10); }, prefix);
+        await using CacheRegion a = TestRedis.Region(first, "notice");
+        await using CacheRegion b = TestRedis.Region(second, "notice");
+        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        string value = new('v', valueChars);
+
+        Task<string> creator = a.GetOrCreateAsync("k", async _ =>
+        {
+            creating.SetResult();
+            await finish.Task;
+            return value;
+        }).AsTask();
+        await creating.Task;
+        Task<string> waiter = b.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("a second creator ran")).AsTask();
+        await Eventually.TrueAsync(() => b.GetStatistics().Misses == 1, "the second process waits");
+        await Task.Delay(200); // past its first read and lock attempt, into the wait
+        long getsBefore = await GetCallsAsync(first);
+        finish.SetResult();
+
+        Assert.Equal(value, await creator);
+        Assert.Equal(value, await waiter);
+        // The fenced write's script reads the fence and the lock: those two GETs are counted by the server too.
+        Assert.Equal(2 + waiterReads, await GetCallsAsync(first) - getsBefore);
+    }
+
+    private static async Task<long> GetCallsAsync(DogpileRedis redis)
+    {
+        IServer redisServer = (await redis.GetMultiplexerAsync()).GetServers()[0];
+        foreach (IGrouping<string, KeyValuePair<string, string>> group in await redisServer.InfoAsync("commandstats"))
+        {
+            foreach (KeyValuePair<string, string> kv in group)
+            {
+                if (kv.Key == "cmdstat_get")
+                {
+                    string calls = kv.Value.Split(',')[0];
+                    return long.Parse(calls["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return 0;
     }
 
     [Fact]

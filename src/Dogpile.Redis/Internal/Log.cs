@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(124, LogLevel.Information, "Refresh worker '{Consumer}' took over {Count} job(s) idle with other consumers.")]
     public static partial void JobsReclaimed(ILogger logger, string consumer, int count);
+
+    [LoggerMessage(125, LogLevel.Warning, "A lock release notice carried an unreadable entry; the waiter reads the value from Redis instead.")]
+    public static partial void UnreadableReleaseNotice(ILogger logger, Exception exception);
 }

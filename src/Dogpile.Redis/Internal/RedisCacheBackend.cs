@@ -190,7 +190,10 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
             db => db.ScriptEvaluateAsync(
                 Scripts.SetAndRelease,
                 [keys.Value(key), keys.Lock(key), keys.Fence(key)],
-                [heldLock.FencingToken.ToString(CultureInfo.InvariantCulture), bytes, ttlMs, heldLock.OwnerToken, keys.LockReleasedChannel, key]),
+                [
+                    heldLock.FencingToken.ToString(CultureInfo.InvariantCulture), bytes, ttlMs, heldLock.OwnerToken, keys.LockReleasedChannel,
+                    ReleaseNotice.Head(key), bytes.Length <= ReleaseNotice.MaxCarriedEntryBytes ? "1" : "0",
+                ]),
             "fenced SET",
             cancellationToken).ConfigureAwait(false);
         (heldLock as RedisLockHandle)?.MarkReleased();

@@ -32,8 +32,9 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// KEYS: value, lock, fence. ARGV: fence, bytes, ttl ms (0: none), token, channel, message.
-    /// Writes only while the fence is current; releases the caller's own lock either way. Returns 1 when written.
+    /// KEYS: value, lock, fence. ARGV: fence, bytes, ttl ms (0: none), token, channel, notice head, carry ("1": append the
+    /// written bytes to the notice). Writes only while the fence is current; releases the caller's own lock either way.
+    /// Returns 1 when written.
     /// </summary>
     public const string SetAndRelease = """
         local written = 0
@@ -47,7 +48,11 @@ internal static class Scripts
         end
         if redis.call('GET', KEYS[2]) == ARGV[4] then
           redis.call('DEL', KEYS[2])
-          redis.call('PUBLISH', ARGV[5], ARGV[6])
+          if written == 1 and ARGV[7] == '1' then
+            redis.call('PUBLISH', ARGV[5], ARGV[6] .. ARGV[2])
+          else
+            redis.call('PUBLISH', ARGV[5], ARGV[6])
+          end
         end
         return written
         """;

@@ -28,7 +28,8 @@ public sealed class RedisLockProvider : ICacheLockProvider
     private readonly bool _renew;
     private readonly TimeSpan _pollMin;
     private readonly TimeSpan _pollMax;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+    // Completed by a release notice, with the entry the holder wrote when the notice carried it.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<CacheEntry?>> _waiters = new(StringComparer.Ordinal);
 
     internal RedisLockProvider(RedisConnection connection, DogpileRedisOptions options, ILogger logger)
     {
@@ -54,7 +55,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
     public async ValueTask<ICacheLock?> AcquireAsync(
         string key,
         TimeSpan timeout,
-        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        Func<CacheEntry?, CancellationToken, ValueTask<bool>>? valueProduced,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -65,7 +66,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
             while (true)
             {
                 // Watch before trying, so a release between the try and the wait is not missed.
-                TaskCompletionSource released = _waiters.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                TaskCompletionSource<CacheEntry?> released = _waiters.GetOrAdd(key, static _ => new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _ = _connection.EnsureSubscribedAsync(_connection.Keys.LockReleasedChannel, OnReleased);
                 if (await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false) is { } acquired)
                 {
@@ -79,9 +80,10 @@ public sealed class RedisLockProvider : ICacheLockProvider
                 }
 
                 TimeSpan wait = Jitter(backoff < left ? backoff : left);
+                CacheEntry? written = null;
                 try
                 {
-                    await released.Task.WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
+                    written = await released.Task.WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
                     backoff = _pollMin;
                 }
                 catch (TimeoutException)
@@ -89,7 +91,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
                     backoff = backoff * 2 < _pollMax ? backoff * 2 : _pollMax;
                 }
 
-                if (valueProduced is not null && await valueProduced(cancellationToken).ConfigureAwait(false))
+                if (valueProduced is not null && await valueProduced(written, cancellationToken).ConfigureAwait(false))
                 {
                     return null;
                 }
@@ -98,9 +100,9 @@ public sealed class RedisLockProvider : ICacheLockProvider
         finally
         {
             // One acquirer per key per process (the region coordinates in process first): the watch is ours to drop.
-            if (_waiters.TryGetValue(key, out TaskCompletionSource? watch) && !watch.Task.IsCompleted)
+            if (_waiters.TryGetValue(key, out TaskCompletionSource<CacheEntry?>? watch) && !watch.Task.IsCompleted)
             {
-                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(key, watch));
+                _waiters.TryRemove(new KeyValuePair<string, TaskCompletionSource<CacheEntry?>>(key, watch));
             }
         }
     }
@@ -165,7 +167,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
     {
         RedisKeys keys = _connection.Keys;
         await _connection.RunAsync(
-            db => db.ScriptEvaluateAsync(Scripts.Release, [keys.Lock(handle.Key)], [handle.OwnerToken, keys.LockReleasedChannel, handle.Key]),
+            db => db.ScriptEvaluateAsync(Scripts.Release, [keys.Lock(handle.Key)], [handle.OwnerToken, keys.LockReleasedChannel, ReleaseNotice.Head(handle.Key)]),
             "lock release",
             cancellationToken).ConfigureAwait(false);
     }
@@ -179,9 +181,30 @@ public sealed class RedisLockProvider : ICacheLockProvider
 
     private void OnReleased(RedisValue message)
     {
-        if (_waiters.TryRemove((string)message!, out TaskCompletionSource? released))
+        byte[]? bytes = message;
+        if (bytes is null)
         {
-            released.TrySetResult();
+            return;
+        }
+
+        string key = ReleaseNotice.Read(bytes, out ReadOnlyMemory<byte> carried);
+        if (_waiters.TryRemove(key, out TaskCompletionSource<CacheEntry?>? released))
+        {
+            released.TrySetResult(carried.IsEmpty ? null : TryDecode(carried));
+        }
+    }
+
+    private CacheEntry? TryDecode(ReadOnlyMemory<byte> carried)
+    {
+        try
+        {
+            return CacheEntry.FromBytes(carried);
+        }
+        catch (CacheSerializationException ex)
+        {
+            // The waiter reads the value instead.
+            Log.UnreadableReleaseNotice(Logger, ex);
+            return null;
         }
     }
 

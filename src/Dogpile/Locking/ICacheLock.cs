@@ -23,13 +23,15 @@ public interface ICacheLockProvider
     /// Each time the waiter wakes (the lock was released, or a poll is due) it calls <paramref name="valueProduced"/>
     /// before trying the lock again. Reading the value is what a waiter wants; were it to take the lock first, the
     /// waiting processes would each hold it in turn just to find the value there, and the last of them would be served
-    /// several round trips late.
+    /// several round trips late. A provider whose release notice can carry the entry the holder wrote passes it, so the
+    /// waiter need not read it back.
     /// </remarks>
     /// <param name="key">The backend key.</param>
     /// <param name="timeout">The longest wait.</param>
     /// <param name="valueProduced">
     /// Checks whether the value now exists, so the lock is no longer needed; <see langword="null"/> to wait for the lock
-    /// whatever happens.
+    /// whatever happens. Its first argument is the entry the releasing holder wrote when the wake-up carried it, or
+    /// <see langword="null"/>: then it reads the backend.
     /// </param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The held lock, or <see langword="null"/> once <paramref name="valueProduced"/> returned <see langword="true"/>.</returns>
@@ -37,7 +39,7 @@ public interface ICacheLockProvider
     ValueTask<ICacheLock?> AcquireAsync(
         string key,
         TimeSpan timeout,
-        Func<CancellationToken, ValueTask<bool>>? valueProduced,
+        Func<CacheEntry?, CancellationToken, ValueTask<bool>>? valueProduced,
         CancellationToken cancellationToken);
 }
 

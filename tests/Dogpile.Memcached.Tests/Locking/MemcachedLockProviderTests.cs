@@ -170,7 +170,7 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         ValueTask<ICacheLock?> waiting = provider.AcquireAsync(
             key,
             TimeSpan.FromSeconds(20),
-            _ => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0 && produced.Task.IsCompleted),
+            (_, _) => new ValueTask<bool>(Interlocked.Increment(ref checks) > 0 && produced.Task.IsCompleted),
             CancellationToken.None);
         await Task.Delay(100);
         Assert.False(waiting.IsCompleted);

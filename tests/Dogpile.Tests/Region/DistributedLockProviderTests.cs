@@ -73,6 +73,42 @@ public sealed class DistributedLockProviderTests
     }
 
     [Fact]
+    public async Task Missing_WakeCarriesTheWrittenEntry_ServedWithoutReadingIt()
+    {
+        TestRegion? region = null;
+        var provider = new RecordingLockProvider
+        {
+            WhileWaiting = () => ValueTask.CompletedTask,
+            // Written by another process (its write is not in this test's backend): only the wake-up carries it.
+            Carried = () => new CacheEntry("carried", region!.Time.GetUtcNow().UtcTicks, TimeSpan.FromMinutes(1), TimeSpan.Zero),
+        };
+        await using var t = region = new TestRegion(o => o.LockProvider = provider);
+
+        Assert.Equal("carried", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(0, provider.Acquires);
+    }
+
+    [Fact]
+    public async Task Missing_WakeCarriesAnEntryOlderThanAHardInvalidation_TakesTheLockAndCreates()
+    {
+        TestRegion? region = null;
+        long writtenAt = 0;
+        var provider = new RecordingLockProvider
+        {
+            WhileWaiting = () => ValueTask.CompletedTask,
+            Carried = () => new CacheEntry("before the invalidation", writtenAt, TimeSpan.FromMinutes(1), TimeSpan.Zero),
+        };
+        await using var t = region = new TestRegion(o => o.LockProvider = provider);
+        writtenAt = t.Time.GetUtcNow().UtcTicks;
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+        await t.Region.InvalidateAsync(InvalidationMode.Hard);
+        t.Time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal("created", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("created")));
+        Assert.Equal(1, provider.Acquires);
+    }
+
+    [Fact]
     public async Task Missing_ValueStillMissingAfterWake_TakesTheLockAndCreates()
     {
         var provider = new RecordingLockProvider { WhileWaiting = () => ValueTask.CompletedTask };
@@ -107,6 +143,9 @@ public sealed class DistributedLockProviderTests
 
         public bool HeldElsewhere { get; init; }
 
+        /// <summary>The entry the "releasing process" wrote, handed to the waiter with the wake-up (as Redis's release notice does).</summary>
+        public Func<CacheEntry?> Carried { get; init; } = () => null;
+
         public Exception? AcquireThrows { get; init; }
 
         public ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
@@ -115,7 +154,7 @@ public sealed class DistributedLockProviderTests
             return new(HeldElsewhere ? null : Take(key));
         }
 
-        public async ValueTask<ICacheLock?> AcquireAsync(string key, TimeSpan timeout, Func<CancellationToken, ValueTask<bool>>? valueProduced, CancellationToken cancellationToken)
+        public async ValueTask<ICacheLock?> AcquireAsync(string key, TimeSpan timeout, Func<CacheEntry?, CancellationToken, ValueTask<bool>>? valueProduced, CancellationToken cancellationToken)
         {
             if (AcquireThrows is { } ex)
             {
@@ -126,7 +165,7 @@ public sealed class DistributedLockProviderTests
             {
                 await wait();
                 Interlocked.Increment(ref ValueChecks);
-                if (await valueProduced(cancellationToken))
+                if (await valueProduced(Carried(), cancellationToken))
                 {
                     return null;
                 }
