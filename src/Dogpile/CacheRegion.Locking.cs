@@ -131,7 +131,10 @@ public sealed partial class CacheRegion
 
             if (reread)
             {
-                Lookup<T> lookup = await ReadLookupAsync<T>(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+                // Dogpile's re-read after acquiring: a provider that read the entry in the same step as the lock saves it.
+                Lookup<T> lookup = distributedLock is not null && distributedLock.TryGetEntryReadWithLock(out CacheEntry? readWithLock)
+                    ? Classify<T>(call.Key, readWithLock, _clock.CoarseUtcTicks)
+                    : await ReadLookupAsync<T>(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
                 long now = _clock.CoarseUtcTicks;
                 if (lookup.IsFresh)
                 {

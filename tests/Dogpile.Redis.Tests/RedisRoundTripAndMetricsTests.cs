@@ -22,6 +22,21 @@ public sealed class RedisRoundTripAndMetricsTests(RedisServer server) : IClassFi
     }
 
     [Fact]
+    public async Task ColdMiss_UnderTheLock_ThreeRoundTrips_TheLockScriptDoesTheReread()
+    {
+        await using DogpileRedis redis = TestRedis.Create(server);
+        await using CacheRegion region = TestRedis.Region(redis, "trips");
+        Assert.Equal("warm", await region.GetOrCreateAsync("warm", _ => new ValueTask<string>("warm"))); // scripts loaded
+        IConnectionMultiplexer mux = await redis.GetMultiplexerAsync();
+        long before = mux.GetCounters().Interactive.OperationCount;
+
+        Assert.Equal("v", await region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")));
+
+        // GET (miss), the lock script that also re-reads the value, the fenced write that releases the lock.
+        Assert.Equal(3, mux.GetCounters().Interactive.OperationCount - before);
+    }
+
+    [Fact]
     public async Task StaleRead_InQueueMode_EnqueueingTheRefreshIsOneScriptCall()
     {
         await using var rig = new QueueRig(server);

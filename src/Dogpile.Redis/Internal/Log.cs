@@ -44,5 +44,5 @@ internal static partial class Log
     public static partial void JobsReclaimed(ILogger logger, string consumer, int count);
 
     [LoggerMessage(125, LogLevel.Warning, "A lock release notice carried an unreadable entry; the waiter reads the value from Redis instead.")]
-    public static partial void UnreadableReleaseNotice(ILogger logger, Exception exception);
+    public static partial void UnreadableReleaseNotice(ILogger logger);
 }

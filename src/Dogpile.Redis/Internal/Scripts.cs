@@ -3,14 +3,20 @@ namespace Dogpile.Redis.Internal;
 /// <summary>The Lua scripts: every compare-and-act on a lock or fence is one atomic script, one round trip.</summary>
 internal static class Scripts
 {
-    /// <summary>KEYS: lock, fence. ARGV: token, lease ms, fence ttl ms. Returns the new fence, or 0 when the lock is held.</summary>
+    /// <summary>
+    /// KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms, read ("1": also return the value). Returns the new
+    /// fence, or 0 when the lock is held; with read, <c>{fence or 0, value or nil}</c>, the value read in the same step.
+    /// </summary>
     public const string Acquire = """
+        local fence = 0
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-          local fence = redis.call('INCR', KEYS[2])
+          fence = redis.call('INCR', KEYS[2])
           redis.call('PEXPIRE', KEYS[2], ARGV[3])
-          return fence
         end
-        return 0
+        if ARGV[4] == '1' then
+          return {fence, redis.call('GET', KEYS[3])}
+        end
+        return fence
         """;
 
     /// <summary>KEYS: lock. ARGV: token, channel, message. Compare-and-delete, then wake the waiters.</summary>

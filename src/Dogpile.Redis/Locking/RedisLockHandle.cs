@@ -53,6 +53,19 @@ public sealed class RedisLockHandle : ICacheLock
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ReleaseAsync(CancellationToken.None);
 
+    /// <summary>Whether the acquisition read the value (then <see cref="EntryReadWithLock"/> is what was stored).</summary>
+    internal bool ReadWithLock { get; init; }
+
+    /// <summary>The entry stored when the lock was taken, read by the same script.</summary>
+    internal CacheEntry? EntryReadWithLock { get; init; }
+
+    /// <inheritdoc />
+    public bool TryGetEntryReadWithLock(out CacheEntry? entry)
+    {
+        entry = EntryReadWithLock;
+        return ReadWithLock;
+    }
+
     /// <summary>The lock was released by a script that also wrote the value: stop renewing, make release a no-op.</summary>
     internal void MarkReleased()
     {

@@ -49,7 +49,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
 
     /// <inheritdoc />
     public async ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
-        => await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false);
+        => (await TryAcquireCoreAsync(key, readValue: false, cancellationToken).ConfigureAwait(false)).Lock;
 
     /// <inheritdoc />
     public async ValueTask<ICacheLock?> AcquireAsync(
@@ -68,9 +68,16 @@ public sealed class RedisLockProvider : ICacheLockProvider
                 // Watch before trying, so a release between the try and the wait is not missed.
                 TaskCompletionSource<CacheEntry?> released = _waiters.GetOrAdd(key, static _ => new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _ = _connection.EnsureSubscribedAsync(_connection.Keys.LockReleasedChannel, OnReleased);
-                if (await TryAcquireCoreAsync(key, cancellationToken).ConfigureAwait(false) is { } acquired)
+                // The script also reads the value: the holder needs no re-read, and a loser may find the value already there.
+                (RedisLockHandle? acquired, CacheEntry? current) = await TryAcquireCoreAsync(key, readValue: valueProduced is not null, cancellationToken).ConfigureAwait(false);
+                if (acquired is not null)
                 {
                     return acquired;
+                }
+
+                if (current is not null && await valueProduced!(current, cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
                 }
 
                 TimeSpan left = timeout == Timeout.InfiniteTimeSpan ? backoff : timeout - _time.GetElapsedTime(started);
@@ -122,28 +129,49 @@ public sealed class RedisLockProvider : ICacheLockProvider
         return new RedisLockHandle(this, key, ownerToken, fencingToken);
     }
 
-    internal async ValueTask<RedisLockHandle?> TryAcquireCoreAsync(string key, CancellationToken cancellationToken)
+    /// <summary>Tries the lock once; with <paramref name="readValue"/>, also reads the key's entry in the same script.</summary>
+    internal async ValueTask<(RedisLockHandle? Lock, CacheEntry? Current)> TryAcquireCoreAsync(string key, bool readValue, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         string token = NewToken();
         RedisKeys keys = _connection.Keys;
         RedisResult result = await _connection.RunAsync(
-            db => db.ScriptEvaluateAsync(Scripts.Acquire, [keys.Lock(key), keys.Fence(key)], [token, Milliseconds(Lease), Milliseconds(FenceLifetime)]),
+            db => db.ScriptEvaluateAsync(
+                Scripts.Acquire,
+                [keys.Lock(key), keys.Fence(key), keys.Value(key)],
+                [token, Milliseconds(Lease), Milliseconds(FenceLifetime), readValue ? "1" : "0"]),
             "lock acquire",
             cancellationToken).ConfigureAwait(false);
-        long fence = (long)result;
-        if (fence == 0)
+        long fence;
+        CacheEntry? current = null;
+        bool read = false;
+        if (readValue)
         {
-            return null;
+            var parts = (RedisResult[])result!;
+            fence = (long)parts[0];
+            byte[]? bytes = (byte[]?)parts[1];
+
+            // An unreadable entry is left to the region's own read, which logs and counts it.
+            current = bytes is null ? null : TryDecode(bytes);
+            read = bytes is null || current is not null;
+        }
+        else
+        {
+            fence = (long)result;
         }
 
-        var handle = new RedisLockHandle(this, key, token, fence);
+        if (fence == 0)
+        {
+            return (null, current);
+        }
+
+        var handle = new RedisLockHandle(this, key, token, fence) { ReadWithLock = read, EntryReadWithLock = current };
         if (_renew)
         {
             handle.StartRenewal(Lease, _time);
         }
 
-        return handle;
+        return (handle, current);
     }
 
     internal void StartRenewal(RedisLockHandle handle)
@@ -190,20 +218,25 @@ public sealed class RedisLockProvider : ICacheLockProvider
         string key = ReleaseNotice.Read(bytes, out ReadOnlyMemory<byte> carried);
         if (_waiters.TryRemove(key, out TaskCompletionSource<CacheEntry?>? released))
         {
-            released.TrySetResult(carried.IsEmpty ? null : TryDecode(carried));
+            CacheEntry? written = carried.IsEmpty ? null : TryDecode(carried);
+            if (written is null && !carried.IsEmpty)
+            {
+                // The waiter reads the value instead.
+                Log.UnreadableReleaseNotice(Logger);
+            }
+
+            released.TrySetResult(written);
         }
     }
 
-    private CacheEntry? TryDecode(ReadOnlyMemory<byte> carried)
+    private static CacheEntry? TryDecode(ReadOnlyMemory<byte> stored)
     {
         try
         {
-            return CacheEntry.FromBytes(carried);
+            return CacheEntry.FromBytes(stored);
         }
-        catch (CacheSerializationException ex)
+        catch (CacheSerializationException)
         {
-            // The waiter reads the value instead.
-            Log.UnreadableReleaseNotice(Logger, ex);
             return null;
         }
     }

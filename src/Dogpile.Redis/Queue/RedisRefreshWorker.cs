@@ -394,7 +394,7 @@ public sealed class RedisRefreshWorker : BackgroundService
             }
         }
 
-        return await locks.TryAcquireCoreAsync(backendKey, cancellationToken).ConfigureAwait(false);
+        return (await locks.TryAcquireCoreAsync(backendKey, readValue: false, cancellationToken).ConfigureAwait(false)).Lock;
     }
 
     private async ValueTask ReleaseJobLockAsync(Dictionary<string, string> fields)

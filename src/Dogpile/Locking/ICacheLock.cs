@@ -71,4 +71,17 @@ public interface ICacheLock : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the lock is released.</returns>
     ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The key's stored entry as the provider read it in the same atomic step that took the lock (the re-read dogpile
+    /// makes after acquiring, without its own round trip). A provider that did not read it returns
+    /// <see langword="false"/>, and the holder reads the backend.
+    /// </summary>
+    /// <param name="entry">The entry, or <see langword="null"/> when none was stored.</param>
+    /// <returns>Whether the provider read the entry with the lock.</returns>
+    bool TryGetEntryReadWithLock(out CacheEntry? entry)
+    {
+        entry = null;
+        return false;
+    }
 }

@@ -109,6 +109,34 @@ public sealed class DistributedLockProviderTests
     }
 
     [Fact]
+    public async Task Missing_TheLockReadTheEntryAsItWasTaken_NoSeparateRereadAndNoCreator()
+    {
+        TestRegion? region = null;
+        var backend = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System));
+        var provider = new RecordingLockProvider
+        {
+            // Another process wrote it between this caller's read and its acquisition; only the lock's read saw it.
+            ReadWithLock = () => new CacheEntry("written meanwhile", region!.Time.GetUtcNow().UtcTicks, TimeSpan.FromMinutes(1), TimeSpan.Zero),
+        };
+        await using var t = region = new TestRegion(o => o.LockProvider = provider, backend);
+
+        Assert.Equal("written meanwhile", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(1, backend.Reads);
+        Assert.Equal(1, provider.Releases);
+    }
+
+    [Fact]
+    public async Task Missing_TheLockReadNoEntry_CreatesWithoutASeparateReread()
+    {
+        var backend = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System));
+        var provider = new RecordingLockProvider { ReadWithLock = () => null };
+        await using var t = new TestRegion(o => o.LockProvider = provider, backend);
+
+        Assert.Equal("created", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("created")));
+        Assert.Equal(1, backend.Reads);
+    }
+
+    [Fact]
     public async Task Missing_ValueStillMissingAfterWake_TakesTheLockAndCreates()
     {
         var provider = new RecordingLockProvider { WhileWaiting = () => ValueTask.CompletedTask };
@@ -145,6 +173,9 @@ public sealed class DistributedLockProviderTests
 
         /// <summary>The entry the "releasing process" wrote, handed to the waiter with the wake-up (as Redis's release notice does).</summary>
         public Func<CacheEntry?> Carried { get; init; } = () => null;
+
+        /// <summary>When set, the lock reports this as the entry it read in the same step as the acquisition.</summary>
+        public Func<CacheEntry?>? ReadWithLock { get; init; }
 
         public Exception? AcquireThrows { get; init; }
 
@@ -205,6 +236,12 @@ public sealed class DistributedLockProviderTests
             }
 
             public ValueTask DisposeAsync() => ReleaseAsync();
+
+            public bool TryGetEntryReadWithLock(out CacheEntry? entry)
+            {
+                entry = owner.ReadWithLock?.Invoke();
+                return owner.ReadWithLock is not null;
+            }
         }
     }
 
