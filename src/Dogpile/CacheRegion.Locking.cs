@@ -132,7 +132,7 @@ public sealed partial class CacheRegion
             if (reread)
             {
                 // Dogpile's re-read after acquiring: a provider that read the entry in the same step as the lock saves it.
-                Lookup<T> lookup = distributedLock is not null && distributedLock.TryGetEntryReadWithLock(out CacheEntry? readWithLock)
+                Lookup<T> lookup = distributedLock is not null && _lockReadsBackend && distributedLock.TryGetEntryReadWithLock(out CacheEntry? readWithLock)
                     ? Classify<T>(call.Key, readWithLock, _clock.CoarseUtcTicks)
                     : await ReadLookupAsync<T>(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
                 long now = _clock.CoarseUtcTicks;
@@ -258,7 +258,7 @@ public sealed partial class CacheRegion
         private async ValueTask<bool> ValueProducedAsync(CacheEntry? written, CancellationToken cancellationToken)
         {
             // The entry the releasing process wrote, when its release notice carried it: as good as reading it back.
-            Lookup<T> lookup = written is not null
+            Lookup<T> lookup = written is not null && region._lockReadsBackend
                 ? region.Classify<T>(key, written, region._clock.CoarseUtcTicks)
                 : await region.ReadLookupAsync<T>(key, backendKey, cancellationToken).ConfigureAwait(false);
             if (lookup.IsFresh)

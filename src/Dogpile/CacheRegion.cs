@@ -73,6 +73,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly StripedCounter _hits = new();
     private readonly int _hitsSlot;
     private readonly bool _countHits;
+
+    // The lock provider's entries (read with a lock, carried by a release notice) are this backend's: use them as reads.
+    private readonly bool _lockReadsBackend;
     private readonly StripedCounter _staleServed = new();
     private long _misses;
     private long _creations;
@@ -115,6 +118,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _manglerSeesPrefix = options.KeyMangler is null && _mangler is not null;
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
         _lockProvider = options.LockProvider;
+        _lockReadsBackend = _lockProvider?.ReadsFrom(_backend) ?? false;
         _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
         _staleWindowTicks = options.StaleWindow.Ticks;
         _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;

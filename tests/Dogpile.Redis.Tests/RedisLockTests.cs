@@ -187,6 +187,16 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task ReadsFrom_OnlyTheBackendOfTheSameConnection()
+    {
+        await using DogpileRedis other = TestRedis.Create(server);
+
+        Assert.True(_redis.LockProvider.ReadsFrom(_redis.Backend));
+        Assert.False(_redis.LockProvider.ReadsFrom(other.Backend));
+        Assert.False(_redis.LockProvider.ReadsFrom(new MemoryCacheBackend()));
+    }
+
+    [Fact]
     public async Task Acquire_HeldPastTimeout_ThrowsLockTimeout()
     {
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("busy", CancellationToken.None))!;

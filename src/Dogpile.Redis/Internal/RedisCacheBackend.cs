@@ -12,6 +12,9 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
 {
     public bool StoresObjects => false;
 
+    /// <summary>The connection (and key layout) the entries live under; a lock provider on it reads them too.</summary>
+    internal RedisConnection Connection => connection;
+
     // Redis accepts far longer keys; this bounds what a mangler-less region can send.
     public int MaxKeyLength => 8192;
 

@@ -51,6 +51,14 @@ public sealed class RedisLockProvider : ICacheLockProvider
     public async ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
         => (await TryAcquireCoreAsync(key, readValue: false, cancellationToken).ConfigureAwait(false)).Lock;
 
+    /// <summary>
+    /// True for the Redis backend of the same <see cref="DogpileRedis"/>: the entries this provider reads with a lock,
+    /// and those release notices carry, are that backend's.
+    /// </summary>
+    /// <param name="backend">The region's backend.</param>
+    /// <returns>Whether the entries this provider hands over come from <paramref name="backend"/>.</returns>
+    public bool ReadsFrom(ICacheBackend backend) => backend is RedisCacheBackend redis && ReferenceEquals(redis.Connection, _connection);
+
     /// <inheritdoc />
     public async ValueTask<ICacheLock?> AcquireAsync(
         string key,

@@ -41,6 +41,15 @@ public interface ICacheLockProvider
         TimeSpan timeout,
         Func<CacheEntry?, CancellationToken, ValueTask<bool>>? valueProduced,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the entries this provider hands over (read with a lock, or carried by a release notice) are read from
+    /// <paramref name="backend"/>'s storage. A region uses them in place of its own reads only then; a provider that
+    /// hands over none, or a lock on other storage than the values, answers <see langword="false"/>.
+    /// </summary>
+    /// <param name="backend">The region's backend.</param>
+    /// <returns>Whether the provider's entries are <paramref name="backend"/>'s.</returns>
+    bool ReadsFrom(ICacheBackend backend) => false;
 }
 
 /// <summary>A held creation lock: an owner token, a lease, and a fencing token.</summary>

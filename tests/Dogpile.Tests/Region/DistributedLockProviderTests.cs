@@ -126,6 +126,25 @@ public sealed class DistributedLockProviderTests
     }
 
     [Fact]
+    public async Task Missing_ALockOnOtherStorage_ItsEntriesAreIgnored_TheRegionReadsItsBackend()
+    {
+        TestRegion? region = null;
+        var backend = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System));
+        CacheEntry Foreign() => new("from the lock's own storage", region!.Time.GetUtcNow().UtcTicks, TimeSpan.FromMinutes(1), TimeSpan.Zero);
+        var provider = new RecordingLockProvider
+        {
+            WhileWaiting = () => ValueTask.CompletedTask,
+            Carried = Foreign,
+            ReadWithLock = Foreign,
+            ReadsFromBackend = false,
+        };
+        await using var t = region = new TestRegion(o => o.LockProvider = provider, backend);
+
+        Assert.Equal("created", await t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("created")));
+        Assert.Equal(3, backend.Reads); // the first read, the read after the wake, the re-read under the lock
+    }
+
+    [Fact]
     public async Task Missing_TheLockReadNoEntry_CreatesWithoutASeparateReread()
     {
         var backend = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System));
@@ -176,6 +195,11 @@ public sealed class DistributedLockProviderTests
 
         /// <summary>When set, the lock reports this as the entry it read in the same step as the acquisition.</summary>
         public Func<CacheEntry?>? ReadWithLock { get; init; }
+
+        /// <summary>Whether the entries it hands over are the region's backend's (false: a lock on other storage).</summary>
+        public bool ReadsFromBackend { get; init; } = true;
+
+        public bool ReadsFrom(ICacheBackend backend) => ReadsFromBackend;
 
         public Exception? AcquireThrows { get; init; }
 
