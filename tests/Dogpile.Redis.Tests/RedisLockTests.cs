@@ -104,33 +104,18 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task ColdKey_TwoProcesses_TheWaitingOneReadsTheValueWithoutTakingTheLock()
     {
-        string prefix = TestRedis.NewPrefix();
-        await using DogpileRedis first = TestRedis.Create(server, prefix: prefix);
-        await using DogpileRedis second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, prefix);
-        await using CacheRegion a = TestRedis.Region(first, "cold");
-        await using CacheRegion b = TestRedis.Region(second, "cold");
-        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        Task<string> creator = a.GetOrCreateAsync("k", async _ =>
-        {
-            creating.SetResult();
-            await finish.Task;
-            return "made once";
-        }).AsTask();
-        await creating.Task;
-        Task<string> waiter = b.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("a second creator ran")).AsTask();
+        await using ColdKeyRig rig = await ColdKeyRig.StartAsync(server, "made once");
         await Task.Delay(300);
-        Assert.False(waiter.IsCompleted);
+        Assert.False(rig.Waiter.IsCompleted);
         var watch = Stopwatch.StartNew();
-        finish.SetResult();
+        rig.Finish();
 
-        Assert.Equal("made once", await creator);
-        Assert.Equal("made once", await waiter);
+        Assert.Equal("made once", await rig.Creator);
+        Assert.Equal("made once", await rig.Waiter);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"the waiter was served after {watch.Elapsed}, by a poll rather than the release");
-        IDatabase db = await first.DbAsync();
-        IServer redisServer = (await first.GetMultiplexerAsync()).GetServers()[0];
-        RedisKey[] fences = redisServer.Keys(pattern: prefix + "*fence").ToArray();
+        IDatabase db = await rig.First.DbAsync();
+        IServer redisServer = (await rig.First.GetMultiplexerAsync()).GetServers()[0];
+        RedisKey[] fences = redisServer.Keys(pattern: rig.Prefix + "*fence").ToArray();
         Assert.Single(fences);
         Assert.Equal(1, (long)await db.StringGetAsync(fences[0]));
     }
@@ -140,50 +125,17 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [InlineData(20_000, 1)] // too large to broadcast: it reads the value once
     public async Task ColdKey_TwoProcesses_ASmallValueReachesTheWaiterWithTheReleaseNotice(int valueChars, long waiterReads)
     {
-        string prefix = TestRedis.NewPrefix();
-        await using DogpileRedis first = TestRedis.Create(server, prefix: prefix);
-        await using DogpileRedis second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(10); o.LockPollMaxInterval = TimeSpan.FromSeconds(10); }, prefix);
-        await using CacheRegion a = TestRedis.Region(first, "notice");
-        await using CacheRegion b = TestRedis.Region(second, "notice");
-        var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         string value = new('v', valueChars);
-
-        Task<string> creator = a.GetOrCreateAsync("k", async _ =>
-        {
-            creating.SetResult();
-            await finish.Task;
-            return value;
-        }).AsTask();
-        await creating.Task;
-        Task<string> waiter = b.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("a second creator ran")).AsTask();
-        await Eventually.TrueAsync(() => b.GetStatistics().Misses == 1, "the second process waits");
+        await using ColdKeyRig rig = await ColdKeyRig.StartAsync(server, value);
+        await Eventually.TrueAsync(() => rig.B.GetStatistics().Misses == 1, "the second process waits");
         await Task.Delay(200); // past its first read and lock attempt, into the wait
-        long getsBefore = await GetCallsAsync(first);
-        finish.SetResult();
+        long getsBefore = await server.CommandCallsAsync("get");
+        rig.Finish();
 
-        Assert.Equal(value, await creator);
-        Assert.Equal(value, await waiter);
+        Assert.Equal(value, await rig.Creator);
+        Assert.Equal(value, await rig.Waiter);
         // The fenced write's script reads the fence and the lock: those two GETs are counted by the server too.
-        Assert.Equal(2 + waiterReads, await GetCallsAsync(first) - getsBefore);
-    }
-
-    private static async Task<long> GetCallsAsync(DogpileRedis redis)
-    {
-        IServer redisServer = (await redis.GetMultiplexerAsync()).GetServers()[0];
-        foreach (IGrouping<string, KeyValuePair<string, string>> group in await redisServer.InfoAsync("commandstats"))
-        {
-            foreach (KeyValuePair<string, string> kv in group)
-            {
-                if (kv.Key == "cmdstat_get")
-                {
-                    string calls = kv.Value.Split(',')[0];
-                    return long.Parse(calls["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-        }
-
-        return 0;
+        Assert.Equal(2 + waiterReads, await server.CommandCallsAsync("get") - getsBefore);
     }
 
     [Fact]
@@ -268,5 +220,56 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         IDatabase db = await _redis.DbAsync();
         Assert.False(await db.KeyExistsAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:lock"));
         Assert.Equal(1, (long)await db.StringGetAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:fence"));
+    }
+
+    /// <summary>
+    /// Two "processes" (two <see cref="DogpileRedis"/> instances, one key prefix) on one cold key: the first holds the
+    /// creation until <see cref="Finish"/>, the second waits for it, woken only by the release (its polls are 10 s apart).
+    /// </summary>
+    private sealed class ColdKeyRig : IAsyncDisposable
+    {
+        private readonly TaskCompletionSource _finish = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private DogpileRedis _second = null!;
+        private CacheRegion _a = null!;
+
+        public string Prefix { get; } = TestRedis.NewPrefix();
+
+        public DogpileRedis First { get; private set; } = null!;
+
+        public CacheRegion B { get; private set; } = null!;
+
+        public Task<string> Creator { get; private set; } = null!;
+
+        public Task<string> Waiter { get; private set; } = null!;
+
+        public static async Task<ColdKeyRig> StartAsync(RedisServer server, string value)
+        {
+            var rig = new ColdKeyRig();
+            rig.First = TestRedis.Create(server, prefix: rig.Prefix);
+            rig._second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(10); o.LockPollMaxInterval = TimeSpan.FromSeconds(10); }, rig.Prefix);
+            rig._a = TestRedis.Region(rig.First, "cold");
+            rig.B = TestRedis.Region(rig._second, "cold");
+            var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            rig.Creator = rig._a.GetOrCreateAsync("k", async _ =>
+            {
+                creating.SetResult();
+                await rig._finish.Task;
+                return value;
+            }).AsTask();
+            await creating.Task;
+            rig.Waiter = rig.B.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("a second creator ran")).AsTask();
+            return rig;
+        }
+
+        public void Finish() => _finish.TrySetResult();
+
+        public async ValueTask DisposeAsync()
+        {
+            Finish();
+            await _a.DisposeAsync();
+            await B.DisposeAsync();
+            await _second.DisposeAsync();
+            await First.DisposeAsync();
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -103,6 +104,27 @@ public sealed class RedisServer : IAsyncLifetime
             ClientName = "test-admin",
         });
         return _admin.GetDatabase();
+    }
+
+    /// <summary>How many times the server ran these commands (<c>INFO commandstats</c>), those run inside scripts included.</summary>
+    public async Task<long> CommandCallsAsync(params string[] commands)
+    {
+        IDatabase admin = await AdminAsync();
+        string info = (string)(await admin.ExecuteAsync("INFO", "commandstats"))!;
+        long calls = 0;
+        foreach (string line in info.Split('\n'))
+        {
+            foreach (string command in commands)
+            {
+                if (line.StartsWith($"cmdstat_{command}:", StringComparison.Ordinal))
+                {
+                    string value = line.Split(':')[1].Split(',')[0]; // calls=N
+                    calls += long.Parse(value["calls=".Length..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return calls;
     }
 
     /// <summary>How many clients with this name are connected (<c>CLIENT LIST</c>).</summary>
