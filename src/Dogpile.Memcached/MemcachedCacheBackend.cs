@@ -103,7 +103,8 @@ public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
         {
             if (found.TryGetValue(serverKeys[i], out MemcachedGetResult result))
             {
-                entries[i] = TryDecode(result.Value);
+// A corrupt entry is a miss for a multi-get: one bad key must not fail the others.
+                entries[i] = CacheEntry.TryFromBytes(result.Value, out CacheEntry? decoded) ? decoded : null;
             }
         }
 
@@ -216,16 +217,4 @@ public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
         }
     }
 
-    private static CacheEntry? TryDecode(ReadOnlyMemory<byte> bytes)
-    {
-        try
-        {
-            return CacheEntry.FromBytes(bytes);
-        }
-        catch (CacheSerializationException)
-        {
-            // A corrupt entry is a miss for a multi-get: one bad key must not fail the others.
-            return null;
-        }
-    }
 }

@@ -83,7 +83,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
             bool any = false;
             for (int i = 0; i < entries.Length; i++)
             {
-                entries[i] = local.TryGet(keys[i], out byte[] held) ? TryDecode(held) : null;
+                entries[i] = local.TryGet(keys[i], out byte[] held) && CacheEntry.TryFromBytes(held, out CacheEntry? heldEntry) ? heldEntry : null;
                 any |= entries[i] is not null;
             }
 
@@ -101,7 +101,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
             if (!values[i].IsNull)
             {
                 byte[] bytes = (byte[])values[i]!;
-                entries[i] = TryDecode(bytes);
+                entries[i] = CacheEntry.TryFromBytes(bytes, out CacheEntry? decoded) ? decoded : null;
                 if (entries[i] is not null)
                 {
                     local.Put(keys[i], bytes);
@@ -218,18 +218,6 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         }
 
         return bytes;
-    }
-
-    private static CacheEntry? TryDecode(byte[] bytes)
-    {
-        try
-        {
-            return CacheEntry.FromBytes(bytes);
-        }
-        catch (CacheSerializationException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Redis rejects a zero or negative PX; a time to live under a millisecond is one millisecond.</summary>

@@ -160,8 +160,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
             byte[]? bytes = (byte[]?)parts[1];
 
             // An unreadable entry is left to the region's own read, which logs and counts it.
-            current = bytes is null ? null : TryDecode(bytes);
-            read = bytes is null || current is not null;
+            read = bytes is null || CacheEntry.TryFromBytes(bytes, out current);
         }
         else
         {
@@ -226,26 +225,14 @@ public sealed class RedisLockProvider : ICacheLockProvider
         string key = ReleaseNotice.Read(bytes, out ReadOnlyMemory<byte> carried);
         if (_waiters.TryRemove(key, out TaskCompletionSource<CacheEntry?>? released))
         {
-            CacheEntry? written = carried.IsEmpty ? null : TryDecode(carried);
-            if (written is null && !carried.IsEmpty)
+            CacheEntry? written = null;
+            if (!carried.IsEmpty && !CacheEntry.TryFromBytes(carried, out written))
             {
                 // The waiter reads the value instead.
                 Log.UnreadableReleaseNotice(Logger);
             }
 
             released.TrySetResult(written);
-        }
-    }
-
-    private static CacheEntry? TryDecode(ReadOnlyMemory<byte> stored)
-    {
-        try
-        {
-            return CacheEntry.FromBytes(stored);
-        }
-        catch (CacheSerializationException)
-        {
-            return null;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 
 namespace Dogpile;
 
@@ -116,21 +117,37 @@ public sealed class CacheEntry
     /// <returns>The entry.</returns>
     /// <exception cref="CacheSerializationException">The bytes are not a valid entry of a known format version.</exception>
     public static CacheEntry FromBytes(ReadOnlyMemory<byte> data)
+        => Decode(data, out string? error) ?? throw new CacheSerializationException(error!);
+
+    /// <summary>Decodes bytes written by <see cref="ToBytes"/>, without throwing for bytes that are not a valid entry.</summary>
+    /// <param name="data">The stored bytes. The returned entry references this memory; do not reuse it.</param>
+    /// <param name="entry">The entry, or <see langword="null"/>.</param>
+    /// <returns>Whether the bytes were a valid entry of a known format version.</returns>
+    public static bool TryFromBytes(ReadOnlyMemory<byte> data, [NotNullWhen(true)] out CacheEntry? entry)
+    {
+        entry = Decode(data, out _);
+        return entry is not null;
+    }
+
+    private static CacheEntry? Decode(ReadOnlyMemory<byte> data, out string? error)
     {
         ReadOnlySpan<byte> span = data.Span;
         if (span.Length < HeaderSize)
         {
-            throw new CacheSerializationException($"A stored cache entry is {span.Length} bytes long, shorter than its {HeaderSize}-byte header.");
+            error = $"A stored cache entry is {span.Length} bytes long, shorter than its {HeaderSize}-byte header.";
+            return null;
         }
 
         if (span[0] != EnvelopeMagic)
         {
-            throw new CacheSerializationException($"A stored cache entry starts with 0x{span[0]:X2}, not the Dogpile envelope marker 0x{EnvelopeMagic:X2}.");
+            error = $"A stored cache entry starts with 0x{span[0]:X2}, not the Dogpile envelope marker 0x{EnvelopeMagic:X2}.";
+            return null;
         }
 
         if (span[1] != FormatVersion)
         {
-            throw new CacheSerializationException($"A stored cache entry has format version {span[1]}; this build reads version {FormatVersion}.");
+            error = $"A stored cache entry has format version {span[1]}; this build reads version {FormatVersion}.";
+            return null;
         }
 
         long created = BinaryPrimitives.ReadInt64LittleEndian(span[2..]);
@@ -138,9 +155,11 @@ public sealed class CacheEntry
         long duration = BinaryPrimitives.ReadInt64LittleEndian(span[18..]);
         if (created <= 0 || created > DateTimeOffset.MaxValue.UtcTicks || (expiration < 0 && expiration != NeverExpiresTicks) || duration < 0)
         {
-            throw new CacheSerializationException("A stored cache entry has an invalid header (created time, expiration or creation duration out of range).");
+            error = "A stored cache entry has an invalid header (created time, expiration or creation duration out of range).";
+            return null;
         }
 
+        error = null;
         return new CacheEntry(data[HeaderSize..], created, expiration == NeverExpiresTicks ? null : new TimeSpan(expiration), new TimeSpan(duration));
     }
 

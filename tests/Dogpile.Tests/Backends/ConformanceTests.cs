@@ -67,6 +67,31 @@ public sealed class CacheEntryEnvelopeTests
     }
 
     [Fact]
+    public void TryFromBytes_AgreesWithFromBytes_OnValidEntriesAndGarbage()
+    {
+        var entry = new CacheEntry(new ReadOnlyMemory<byte>([1, 2, 3]), 638_000_000_000_000_000, TimeSpan.FromSeconds(30), TimeSpan.Zero);
+        Assert.True(CacheEntry.TryFromBytes(entry.ToBytes(), out CacheEntry? decoded));
+        Assert.Equal(entry.CreatedUtcTicks, decoded.CreatedUtcTicks);
+        Assert.Equal([1, 2, 3], decoded.Payload.ToArray());
+
+        var random = new Random(4321);
+        for (int i = 0; i < 5000; i++)
+        {
+            byte[] data = new byte[random.Next(0, 64)];
+            random.NextBytes(data);
+            if (data.Length > 1 && i % 2 == 0)
+            {
+                data[0] = 0xD6;
+                data[1] = CacheEntry.FormatVersion;
+            }
+
+            bool throws = Record.Exception(() => CacheEntry.FromBytes(data)) is CacheSerializationException;
+            Assert.Equal(!throws, CacheEntry.TryFromBytes(data, out CacheEntry? maybe));
+            Assert.Equal(!throws, maybe is not null);
+        }
+    }
+
+    [Fact]
     public void FromBytes_UnknownVersion_ClearMessage()
     {
         byte[] data = new CacheEntry(new byte[] { 1 }, 638_000_000_000_000_000, null, TimeSpan.Zero).ToBytes();
