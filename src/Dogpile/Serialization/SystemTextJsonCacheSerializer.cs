@@ -36,8 +36,23 @@ public sealed class SystemTextJsonCacheSerializer : ICacheSerializer
     {
         try
         {
+            // Every payload a backend hands over is one segment; the span overload parses it once, while the reader
+            // overload first scans to the end of the value and then parses it again.
+            if (source.IsSingleSegment)
+            {
+                return JsonSerializer.Deserialize<T>(source.FirstSpan, _options)!;
+            }
+
             var reader = new Utf8JsonReader(source);
-            return JsonSerializer.Deserialize<T>(ref reader, _options)!;
+            T value = JsonSerializer.Deserialize<T>(ref reader, _options)!;
+
+            // As strict as the span overload: anything but whitespace after the value makes the payload unreadable.
+            if (reader.Read())
+            {
+                throw new JsonException("Unexpected content after the JSON value.");
+            }
+
+            return value;
         }
         catch (JsonException ex)
         {
