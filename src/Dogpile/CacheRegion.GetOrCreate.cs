@@ -168,10 +168,12 @@ public sealed partial class CacheRegion
             entry = null;
         }
 
-        if (TryGetFresh(entry, out T value))
+        // A remote entry arrives as bytes: classified (and decoded) here, a fresh one is served without the slow path.
+        Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
+        if (lookup.State == EntryState.Fresh)
         {
             CountHit();
-            return value;
+            return lookup.Value;
         }
 
         Call<TState, T> call = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);

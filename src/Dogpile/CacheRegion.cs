@@ -59,7 +59,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly IDisposable? _invalidationSubscription;
     private readonly KeyedGates _gates = new();
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task<CacheEntry?>> _sharedReads = new(StringComparer.Ordinal);
+    private readonly SharedReads _sharedReads = new();
     private readonly ConcurrentDictionary<string, FailureRecord> _failures = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
 
@@ -157,7 +157,21 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <exception cref="ArgumentException">The key is null, empty, or too long for the backend.</exception>
     public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
     {
-        Lookup<T> lookup = await ReadLookupAsync<T>(key, ToBackendKey(key), cancellationToken).ConfigureAwait(false);
+        // The backend awaited here rather than through ReadAsync: on a remote backend each nested async layer is
+        // another state machine allocated per read.
+        string backendKey = ToBackendKey(key);
+        CacheEntry? entry;
+        try
+        {
+            entry = await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(key, ex);
+            entry = null;
+        }
+
+        Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
         return lookup.IsFresh ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
     }
 
@@ -225,7 +239,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         {
             foreach (string backendKey in backendKeys)
             {
-                _sharedReads.TryRemove(backendKey, out _);
+                _sharedReads.Forget(backendKey);
             }
         }
     }
@@ -238,7 +252,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         }
         finally
         {
-            _sharedReads.TryRemove(backendKey, out _);
+            _sharedReads.Forget(backendKey);
         }
     }
 
@@ -436,8 +450,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// </summary>
     private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
     {
-        // A read that has already completed is not joined: its answer predates this caller, who reads afresh.
-        if (_memory is null && _sharedReads.TryGetValue(backendKey, out Task<CacheEntry?>? inFlight) && !inFlight.IsCompleted)
+        int slot = _memory is null ? SharedReads.SlotOf(backendKey) : 0;
+        if (_memory is null && _sharedReads.TryJoin(slot, backendKey) is { } inFlight)
         {
             return new ValueTask<CacheEntry?>(inFlight.WaitAsync(cancellationToken));
         }
@@ -460,22 +474,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
             return read;
         }
 
-        Task<CacheEntry?> task = read.AsTask();
-        if (_sharedReads.TryAdd(backendKey, task))
-        {
-            _ = task.ContinueWith(
-                static (done, state) =>
-                {
-                    var (reads, readKey) = ((ConcurrentDictionary<string, Task<CacheEntry?>>, string))state!;
-                    reads.TryRemove(new KeyValuePair<string, Task<CacheEntry?>>(readKey, done));
-                },
-                (_sharedReads, backendKey),
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
-        }
-
-        return new ValueTask<CacheEntry?>(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
+        Task<CacheEntry?> shared = _sharedReads.Share(slot, backendKey, read);
+        return new ValueTask<CacheEntry?>(cancellationToken.CanBeCanceled ? shared.WaitAsync(cancellationToken) : shared);
     }
 
     /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>
