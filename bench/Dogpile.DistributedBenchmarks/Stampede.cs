@@ -10,7 +10,8 @@ namespace Dogpile.DistributedBenchmarks;
 
 /// <summary>
 /// Scenarios 1 and 2: N OS processes × M callers on one cold key; the creator counts itself in the server and takes
-/// 200 ms. Latencies are measured from the common start time (wall clock, shared by the processes of one machine).
+/// 200 ms. A waiter's latency is from its own call to its value; the time from the common start (wall clock, shared by
+/// the processes of one machine) is kept beside it, and includes each process's own delay in starting its callers.
 /// </summary>
 internal static class Stampede
 {
@@ -23,9 +24,11 @@ internal static class Stampede
     /// <summary>Synchronized warm-up stampedes across the processes before the measured one (a short creator, another key).</summary>
     public const int WarmUpStampedes = 2;
 
-    public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, int Errors, string FirstError)
+    public sealed record Result(string Peer, long CreatorCalls, Latencies Latency, Latencies SinceStart, int Errors, string FirstError)
     {
         public List<double> Raw { get; init; } = [];
+
+        public List<double> RawSinceStart { get; init; } = [];
 
         /// <summary>Each process's median latency: the callers of one process finish together (one flight per process).</summary>
         public List<double> ProcessMedians { get; init; } = [];
@@ -35,7 +38,9 @@ internal static class Stampede
     {
         var latency = new Latencies();
         latency.Add(runs.SelectMany(r => r.Raw));
-        return new Result(runs[0].Peer, runs.Sum(r => r.CreatorCalls), latency, runs.Sum(r => r.Errors), runs.Select(r => r.FirstError).FirstOrDefault(e => e.Length > 0) ?? "");
+        var sinceStart = new Latencies();
+        sinceStart.Add(runs.SelectMany(r => r.RawSinceStart));
+        return new Result(runs[0].Peer, runs.Sum(r => r.CreatorCalls), latency, sinceStart, runs.Sum(r => r.Errors), runs.Select(r => r.FirstError).FirstOrDefault(e => e.Length > 0) ?? "");
     }
 
     public static async Task<Result> RunAsync(string peer, string server)
@@ -72,7 +77,9 @@ internal static class Stampede
             }
 
             var latency = new Latencies();
+            var sinceStart = new Latencies();
             var raw = new List<double>();
+            var rawSinceStart = new List<double>();
             var medians = new List<double>();
             int errors = 0;
             string firstError = "";
@@ -81,10 +88,12 @@ internal static class Stampede
                 string line = await child.WaitForAsync("RESULT ", TimeSpan.FromSeconds(60));
                 ChildResult r = JsonSerializer.Deserialize<ChildResult>(line["RESULT ".Length..])!;
                 latency.Add(r.LatenciesMs);
-                double[] sorted = [.. r.LatenciesMs.Order()];
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"     {peer}: first caller at {r.FirstCallerMs:F1} ms, creator {(r.CreatorStartMs < 0 ? "none" : $"{r.CreatorStartMs:F1}–{r.CreatorEndMs:F1} ms")}, callers done {sorted[0]:F1}–{sorted[^1]:F1} ms"));
+                sinceStart.Add(r.DoneAtMs);
+                double[] sorted = [.. r.DoneAtMs.Order()];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"     {peer}: first caller at {r.FirstCallerMs:F1} ms, creator {(r.CreatorStartMs < 0 ? "none" : $"{r.CreatorStartMs:F1}–{r.CreatorEndMs:F1} ms")}, callers done {sorted[0]:F1}–{sorted[^1]:F1} ms, waited {r.LatenciesMs.Min():F1}–{r.LatenciesMs.Max():F1} ms"));
                 medians.Add(sorted[sorted.Length / 2]);
                 raw.AddRange(r.LatenciesMs);
+                rawSinceStart.AddRange(r.DoneAtMs);
                 errors += r.Errors.Length;
                 if (firstError.Length == 0 && r.Errors.Length > 0)
                 {
@@ -95,7 +104,7 @@ internal static class Stampede
             long calls = peer.EndsWith("memcached", StringComparison.Ordinal)
                 ? await MemcachedCounterAsync(server, key + ":creations")
                 : (long)await (await Peers.ConnectAsync(server)).GetDatabase().StringGetAsync(key + ":creations");
-            return new Result(peer, calls, latency, errors, firstError) { Raw = raw, ProcessMedians = [.. medians.Order()] };
+            return new Result(peer, calls, latency, sinceStart, errors, firstError) { Raw = raw, RawSinceStart = rawSinceStart, ProcessMedians = [.. medians.Order()] };
         }
         finally
         {
@@ -117,7 +126,7 @@ internal static class Stampede
     public static async Task<int> ChildAsync(string peer, string server, string key, int callers)
     {
         Func<string, Func<CancellationToken, ValueTask<string>>, ValueTask<string>> getFor;
-        Func<CancellationToken, ValueTask> count;
+        Func<string, CancellationToken, ValueTask> count;
         var disposables = new List<IAsyncDisposable>();
         switch (peer)
         {
@@ -132,8 +141,8 @@ internal static class Stampede
                 disposables.Add(region);
                 disposables.Add(redis);
                 getFor = (k, creator) => region.GetOrCreateAsync(k, creator);
-                count = async ct => await db.StringIncrementAsync(key + ":creations");
-                await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>("warm")), async k => _ = await region.GetAsync<string>(k));
+                count = async (counter, ct) => await db.StringIncrementAsync(counter);
+                await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>(CreatedValue())), async k => _ = await region.GetAsync<string>(k));
                 break;
             }
 
@@ -143,9 +152,9 @@ internal static class Stampede
                 IDatabase db = mux.GetDatabase();
                 IFusionCache cache = Peers.FusionCache(mux, "stampede");
                 getFor = (k, creator) => cache.GetOrSetAsync<string>(k, async (_, ct) => await creator(ct));
-                count = async ct => await db.StringIncrementAsync(key + ":creations");
+                count = async (counter, ct) => await db.StringIncrementAsync(counter);
                 await WarmUpAsync(
-                    async k => await cache.GetOrSetAsync<string>(k, (_, _) => Task.FromResult("warm")),
+                    async k => await cache.GetOrSetAsync<string>(k, (_, _) => Task.FromResult(CreatedValue())),
                     async k => _ = await cache.TryGetAsync<string>(k, o => o.SetSkipMemoryCacheRead()));
                 break;
             }
@@ -158,10 +167,10 @@ internal static class Stampede
                 disposables.Add(services);
                 var fromServer = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
                 getFor = (k, creator) => cache.GetOrCreateAsync(k, creator, static (create, ct) => create(ct));
-                count = async ct => await db.StringIncrementAsync(key + ":creations");
+                count = async (counter, ct) => await db.StringIncrementAsync(counter);
                 await WarmUpAsync(
-                    k => cache.GetOrCreateAsync(k, static _ => new ValueTask<string>("warm")),
-                    async k => _ = await cache.GetOrCreateAsync(k, static _ => new ValueTask<string>("warm"), fromServer));
+                    k => cache.GetOrCreateAsync(k, static _ => new ValueTask<string>(CreatedValue())),
+                    async k => _ = await cache.GetOrCreateAsync(k, static _ => new ValueTask<string>(CreatedValue()), fromServer));
                 break;
             }
 
@@ -172,9 +181,9 @@ internal static class Stampede
                 var region = new CacheRegion(new CacheRegionOptions { Name = "stampede", Backend = backend, LockProvider = locks, Expiration = TimeSpan.FromMinutes(1), StaleWindow = TimeSpan.FromMinutes(10), LockTimeout = TimeSpan.FromSeconds(20) });
                 disposables.Add(region);
                 getFor = (k, creator) => region.GetOrCreateAsync(k, creator);
-                count = async ct => await backend.Client.IncrementAsync(key + ":creations", 1, initialValue: 1, TimeSpan.FromMinutes(5), ct);
+                count = async (counter, ct) => await backend.Client.IncrementAsync(counter, 1, initialValue: 1, TimeSpan.FromMinutes(5), ct);
                 await backend.Client.NoopAsync();
-                await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>("warm")), async k => _ = await region.GetAsync<string>(k));
+                await WarmUpAsync(k => region.GetOrCreateAsync(k, _ => new ValueTask<string>(CreatedValue())), async k => _ = await region.GetAsync<string>(k));
                 break;
             }
 
@@ -183,19 +192,29 @@ internal static class Stampede
         }
 
         double startAt = 0, creatorStartMs = -1, creatorEndMs = -1;
-        static async ValueTask<string> WarmCreate(CancellationToken ct)
+        // The warm-up creator does what the measured one does (count, sleep, a value of the same shape), on its own
+        // counter: a first INCR, or a first string long enough for the JSON encoder's vectorized path, costs
+        // milliseconds of JIT, which a running service paid long ago.
+        async ValueTask<string> WarmCreate(CancellationToken ct)
         {
+            await count(key + ":warm-creations", ct);
             await Task.Delay(CreatorMs / 10, ct);
-            return "warm";
+            return CreatedValue();
         }
 
         async ValueTask<string> Create(CancellationToken ct)
         {
             creatorStartMs = Clock.NowUnixMs() - startAt;
-            await count(ct);
+            await count(key + ":creations", ct);
             await Task.Delay(CreatorMs, ct);
             creatorEndMs = Clock.NowUnixMs() - startAt;
-            return "created-by-" + Environment.ProcessId;
+            return CreatedValue();
+        }
+
+        // Whichever process wins the measured lock runs the creator: every one has counted before.
+        for (int i = 0; i < 3; i++)
+        {
+            await count(key + ":warm-creations", CancellationToken.None);
         }
 
         Console.WriteLine("READY");
@@ -225,14 +244,16 @@ internal static class Stampede
         // An awaited gate, not a blocking one: parked threads would starve the pool and smear the start.
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var latencies = new double[callers];
+        var doneAt = new double[callers];
         double firstStartedMs = -1;
         var errors = new System.Collections.Concurrent.ConcurrentBag<string>();
         Task[] tasks = Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
         {
             await gate.Task;
+            double calledAt = Clock.NowUnixMs();
             if (firstStartedMs < 0)
             {
-                firstStartedMs = Clock.NowUnixMs() - startAt;
+                firstStartedMs = calledAt - startAt;
             }
 
             try
@@ -244,12 +265,14 @@ internal static class Stampede
                 errors.Add(ex.GetType().Name + ": " + ex.Message);
             }
 
-            latencies[i] = Clock.NowUnixMs() - startAt;
+            double done = Clock.NowUnixMs();
+            latencies[i] = done - calledAt;
+            doneAt[i] = done - startAt;
         })).ToArray();
         await Clock.UntilAsync(startAt);
         gate.SetResult();
         await Task.WhenAll(tasks);
-        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new ChildResult(latencies, [.. errors], creatorStartMs, creatorEndMs, firstStartedMs)));
+        Console.WriteLine("RESULT " + JsonSerializer.Serialize(new ChildResult(latencies, doneAt, [.. errors], creatorStartMs, creatorEndMs, firstStartedMs)));
         foreach (IAsyncDisposable d in disposables)
         {
             await d.DisposeAsync();
@@ -257,6 +280,8 @@ internal static class Stampede
 
         return 0;
     }
+
+    private static string CreatedValue() => "created-by-" + Environment.ProcessId;
 
     /// <summary>
     /// Brings a child to a long-running service's steady state before the measured run, so first-call costs (JIT,
@@ -273,6 +298,10 @@ internal static class Stampede
         }
     }
 
-    /// <summary>A child's latencies and errors; where it ran the creator, when the creator started and ended, and when its first caller started (ms after the start; -1 for none).</summary>
-    public sealed record ChildResult(double[] LatenciesMs, string[] Errors, double CreatorStartMs, double CreatorEndMs, double FirstCallerMs);
+    /// <summary>
+    /// A child's latencies (each caller's, from its call) and when each caller was done (ms after the common start), its
+    /// errors; where it ran the creator, when the creator started and ended, and when its first caller started (ms after
+    /// the start; -1 for none).
+    /// </summary>
+    public sealed record ChildResult(double[] LatenciesMs, double[] DoneAtMs, string[] Errors, double CreatorStartMs, double CreatorEndMs, double FirstCallerMs);
 }
