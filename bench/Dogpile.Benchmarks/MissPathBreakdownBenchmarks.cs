@@ -3,10 +3,11 @@ using BenchmarkDotNet.Attributes;
 namespace Dogpile.Benchmarks;
 
 /// <summary>
-/// The mechanisms Dogpile's miss path is built from, measured alone: a creation started with
-/// <c>await Task.Yield()</c> that completes a <see cref="TaskCompletionSource{T}"/> the caller awaits (two thread-pool
-/// hops), and the same wait through <c>WaitAsync(lockTimeout, TimeProvider)</c> (a timer per wait). Also a Dogpile
-/// hit on a stale value while its refresh is in flight, which goes through the slow path.
+/// The waits a miss can cost, measured alone: a completed task awaited in line (the first caller of a miss runs its
+/// creator in line), a creation started with <c>await Task.Yield()</c> that completes a
+/// <see cref="TaskCompletionSource{T}"/> the caller awaits (two thread-pool hops; a caller served by another's creation
+/// pays the second, being woken), and the same wait through <c>WaitAsync(lockTimeout, TimeProvider)</c> (a timer per wait). Also a
+/// Dogpile hit on a stale value while its refresh is in flight, which goes through the slow path.
 /// </summary>
 [MemoryDiagnoser]
 public class MissPathBreakdownBenchmarks
