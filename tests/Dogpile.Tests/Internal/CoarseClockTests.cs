@@ -53,6 +53,20 @@ public sealed class CoarseClockTests
     }
 
     [Fact]
+    public async Task Disposed_ReadsStillReadTheClock()
+    {
+        var clock = new CoarseClock(TimeSpan.FromSeconds(30));
+        _ = clock.UtcTicks;
+        clock.Dispose();
+
+        await Task.Delay(100);
+        long before = PreciseNow;
+        Assert.InRange(clock.UtcTicks, before, PreciseNow);
+        await Task.Delay(50);
+        Assert.False(clock.IsTicking);
+    }
+
+    [Fact]
     public async Task ConcurrentReadersAcrossParkAndWake_NeverReadAFrozenTime()
     {
         using var clock = new CoarseClock(TimeSpan.FromMilliseconds(2));
