@@ -102,6 +102,52 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task Acquire_WhileHeldAndNoReleaseComes_PollsWithTheLockScriptOnly()
+    {
+        await using DogpileRedis fastPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromMilliseconds(40); o.LockPollMaxInterval = TimeSpan.FromMilliseconds(40); }, _redis.Options.KeyPrefix);
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("polled", CancellationToken.None))!;
+        int checks = 0;
+        using var giveUp = new CancellationTokenSource();
+
+        ValueTask<ICacheLock?> waiting = fastPoll.LockProvider.AcquireAsync(
+            "polled",
+            TimeSpan.FromSeconds(20),
+            (_, _) => new ValueTask<bool>(Interlocked.Increment(ref checks) < 0),
+            giveUp.Token);
+        await Task.Delay(200);
+        long scriptsBefore = await server.CommandCallsAsync("evalsha", "eval");
+        await Task.Delay(600);
+        long polls = await server.CommandCallsAsync("evalsha", "eval") - scriptsBefore;
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await waiting);
+        await held.ReleaseAsync();
+
+        // It polled, and no poll asked the caller to read: the lock script found no value to hand over.
+        Assert.InRange(polls, 3, 30);
+        Assert.Equal(0, checks);
+    }
+
+    [Fact]
+    public async Task ColdKey_AWaitingProcessThatPolls_ReadsTheValueOnlyThroughTheLockScript()
+    {
+        await using ColdKeyRig rig = await ColdKeyRig.StartAsync(server, "polled", waiterPoll: TimeSpan.FromMilliseconds(40));
+        await Eventually.TrueAsync(() => rig.B.GetStatistics().Misses == 1, "the second process waits");
+        await Task.Delay(200);
+        long scriptsBefore = await server.CommandCallsAsync("evalsha", "eval");
+        long getsBefore = await server.CommandCallsAsync("get");
+        await Task.Delay(600);
+        long polls = await server.CommandCallsAsync("evalsha", "eval") - scriptsBefore;
+        long gets = await server.CommandCallsAsync("get") - getsBefore;
+        rig.Finish();
+
+        Assert.Equal("polled", await rig.Waiter);
+        // Each poll is one lock script whose own GET reads the value (the two counts are read one after the other, so
+        // a poll between them shifts one by one); a poll used to send a separate GET as well, twice the reads.
+        Assert.InRange(polls, 3, 30);
+        Assert.InRange(gets, polls - 1, polls + 1);
+    }
+
+    [Fact]
     public async Task ColdKey_TwoProcesses_TheWaitingOneReadsTheValueWithoutTakingTheLock()
     {
         await using ColdKeyRig rig = await ColdKeyRig.StartAsync(server, "made once");
@@ -242,11 +288,13 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
 
         public Task<string> Waiter { get; private set; } = null!;
 
-        public static async Task<ColdKeyRig> StartAsync(RedisServer server, string value)
+        /// <summary>Process A starts creating the key and holds; process B asks for it and waits, polling every <paramref name="waiterPoll"/> (10 s unless given: only a release wakes it).</summary>
+        public static async Task<ColdKeyRig> StartAsync(RedisServer server, string value, TimeSpan? waiterPoll = null)
         {
             var rig = new ColdKeyRig();
+            TimeSpan poll = waiterPoll ?? TimeSpan.FromSeconds(10);
             rig.First = TestRedis.Create(server, prefix: rig.Prefix);
-            rig._second = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(10); o.LockPollMaxInterval = TimeSpan.FromSeconds(10); }, rig.Prefix);
+            rig._second = TestRedis.Create(server, o => { o.LockPollMinInterval = poll; o.LockPollMaxInterval = poll; }, rig.Prefix);
             rig._a = TestRedis.Region(rig.First, "cold");
             rig.B = TestRedis.Region(rig._second, "cold");
             var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -95,7 +95,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
                 }
 
                 TimeSpan wait = Jitter(backoff < left ? backoff : left);
-                CacheEntry? written = null;
+                CacheEntry? written;
                 try
                 {
                     written = await released.Task.WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
@@ -103,9 +103,12 @@ public sealed class RedisLockProvider : ICacheLockProvider
                 }
                 catch (TimeoutException)
                 {
+                    // A poll goes straight back to the lock script, which reads the value in the same round trip.
                     backoff = backoff * 2 < _pollMax ? backoff * 2 : _pollMax;
+                    continue;
                 }
 
+                // Woken by a release: the value it carried (or, when it carried none, a read of the key).
                 if (valueProduced is not null && await valueProduced(written, cancellationToken).ConfigureAwait(false))
                 {
                     return null;
