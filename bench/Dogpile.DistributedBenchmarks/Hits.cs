@@ -38,7 +38,9 @@ internal static partial class Sections
 
     /// <summary>
     /// Runs the readers in interleaved rounds (each round: every reader for duration / rounds), so that the drift of a
-    /// shared machine spreads over all of them instead of landing on one; reports each reader's median round, and its
+    /// shared machine spreads over all of them instead of landing on one. Each round starts one reader later in the list,
+    /// so every reader follows every other equally often, and each reader's slice starts from a collected heap, so no
+    /// reader pays for the garbage of the one before it. Reports each reader's median round, and its
     /// ratio to the first reader as the median of per-round ratios (each round's readers run seconds apart, so the
     /// pairing cancels most of the drift between rounds). <c>ServerGets</c> reads the server's own read counter, to
     /// prove every read reaches the server; the client's CPU per operation is the least noisy cost on a shared machine.
@@ -59,8 +61,11 @@ internal static partial class Sections
         TimeSpan slice = HitDuration / HitRounds;
         for (int round = 0; round < HitRounds; round++)
         {
-            for (int i = 0; i < readers.Count; i++)
+            for (int turn = 0; turn < readers.Count; turn++)
             {
+                int i = (round + turn) % readers.Count;
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
                 long before = await readers[i].ServerGets();
                 self.Refresh();
                 TimeSpan cpuBefore = self.TotalProcessorTime;
@@ -220,7 +225,9 @@ internal static partial class Sections
             ## 4. L2 hits
 
             {HitTasks} concurrent tasks, each reading its own fresh key, {HitDuration.TotalSeconds:F0} s per reader in {HitRounds} interleaved rounds
-            (every reader runs once per round, so the drift of this shared machine spreads over all of them; ops/s is the
+            (every reader runs once per round, so the drift of this shared machine spreads over all of them; each round starts
+            one reader later, so every reader follows every other equally often, and each reader's turn starts after a full
+            garbage collection, so none pays for the garbage of the one before; ops/s is the
             median round, latencies all rounds; {HitWarmUp.TotalMilliseconds:F0} ms warm-up each). "vs raw" is the median of
             per-round ratios to the raw reader of the same round. "client CPU" is this process's CPU time (all threads) per
             read, the steadiest cost on a shared machine; the server's CPU is not in it. Each task reads its own key
