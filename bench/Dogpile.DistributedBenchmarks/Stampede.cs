@@ -30,7 +30,7 @@ internal static class Stampede
 
         public List<double> RawSinceStart { get; init; } = [];
 
-        /// <summary>Each process's median latency: the callers of one process finish together (one flight per process).</summary>
+        /// <summary>When each process's callers were done (median, ms after the common start): they finish together (one flight per process).</summary>
         public List<double> ProcessMedians { get; init; } = [];
     }
 

@@ -103,7 +103,7 @@ public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
         {
             if (found.TryGetValue(serverKeys[i], out MemcachedGetResult result))
             {
-// A corrupt entry is a miss for a multi-get: one bad key must not fail the others.
+                // A corrupt entry is a miss for a multi-get: one bad key must not fail the others.
                 entries[i] = CacheEntry.TryFromBytes(result.Value, out CacheEntry? decoded) ? decoded : null;
             }
         }

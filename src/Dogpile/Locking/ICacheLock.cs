@@ -20,11 +20,12 @@ public interface ICacheLockProvider
     /// Waits for the lock (used when there is no value to serve), unless another owner produces the value first.
     /// </summary>
     /// <remarks>
-    /// Each time the waiter wakes (the lock was released, or a poll is due) it calls <paramref name="valueProduced"/>
-    /// before trying the lock again. Reading the value is what a waiter wants; were it to take the lock first, the
-    /// waiting processes would each hold it in turn just to find the value there, and the last of them would be served
-    /// several round trips late. A provider whose release notice can carry the entry the holder wrote passes it, so the
-    /// waiter need not read it back.
+    /// Each time the waiter wakes (the lock was released, or a poll is due) it checks whether the value now exists
+    /// before it would hold the lock: it calls <paramref name="valueProduced"/> before trying the lock again, or, when
+    /// its lock attempt reads the value in the same step, with the entry that attempt found. Reading the value is what
+    /// a waiter wants; were it to take the lock first, the waiting processes would each hold it in turn just to find
+    /// the value there, and the last of them would be served several round trips late. A provider whose release
+    /// notice can carry the entry the holder wrote passes it, so the waiter need not read it back.
     /// </remarks>
     /// <param name="key">The backend key.</param>
     /// <param name="timeout">The longest wait.</param>
