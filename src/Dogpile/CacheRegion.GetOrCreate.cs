@@ -130,8 +130,10 @@ public sealed partial class CacheRegion
             return UnwrapAsync(WaitForCreationAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), default, cancellationToken));
         }
 
-        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken);
-        if (read.IsCompletedSuccessfully)
+        // A led read goes to AwaitReadAsync even if it has completed since StartRead looked: only there is the lead
+        // finished, and an unfinished lead would hold its joiners forever.
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken, out SharedReads.Lead? lead);
+        if (lead is null && read.IsCompletedSuccessfully)
         {
             CacheEntry? entry = read.Result;
             if (TryGetFresh(entry, out T value))
@@ -143,10 +145,13 @@ public sealed partial class CacheRegion
             return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), entry, true, default, cancellationToken));
         }
 
-        return AwaitReadAsync(key, backendKey, state, creator, options, function, read, cancellationToken);
+        return AwaitReadAsync(key, backendKey, state, creator, options, function, read, lead, cancellationToken);
     }
 
-    /// <summary>A remote read in flight: a fresh value costs this one state machine; anything else goes on to the slow path.</summary>
+    /// <summary>
+    /// A remote read in flight: a fresh value costs this one state machine; anything else goes on to the slow path.
+    /// Leading a shared read (<paramref name="lead"/> not null), it hands the outcome to the callers that joined.
+    /// </summary>
     private async ValueTask<T> AwaitReadAsync<TState, T>(
         string key,
         string backendKey,
@@ -155,17 +160,26 @@ public sealed partial class CacheRegion
         CacheEntryOptions? options,
         IRegisteredFunction? function,
         ValueTask<CacheEntry?> read,
+        SharedReads.Lead? lead,
         CancellationToken cancellationToken)
     {
         CacheEntry? entry;
         try
         {
             entry = await read.ConfigureAwait(false);
+            _sharedReads.Finish(lead, entry);
         }
         catch (CacheSerializationException ex)
         {
+            // Joiners get the same exception and count it as their own unreadable entry, as this caller does.
+            _sharedReads.Fail(lead, ex);
             CountUnreadable(key, ex);
             entry = null;
+        }
+        catch (Exception ex)
+        {
+            _sharedReads.Fail(lead, ex);
+            throw;
         }
 
         // A remote entry arrives as bytes: classified (and decoded) here, a fresh one is served without the slow path.

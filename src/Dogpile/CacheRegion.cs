@@ -450,32 +450,60 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// </summary>
     private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
     {
-        int slot = _memory is null ? SharedReads.SlotOf(backendKey) : 0;
-        if (_memory is null && _sharedReads.TryJoin(slot, backendKey) is { } inFlight)
+        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken, out SharedReads.Lead? lead);
+        return lead is null ? read : new ValueTask<CacheEntry?>(_sharedReads.LeadToEndAsync(lead, read));
+    }
+
+    /// <summary>
+    /// <see cref="StartRead(string, string, CancellationToken)"/> for a caller that awaits the read itself: a
+    /// non-null <paramref name="lead"/> means others may join this read, and the caller must end it with
+    /// <see cref="SharedReads.Finish"/> or <see cref="SharedReads.Fail"/> once awaited. That saves the hit a task.
+    /// </summary>
+    private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken, out SharedReads.Lead? lead)
+    {
+        lead = null;
+        if (_memory is not null)
+        {
+            return TryStartBackendRead(key, backendKey, cancellationToken);
+        }
+
+        int slot = SharedReads.SlotOf(backendKey);
+        if (_sharedReads.TryJoin(slot, backendKey) is { } inFlight)
         {
             return new ValueTask<CacheEntry?>(inFlight.WaitAsync(cancellationToken));
         }
 
-        ValueTask<CacheEntry?> read;
+        // A shared read belongs to every caller that joins it, so no single caller's token may cancel it; the
+        // backend's own timeouts bound it.
+        ValueTask<CacheEntry?> read = TryStartBackendRead(key, backendKey, CancellationToken.None);
+        if (read.IsCompleted)
+        {
+            return read;
+        }
+
+        lead = _sharedReads.TryLead(slot, backendKey);
+        if (lead is not null && cancellationToken.CanBeCanceled)
+        {
+            // This caller may stop waiting before the read ends, so the read is led to its end without it.
+            Task<CacheEntry?> led = _sharedReads.LeadToEndAsync(lead, read);
+            lead = null;
+            return new ValueTask<CacheEntry?>(led.WaitAsync(cancellationToken));
+        }
+
+        return read;
+    }
+
+    private ValueTask<CacheEntry?> TryStartBackendRead(string key, string backendKey, CancellationToken cancellationToken)
+    {
         try
         {
-            // A shared read belongs to every caller that joins it, so no single caller's token may cancel it; the
-            // backend's own timeouts bound it.
-            read = _backend.GetAsync(backendKey, _memory is null ? CancellationToken.None : cancellationToken);
+            return _backend.GetAsync(backendKey, cancellationToken);
         }
         catch (CacheSerializationException ex)
         {
             CountUnreadable(key, ex);
             return default;
         }
-
-        if (_memory is not null || read.IsCompleted)
-        {
-            return read;
-        }
-
-        Task<CacheEntry?> shared = _sharedReads.Share(slot, backendKey, read);
-        return new ValueTask<CacheEntry?>(cancellationToken.CanBeCanceled ? shared.WaitAsync(cancellationToken) : shared);
     }
 
     /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>

@@ -1,3 +1,5 @@
+using System.Threading.Tasks.Sources;
+
 namespace Dogpile.Testing;
 
 /// <summary>A decorator that injects failures or delays into a backend (FusionCache's chaos idea).</summary>
@@ -22,7 +24,24 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
 
     public Func<string, string>? DefaultKeyMangler => inner.DefaultKeyMangler;
 
-    public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads report "pending" the first time they are looked at and "done" after that: the read that completes
+    /// between one check of the caller's and the next.
+    /// </summary>
+    public bool CompleteReadsOnSecondLook { get; set; }
+
+    public ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        if (!CompleteReadsOnSecondLook)
+        {
+            return ReadAsync(key, cancellationToken);
+        }
+
+        ValueTask<CacheEntry?> read = ReadAsync(key, cancellationToken);
+        return read.IsCompletedSuccessfully ? new ValueTask<CacheEntry?>(new DoneOnSecondLook(read.Result), 0) : read;
+    }
+
+    private async ValueTask<CacheEntry?> ReadAsync(string key, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref Reads);
         if (BeforeRead is { } before)
@@ -72,4 +91,17 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
     public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
 
     public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.RemoveManyAsync(keys, cancellationToken);
+
+    private sealed class DoneOnSecondLook(CacheEntry? entry) : IValueTaskSource<CacheEntry?>
+    {
+        private int _looks;
+
+        public ValueTaskSourceStatus GetStatus(short token)
+            => Interlocked.Increment(ref _looks) == 1 ? ValueTaskSourceStatus.Pending : ValueTaskSourceStatus.Succeeded;
+
+        public CacheEntry? GetResult(short token) => entry;
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+            => ThreadPool.QueueUserWorkItem(continuation, state, preferLocal: false);
+    }
 }

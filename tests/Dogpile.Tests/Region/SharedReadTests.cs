@@ -47,6 +47,47 @@ public sealed class SharedReadTests
     }
 
     [Fact]
+    public async Task SharedRead_AJoinerCancels_TheCallerThatStartedItStillGetsTheValue()
+    {
+        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        await using var t = new TestRegion(backend: remote);
+        await t.Region.SetAsync("k", "stored");
+        using var impatient = new CancellationTokenSource();
+
+        // The first caller has no token, so it awaits the read itself and hands it to whoever joined.
+        Task<string> leader = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")).AsTask();
+        Task<string> joiner = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run"), cancellationToken: impatient.Token).AsTask();
+        Task<string> patient = t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")).AsTask();
+        await impatient.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => joiner);
+        slowRead.SetResult();
+
+        Assert.Equal("stored", await leader);
+        Assert.Equal("stored", await patient);
+        Assert.Equal(1, remote.Reads);
+        Assert.Equal("stored", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(2, remote.Reads);
+    }
+
+    [Fact]
+    public async Task ReadThatCompletesJustAfterItWasShared_IsStillHandedOn_SoTheNextReadOfTheKeyDoesNotHang()
+    {
+        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { CompleteReadsOnSecondLook = true };
+        await using var t = new TestRegion(backend: remote);
+        await t.Region.SetAsync("k", "stored");
+
+        for (int i = 0; i < 3; i++)
+        {
+            string value = await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run"))
+                .AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("stored", value);
+        }
+
+        Assert.Equal(3, remote.Reads);
+    }
+
+    [Fact]
     public async Task SharedRead_Fails_EveryJoinedCallerSeesTheFailure_AndTheNextReadIsNew()
     {
         var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
