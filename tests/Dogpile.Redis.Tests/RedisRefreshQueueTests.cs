@@ -11,8 +11,13 @@ internal sealed class QueueRig : IAsyncDisposable
     private int _calls;
 
     public QueueRig(RedisServer server, Action<DogpileRedisOptions>? configure = null)
+        : this(server.ConnectionString, configure)
     {
-        Redis = TestRedis.Create(server, o =>
+    }
+
+    public QueueRig(string connectionString, Action<DogpileRedisOptions>? configure = null)
+    {
+        Redis = TestRedis.Create(connectionString, o =>
         {
             o.LockLease = TimeSpan.FromSeconds(5);
             configure?.Invoke(o);

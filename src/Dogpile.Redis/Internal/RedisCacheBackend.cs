@@ -76,7 +76,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         RedisValue[] values;
         try
         {
-            values = await connection.RunAsync(db => db.StringGetAsync(redisKeys), "MGET", cancellationToken).ConfigureAwait(false);
+            values = await connection.RunAsync(db => GetAcrossSlotsAsync(db, redisKeys), "MGET", cancellationToken).ConfigureAwait(false);
         }
         catch (DogpileRedisUnavailableException ex) when (local.Enabled)
         {
@@ -179,7 +179,89 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
             redisKeys[i] = connection.Keys.Value(keys[i]);
         }
 
-        await connection.RunAsync(db => db.KeyDeleteAsync(redisKeys), "DEL", cancellationToken).ConfigureAwait(false);
+        await connection.RunAsync(db => DeleteAcrossSlotsAsync(db, redisKeys), "DEL", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One <c>MGET</c>; on a cluster, where each key's tag puts it in its own slot and a multi-key command must stay in
+    /// one, one <c>MGET</c> per slot, all sent in one batch (a round trip per node, in parallel).
+    /// </summary>
+    private Task<RedisValue[]> GetAcrossSlotsAsync(IDatabase db, RedisKey[] keys)
+    {
+        List<int[]>? groups = SlotGroups(db.Multiplexer, keys);
+        if (groups is null)
+        {
+            return db.StringGetAsync(keys);
+        }
+
+        IBatch batch = db.CreateBatch();
+        var reads = new Task<RedisValue[]>[groups.Count];
+        for (int g = 0; g < reads.Length; g++)
+        {
+            reads[g] = batch.StringGetAsync(Array.ConvertAll(groups[g], i => keys[i]));
+        }
+
+        batch.Execute();
+        return GatherAsync(groups, reads, keys.Length);
+
+        static async Task<RedisValue[]> GatherAsync(List<int[]> groups, Task<RedisValue[]>[] reads, int count)
+        {
+            await Task.WhenAll(reads).ConfigureAwait(false);
+            var values = new RedisValue[count];
+            for (int g = 0; g < reads.Length; g++)
+            {
+                RedisValue[] part = reads[g].Result;
+                for (int j = 0; j < part.Length; j++)
+                {
+                    values[groups[g][j]] = part[j];
+                }
+            }
+
+            return values;
+        }
+    }
+
+    /// <summary>One <c>DEL</c>, or on a cluster one per slot in one batch (see <see cref="GetAcrossSlotsAsync"/>).</summary>
+    private Task DeleteAcrossSlotsAsync(IDatabase db, RedisKey[] keys)
+    {
+        List<int[]>? groups = SlotGroups(db.Multiplexer, keys);
+        if (groups is null)
+        {
+            return db.KeyDeleteAsync(keys);
+        }
+
+        IBatch batch = db.CreateBatch();
+        var deletes = new Task[groups.Count];
+        for (int g = 0; g < deletes.Length; g++)
+        {
+            deletes[g] = batch.KeyDeleteAsync(Array.ConvertAll(groups[g], i => keys[i]));
+        }
+
+        batch.Execute();
+        return Task.WhenAll(deletes);
+    }
+
+    /// <summary>The keys' indexes grouped by hash slot on a cluster when they span more than one; otherwise null.</summary>
+    private List<int[]>? SlotGroups(IConnectionMultiplexer multiplexer, RedisKey[] keys)
+    {
+        if (keys.Length < 2 || !connection.IsCluster(multiplexer))
+        {
+            return null;
+        }
+
+        var bySlot = new Dictionary<int, List<int>>();
+        for (int i = 0; i < keys.Length; i++)
+        {
+            int slot = multiplexer.HashSlot(keys[i]);
+            if (!bySlot.TryGetValue(slot, out List<int>? indexes))
+            {
+                bySlot[slot] = indexes = [];
+            }
+
+            indexes.Add(i);
+        }
+
+        return bySlot.Count == 1 ? null : bySlot.Values.Select(indexes => indexes.ToArray()).ToList();
     }
 
     public async ValueTask<bool> SetAndReleaseAsync(string key, CacheEntry entry, TimeSpan? timeToLive, ICacheLock heldLock, CancellationToken cancellationToken)

@@ -19,6 +19,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private volatile bool _isCluster;
 
     public RedisConnection(DogpileRedisOptions options, TimeProvider time, ILogger logger)
     {
@@ -118,6 +119,29 @@ internal sealed class RedisConnection : IAsyncDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Whether the multiplexer talks to a Redis Cluster, where a multi-key command must stay within one hash slot.
+    /// A cluster answer is kept; until a server has answered, the deployment counts as standalone.
+    /// </summary>
+    public bool IsCluster(IConnectionMultiplexer multiplexer)
+    {
+        if (_isCluster)
+        {
+            return true;
+        }
+
+        foreach (IServer server in multiplexer.GetServers())
+        {
+            if (server.IsConnected && server.ServerType == ServerType.Cluster)
+            {
+                _isCluster = true;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public DogpileRedisUnavailableException Unavailable(string what, Exception ex)

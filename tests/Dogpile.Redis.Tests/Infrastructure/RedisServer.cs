@@ -17,8 +17,21 @@ public sealed class RedisServer : IAsyncLifetime
         "redis-server was not found (looked for /usr/bin/redis-server and on PATH). The Redis tests need a real server: " +
         "run the test command from docs/redis.md ('apt-get install -y redis-server && dotnet test tests/Dogpile.Redis.Tests').";
 
+    private readonly IReadOnlyList<string> _extraArguments;
     private Process? _process;
     private ConnectionMultiplexer? _admin;
+
+    public RedisServer()
+        : this([])
+    {
+    }
+
+    /// <summary>A server started with more arguments (a cluster node's, say); <paramref name="port"/> 0 picks a free one.</summary>
+    internal RedisServer(IReadOnlyList<string> extraArguments, int port = 0)
+    {
+        _extraArguments = extraArguments;
+        Port = port;
+    }
 
     public int Port { get; private set; }
 
@@ -28,7 +41,11 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Port = FreePort();
+        if (Port == 0)
+        {
+            Port = FreePort();
+        }
+
         await StartAsync();
     }
 
@@ -52,7 +69,7 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" })
+        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" }.Concat(_extraArguments))
         {
             start.ArgumentList.Add(arg);
         }
@@ -172,7 +189,7 @@ public sealed class RedisServer : IAsyncLifetime
         return null;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -6,10 +6,13 @@ namespace Dogpile.Redis.Tests.Infrastructure;
 internal static class TestRedis
 {
     public static DogpileRedis Create(RedisServer server, Action<DogpileRedisOptions>? configure = null, string? prefix = null)
+        => Create(server.ConnectionString, configure, prefix);
+
+    public static DogpileRedis Create(string connectionString, Action<DogpileRedisOptions>? configure = null, string? prefix = null)
     {
         var options = new DogpileRedisOptions
         {
-            Configuration = ConfigurationOptions.Parse(server.ConnectionString),
+            Configuration = ConfigurationOptions.Parse(connectionString),
             KeyPrefix = prefix ?? NewPrefix(),
         };
         configure?.Invoke(options);

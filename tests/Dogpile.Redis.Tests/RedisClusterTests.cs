@@ -1,0 +1,128 @@
+using Dogpile.Redis.Tests.Infrastructure;
+using Dogpile.Testing;
+using StackExchange.Redis;
+
+namespace Dogpile.Redis.Tests;
+
+[CollectionDefinition(Name)]
+public sealed class RedisClusterCollection : ICollectionFixture<RedisCluster>
+{
+    public const string Name = "redis-cluster";
+}
+
+/// <summary>The backend contract on a three-node cluster, where every key's hash tag puts it in a slot of its own.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterBackendConformanceTests(RedisCluster cluster) : CacheBackendConformanceTests, IAsyncLifetime
+{
+    private readonly DogpileRedis _redis = TestRedis.Create(cluster.ConnectionString);
+
+    protected override ICacheBackend CreateBackend() => _redis.Backend;
+
+    protected override Task LetTimePassAsync(TimeSpan duration) => Task.Delay(duration);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+}
+
+/// <summary>
+/// Locks, fenced writes, multi-key calls, invalidation and the refresh queue on a real cluster: every script's keys
+/// must share a slot, and multi-key commands must not cross one.
+/// </summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterTests(RedisCluster cluster)
+{
+    [Fact]
+    public async Task KeysOfOneManyCall_SpreadOverEveryNode()
+    {
+        await using DogpileRedis redis = TestRedis.Create(cluster.ConnectionString);
+        IConnectionMultiplexer multiplexer = await redis.GetMultiplexerAsync();
+        var endpoints = new HashSet<string>();
+        for (int i = 0; i < 30; i++)
+        {
+            RedisKey key = $"{redis.Options.KeyPrefix}:{{many:{i}}}:v";
+            endpoints.Add(multiplexer.GetDatabase().IdentifyEndpoint(key)!.ToString()!);
+        }
+
+        // The multi-key tests below would prove nothing if every key happened to live on one node.
+        Assert.Equal(3, endpoints.Count);
+    }
+
+    [Fact]
+    public async Task ColdKey_CallersInTwoProcesses_OneCreatorCall_FencedWriteLands_LockIsGone()
+    {
+        string prefix = TestRedis.NewPrefix();
+        await using DogpileRedis first = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
+        await using DogpileRedis second = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
+        await using CacheRegion a = TestRedis.Region(first, "cold");
+        await using CacheRegion b = TestRedis.Region(second, "cold");
+        int calls = 0;
+        async ValueTask<string> Create(CancellationToken ct)
+        {
+            Interlocked.Increment(ref calls);
+            await Task.Delay(200, ct);
+            return "created";
+        }
+
+        string[] values = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? a : b).GetOrCreateAsync("k", Create).AsTask()));
+
+        Assert.All(values, v => Assert.Equal("created", v));
+        Assert.Equal(1, calls);
+        IDatabase db = await first.DbAsync();
+        Assert.False(await db.KeyExistsAsync($"{prefix}:{{cold:k}}:lock"));
+        Assert.Equal(1, (long)await db.StringGetAsync($"{prefix}:{{cold:k}}:fence"));
+    }
+
+    [Fact]
+    public async Task ManyCalls_AcrossSlots_WriteReadAndRemoveEveryKey()
+    {
+        await using DogpileRedis redis = TestRedis.Create(cluster.ConnectionString);
+        await using CacheRegion region = TestRedis.Region(redis, "many");
+        string[] keys = Enumerable.Range(0, 30).Select(i => $"k{i}").ToArray();
+
+        await region.SetManyAsync(keys.Select(k => new KeyValuePair<string, string>(k, "v-" + k)));
+        CacheResult<string>[] read = await region.GetManyAsync<string>(keys);
+        Assert.Equal(keys.Select(k => "v-" + k), read.Select(r => r.Value));
+
+        await region.RemoveManyAsync(keys[..20]);
+        read = await region.GetManyAsync<string>(keys);
+        Assert.All(read[..20], r => Assert.False(r.HasValue));
+        Assert.All(read[20..], r => Assert.True(r.HasValue));
+    }
+
+    [Fact]
+    public async Task Invalidation_InOneProcess_ReachesAnotherOnTheCluster()
+    {
+        string prefix = TestRedis.NewPrefix();
+        await using DogpileRedis first = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
+        await using DogpileRedis second = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
+        await using CacheRegion a = TestRedis.Region(first, "inv");
+        await using CacheRegion b = TestRedis.Region(second, "inv");
+        await a.SetAsync("k", "v");
+        Assert.True((await b.GetAsync<string>("k")).HasValue);
+        await Task.Delay(20); // the mark must be later than the value's created time, at tick resolution
+
+        await a.InvalidateAsync(InvalidationMode.Hard);
+
+        await Eventually.TrueAsync(async () => !(await b.GetAsync<string>("k")).HasValue, "the other process sees the invalidation");
+    }
+
+    [Fact]
+    public async Task StaleKey_RefreshJobGoesThroughTheQueue_AndTheWorkerRefreshesIt()
+    {
+        await using var rig = new QueueRig(cluster.ConnectionString);
+        using RedisRefreshWorker worker = rig.Worker();
+        await worker.StartAsync(CancellationToken.None);
+        await rig.MakeStaleAsync("a");
+
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("a"));
+
+        await Eventually.TrueAsync(async () => (await rig.FreshValueAsync("a"))?.StartsWith("fresh-a", StringComparison.Ordinal) == true, "the worker refreshed the key");
+        await Eventually.TrueAsync(async () => (await rig.Redis.GetQueueSnapshotAsync()) is { Length: 0, Pending: 0, Completed: 1 }, "the job is acknowledged and deleted");
+        IDatabase db = await rig.Redis.DbAsync();
+        Assert.False(await db.KeyExistsAsync(rig.Keys.Marker("jobs:fetch:a")));
+        Assert.False(await db.KeyExistsAsync(rig.Keys.Lock("jobs:fetch:a")));
+        Assert.Equal(1, rig.Calls);
+        await worker.StopAsync(CancellationToken.None);
+    }
+}
