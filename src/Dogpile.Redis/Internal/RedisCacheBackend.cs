@@ -249,19 +249,8 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
             return null;
         }
 
-        var bySlot = new Dictionary<int, List<int>>();
-        for (int i = 0; i < keys.Length; i++)
-        {
-            int slot = multiplexer.HashSlot(keys[i]);
-            if (!bySlot.TryGetValue(slot, out List<int>? indexes))
-            {
-                bySlot[slot] = indexes = [];
-            }
-
-            indexes.Add(i);
-        }
-
-        return bySlot.Count == 1 ? null : bySlot.Values.Select(indexes => indexes.ToArray()).ToList();
+        List<int[]> groups = Enumerable.Range(0, keys.Length).GroupBy(i => multiplexer.HashSlot(keys[i])).Select(slot => slot.ToArray()).ToList();
+        return groups.Count == 1 ? null : groups;
     }
 
     public async ValueTask<bool> SetAndReleaseAsync(string key, CacheEntry entry, TimeSpan? timeToLive, ICacheLock heldLock, CancellationToken cancellationToken)
