@@ -91,38 +91,10 @@ public sealed class RedisClusterTests(RedisCluster cluster)
     }
 
     [Fact]
-    public async Task Invalidation_InOneProcess_ReachesAnotherOnTheCluster()
-    {
-        string prefix = TestRedis.NewPrefix();
-        await using DogpileRedis first = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
-        await using DogpileRedis second = TestRedis.Create(cluster.ConnectionString, prefix: prefix);
-        await using CacheRegion a = TestRedis.Region(first, "inv");
-        await using CacheRegion b = TestRedis.Region(second, "inv");
-        await a.SetAsync("k", "v");
-        Assert.True((await b.GetAsync<string>("k")).HasValue);
-        await Task.Delay(20); // the mark must be later than the value's created time, at tick resolution
-
-        await a.InvalidateAsync(InvalidationMode.Hard);
-
-        await Eventually.TrueAsync(async () => !(await b.GetAsync<string>("k")).HasValue, "the other process sees the invalidation");
-    }
+    public Task HardInvalidation_InOneProcess_ReachesTheOthers_AndNewSubscribersLoadIt()
+        => RedisInvalidationTests.HardInvalidationReachesEveryProcessAsync(cluster.ConnectionString);
 
     [Fact]
-    public async Task StaleKey_RefreshJobGoesThroughTheQueue_AndTheWorkerRefreshesIt()
-    {
-        await using var rig = new QueueRig(cluster.ConnectionString);
-        using RedisRefreshWorker worker = rig.Worker();
-        await worker.StartAsync(CancellationToken.None);
-        await rig.MakeStaleAsync("a");
-
-        Assert.Equal("old", await rig.Fetch.InvokeAsync("a"));
-
-        await Eventually.TrueAsync(async () => (await rig.FreshValueAsync("a"))?.StartsWith("fresh-a", StringComparison.Ordinal) == true, "the worker refreshed the key");
-        await Eventually.TrueAsync(async () => (await rig.Redis.GetQueueSnapshotAsync()) is { Length: 0, Pending: 0, Completed: 1 }, "the job is acknowledged and deleted");
-        IDatabase db = await rig.Redis.DbAsync();
-        Assert.False(await db.KeyExistsAsync(rig.Keys.Marker("jobs:fetch:a")));
-        Assert.False(await db.KeyExistsAsync(rig.Keys.Lock("jobs:fetch:a")));
-        Assert.Equal(1, rig.Calls);
-        await worker.StopAsync(CancellationToken.None);
-    }
+    public Task StaleKey_JobEnqueued_WorkerRefreshesAndAcknowledges()
+        => RedisRefreshQueueTests.StaleKeyRefreshedThroughTheQueueAsync(cluster.ConnectionString);
 }

@@ -6,11 +6,15 @@ namespace Dogpile.Redis.Tests;
 public sealed class RedisInvalidationTests(RedisServer server) : IClassFixture<RedisServer>
 {
     [Fact]
-    public async Task HardInvalidation_InOneProcess_ReachesTheOthers_AndNewSubscribersLoadIt()
+    public Task HardInvalidation_InOneProcess_ReachesTheOthers_AndNewSubscribersLoadIt()
+        => HardInvalidationReachesEveryProcessAsync(server.ConnectionString);
+
+    /// <summary>The scenario, on any deployment (the cluster tests run it too).</summary>
+    internal static async Task HardInvalidationReachesEveryProcessAsync(string connectionString)
     {
         string prefix = TestRedis.NewPrefix();
-        await using DogpileRedis first = TestRedis.Create(server, prefix: prefix);
-        await using DogpileRedis second = TestRedis.Create(server, prefix: prefix);
+        await using DogpileRedis first = TestRedis.Create(connectionString, prefix: prefix);
+        await using DogpileRedis second = TestRedis.Create(connectionString, prefix: prefix);
         await using CacheRegion a = TestRedis.Region(first, "inv");
         await using CacheRegion b = TestRedis.Region(second, "inv");
         await a.SetAsync("k", "v");
@@ -20,7 +24,7 @@ public sealed class RedisInvalidationTests(RedisServer server) : IClassFixture<R
         await a.InvalidateAsync(InvalidationMode.Hard);
 
         await Eventually.TrueAsync(async () => !(await b.GetAsync<string>("k")).HasValue, "the other process sees the invalidation");
-        await using DogpileRedis third = TestRedis.Create(server, prefix: prefix);
+        await using DogpileRedis third = TestRedis.Create(connectionString, prefix: prefix);
         await using CacheRegion c = TestRedis.Region(third, "inv");
         await Eventually.TrueAsync(async () => !(await c.GetAsync<string>("k")).HasValue, "a region started later loads the stored mark");
     }
