@@ -10,7 +10,7 @@ namespace Dogpile.Benchmarks;
 [MemoryDiagnoser]
 public class ZipfThroughputBenchmarks : PeerFixture
 {
-    public const int TotalOps = 1 << 18;
+    public const int TotalOps = 1 << 20;
     private const int KeyCount = 10_000;
     private const double Skew = 0.99;
     private const int SequenceLength = 1 << 16;
@@ -18,7 +18,11 @@ public class ZipfThroughputBenchmarks : PeerFixture
     private string[] _keys = null!;
     private string[] _sequence = null!;
 
-    [Params(1, 2)]
+    /// <summary>1 and 2 threads here; <c>DOGPILE_BENCH_THREADS</c> (e.g. "1,2,4,8,16") sets others, for the 16-core scaling run.</summary>
+    public static IEnumerable<int> ThreadCounts
+        => (Environment.GetEnvironmentVariable("DOGPILE_BENCH_THREADS") ?? "1,2").Split(',').Select(t => int.Parse(t, System.Globalization.CultureInfo.InvariantCulture));
+
+    [ParamsSource(nameof(ThreadCounts))]
     public int Threads { get; set; }
 
     [GlobalSetup]

@@ -53,6 +53,7 @@ public static class DocWriter
         sb.AppendLine("## Micro benchmarks (BenchmarkDotNet)").AppendLine();
         sb.AppendLine("\"vs best peer\" divides by the faster of FusionCache and HybridCache in the same table; \"vs ConcurrentDictionary\" by the raw baseline. Allocated is per operation.").AppendLine();
         sb.Append(microMarkdown);
+        sb.Append(ScalingSection(repoRoot));
 
         sb.AppendLine("## Scenarios").AppendLine();
         sb.AppendLine("Console harness `bench/Dogpile.Scenarios` (HdrHistogram percentiles), one process, in memory. Each scenario implements `IScenario`.").AppendLine();
@@ -65,6 +66,31 @@ public static class DocWriter
         sb.Append(WebSummary(repoRoot));
 
 
+        return sb.ToString();
+    }
+
+    /// <summary>The committed 16-core run of the Zipf hit benchmark (bench/scaling), when there is one.</summary>
+    private static string ScalingSection(string repoRoot)
+    {
+        string folder = Path.Combine(repoRoot, "bench", "scaling", "results");
+        if (!Directory.Exists(folder))
+        {
+            return "";
+        }
+
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine("### Hit throughput, Zipf keys, 1 to 16 threads, on a 16-core machine").AppendLine();
+        sb.AppendLine("The Zipf benchmark above, run on a separate 16-core machine by `bench/scaling/run-on-device.sh` (a self-contained build from "
+                    + "`bench/scaling/publish.sh`, BenchmarkDotNet in process, same short job), to show how hits scale where cores are not shared with "
+                    + "the load generator. Not re-run by `bench/run.sh`: its results are committed in `bench/scaling/results/`. "
+                    + "Each cell is M hits/s over all threads, and in brackets the speed-up over the same library on 1 thread.").AppendLine();
+        string machine = Path.Combine(folder, "machine.md");
+        if (File.Exists(machine))
+        {
+            sb.AppendLine(File.ReadAllText(machine).TrimEnd()).AppendLine();
+        }
+
+        sb.Append(MicroResults.RenderScaling(folder));
         return sb.ToString();
     }
 
