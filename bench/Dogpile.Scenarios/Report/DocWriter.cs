@@ -83,7 +83,8 @@ public static class DocWriter
         sb.AppendLine("The Zipf benchmark above, run on a separate 16-core machine by `bench/scaling/run-on-device.sh` (a self-contained build from "
                     + "`bench/scaling/publish.sh`, BenchmarkDotNet in process, same short job), to show how hits scale where cores are not shared with "
                     + "the load generator. Not re-run by `bench/run.sh`: its results are committed in `bench/scaling/results/`. "
-                    + "Each cell is M hits/s over all threads, and in brackets the speed-up over the same library on 1 thread.").AppendLine();
+                    + "Each cell is M hits/s over all threads (from the median iteration), and in brackets the speed-up over the same library on 1 thread. "
+                    + "That machine is a VM lent for minutes, its neighbours unknown; BenchmarkDotNet's full log, with its wide error bars, is `bench/scaling/results/zipf.log`.").AppendLine();
         string machine = Path.Combine(folder, "machine.md");
         if (File.Exists(machine))
         {
