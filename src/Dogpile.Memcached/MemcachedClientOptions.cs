@@ -20,8 +20,13 @@ public sealed class MemcachedClientOptions
     public int MaxConnectionsPerServer { get; set; } = 8;
 
     /// <summary>How long opening a connection may take before the server is marked dead.</summary>
-    /// <value>1 second by default; must be positive.</value>
-    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    /// <value>5 seconds by default (as StackExchange.Redis's connect timeout); must be positive.</value>
+    /// <remarks>
+    /// A refused connection fails at once whatever this is; the timeout only bounds a server that does not answer.
+    /// It is generous because a timeout marks the server dead for <see cref="DeadServerRetryDelay"/>: with 1 s, a
+    /// loaded host whose connect completion waited on a busy thread pool took a healthy server out.
+    /// </remarks>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long one request (or one pipelined batch to one server) may take once it holds a connection.</summary>
     /// <value>1 second by default; must be positive.</value>

@@ -19,7 +19,7 @@ public sealed class MemcachedClientOptionsTests
         var options = new MemcachedClientOptions();
 
         Assert.Equal(8, options.MaxConnectionsPerServer);
-        Assert.Equal(TimeSpan.FromSeconds(1), options.ConnectTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(1), options.RequestTimeout);
         Assert.Equal(TimeSpan.FromSeconds(5), options.DeadServerRetryDelay);
         Assert.Equal(1024 * 1024, options.MaxItemSize);
