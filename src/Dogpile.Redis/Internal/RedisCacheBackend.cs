@@ -184,25 +184,12 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
 
     /// <summary>
     /// One <c>MGET</c>; on a cluster, where each key's tag puts it in its own slot and a multi-key command must stay in
-    /// one, one <c>MGET</c> per slot, all sent in one batch (a round trip per node, in parallel).
+    /// one, one <c>MGET</c> per slot (see <see cref="PerSlot"/>).
     /// </summary>
     private Task<RedisValue[]> GetAcrossSlotsAsync(IDatabase db, RedisKey[] keys)
     {
         List<int[]>? groups = SlotGroups(db.Multiplexer, keys);
-        if (groups is null)
-        {
-            return db.StringGetAsync(keys);
-        }
-
-        IBatch batch = db.CreateBatch();
-        var reads = new Task<RedisValue[]>[groups.Count];
-        for (int g = 0; g < reads.Length; g++)
-        {
-            reads[g] = batch.StringGetAsync(Array.ConvertAll(groups[g], i => keys[i]));
-        }
-
-        batch.Execute();
-        return GatherAsync(groups, reads, keys.Length);
+        return groups is null ? db.StringGetAsync(keys) : GatherAsync(groups, PerSlot(db, groups, keys, static (batch, slotKeys) => batch.StringGetAsync(slotKeys)), keys.Length);
 
         static async Task<RedisValue[]> GatherAsync(List<int[]> groups, Task<RedisValue[]>[] reads, int count)
         {
@@ -221,24 +208,25 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         }
     }
 
-    /// <summary>One <c>DEL</c>, or on a cluster one per slot in one batch (see <see cref="GetAcrossSlotsAsync"/>).</summary>
+    /// <summary>One <c>DEL</c>, or on a cluster one per slot (see <see cref="PerSlot"/>).</summary>
     private Task DeleteAcrossSlotsAsync(IDatabase db, RedisKey[] keys)
     {
         List<int[]>? groups = SlotGroups(db.Multiplexer, keys);
-        if (groups is null)
-        {
-            return db.KeyDeleteAsync(keys);
-        }
+        return groups is null ? db.KeyDeleteAsync(keys) : Task.WhenAll(PerSlot(db, groups, keys, static (batch, slotKeys) => batch.KeyDeleteAsync(slotKeys)));
+    }
 
+    /// <summary>Sends one command per slot group, all in one batch: a round trip per node, in parallel.</summary>
+    private static Task<T>[] PerSlot<T>(IDatabase db, List<int[]> groups, RedisKey[] keys, Func<IBatch, RedisKey[], Task<T>> command)
+    {
         IBatch batch = db.CreateBatch();
-        var deletes = new Task[groups.Count];
-        for (int g = 0; g < deletes.Length; g++)
+        var sent = new Task<T>[groups.Count];
+        for (int g = 0; g < sent.Length; g++)
         {
-            deletes[g] = batch.KeyDeleteAsync(Array.ConvertAll(groups[g], i => keys[i]));
+            sent[g] = command(batch, Array.ConvertAll(groups[g], i => keys[i]));
         }
 
         batch.Execute();
-        return Task.WhenAll(deletes);
+        return sent;
     }
 
     /// <summary>The keys' indexes grouped by hash slot on a cluster when they span more than one; otherwise null.</summary>
