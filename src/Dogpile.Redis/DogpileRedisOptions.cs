@@ -11,7 +11,9 @@ namespace Dogpile.Redis;
 /// <para><b>When Redis is unavailable or slow</b>, every call is bounded: the multiplexer is configured with
 /// <c>AbortOnConnectFail=false</c> (it keeps reconnecting in the background), fail-fast backlog, and sync/async timeouts
 /// of <see cref="OperationTimeout"/> (the multiplexer checks them on its 1 s heartbeat, so a hung call ends within about
-/// <see cref="OperationTimeout"/> + 1 s). A multiplexer you supply keeps its own settings: when its <c>AsyncTimeout</c> is
+/// <see cref="OperationTimeout"/> + 1 s). The first connect may take the multiplexer's <c>ConnectTimeout</c> (5 s unless
+/// the configuration says otherwise, never less than <see cref="OperationTimeout"/>); calls made meanwhile wait for it
+/// within that bound. A multiplexer you supply keeps its own settings: when its <c>AsyncTimeout</c> is
 /// at most <see cref="OperationTimeout"/> it bounds calls the same way; otherwise, and for every cancellable call, each
 /// call is also cut off after <see cref="OperationTimeout"/> by a timer of its own (a timer-queue registration per
 /// call: give a shared multiplexer <c>asyncTimeout</c> ≤ <see cref="OperationTimeout"/> to avoid it). A call that fails

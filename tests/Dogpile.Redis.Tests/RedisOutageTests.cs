@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using Dogpile.Redis.Tests.Infrastructure;
 using Dogpile.Testing;
+using StackExchange.Redis;
 
 namespace Dogpile.Redis.Tests;
 
-/// <summary>redis-server stopped mid-run and started again. Owns its server: no other test class shares the outage.</summary>
+/// <summary>redis-server stopped mid-run and started again, or slow to answer a new connection. Owns its server: no other test class shares the outage.</summary>
 public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisServer>
 {
     [Fact]
@@ -63,5 +64,20 @@ public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisSe
             "Redis calls succeed again after the restart",
             TimeSpan.FromSeconds(30));
         Assert.Equal("after", (await region.GetAsync<string>("after")).Value);
+    }
+
+    [Fact]
+    public async Task SlowFirstConnect_FirstCallWaitsForIt_NotJustOneOperationTimeout()
+    {
+        // The server answers no command for 1.5 s, so the new connection's handshake takes that long: longer than one
+        // OperationTimeout, well within the connect timeout. Under load a first connect can be that slow too.
+        IDatabase admin = await server.AdminAsync();
+        await admin.ExecuteAsync("CLIENT", "PAUSE", "1500", "ALL");
+        var watch = Stopwatch.StartNew();
+        await using DogpileRedis redis = TestRedis.Create(server, o => o.OperationTimeout = TimeSpan.FromMilliseconds(300));
+        await using CacheRegion region = TestRedis.Region(redis, "slow-connect");
+
+        Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("v")));
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(1), $"the pause did not hold the call back ({watch.Elapsed}): the test proves nothing");
     }
 }

@@ -18,6 +18,10 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly bool _multiplexerBoundsCalls;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+
+    // How long a call waits for the first connect: the multiplexer's ConnectTimeout, not one OperationTimeout, so a
+    // process that starts under load does not fail its first calls while the handshake is still on its way.
+    private readonly TimeSpan _connectWait;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
     private volatile bool _isCluster;
 
@@ -30,6 +34,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         if (options.Multiplexer is { } existing)
         {
             _multiplexer = new Lazy<Task<IConnectionMultiplexer>>(Task.FromResult(existing));
+            _connectWait = Timeout;
             _multiplexerBoundsCalls = AsyncTimeoutOf(existing) is { } asyncTimeout && asyncTimeout <= options.OperationTimeout;
             Hook(existing);
         }
@@ -44,7 +49,8 @@ internal sealed class RedisConnection : IAsyncDisposable
             configuration.BacklogPolicy = BacklogPolicy.FailFast;
             configuration.SyncTimeout = timeoutMs;
             configuration.AsyncTimeout = timeoutMs;
-            configuration.ConnectTimeout = Math.Max(timeoutMs, 1000);
+            configuration.ConnectTimeout = Math.Max(configuration.ConnectTimeout, timeoutMs);
+            _connectWait = TimeSpan.FromMilliseconds(configuration.ConnectTimeout);
             configuration.ClientName ??= "dogpile";
             _ownsMultiplexer = true;
             _multiplexerBoundsCalls = true;
@@ -86,7 +92,7 @@ internal sealed class RedisConnection : IAsyncDisposable
             Task<IConnectionMultiplexer> connecting = _multiplexer.Value;
             IConnectionMultiplexer multiplexer = connecting.IsCompletedSuccessfully
                 ? connecting.Result
-                : await connecting.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
+                : await connecting.WaitAsync(_connectWait, _time, cancellationToken).ConfigureAwait(false);
             Task<T> pending = operation(multiplexer.GetDatabase());
 
             return _multiplexerBoundsCalls && !cancellationToken.CanBeCanceled
@@ -168,7 +174,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     {
         try
         {
-            IConnectionMultiplexer multiplexer = await _multiplexer.Value.WaitAsync(Timeout, _time).ConfigureAwait(false);
+            IConnectionMultiplexer multiplexer = await _multiplexer.Value.WaitAsync(_connectWait, _time).ConfigureAwait(false);
             await multiplexer.GetSubscriber()
                 .SubscribeAsync(RedisChannel.Literal(channel), (_, message) => onMessage(message))
                 .WaitAsync(Timeout, _time)
