@@ -61,10 +61,9 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task Acquire_WhileHeld_IsWokenByReleaseWithoutWaitingForThePoll()
     {
-        await using DogpileRedis slowPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix);
+        await using DogpileRedis slowPoll = await TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix).ListeningAsync();
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("wake", CancellationToken.None))!;
 
-        // Subscribe first (the first AcquireAsync call does), so the release message can reach the waiter.
         var watch = Stopwatch.StartNew();
         ValueTask<ICacheLock?> waiting = slowPoll.LockProvider.AcquireAsync("wake", TimeSpan.FromSeconds(20), valueProduced: null, CancellationToken.None);
         await Task.Delay(300);
@@ -79,7 +78,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task Acquire_WokenWhenTheValueWasProduced_ReturnsWithoutTakingTheLock()
     {
-        await using DogpileRedis slowPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix);
+        await using DogpileRedis slowPoll = await TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix).ListeningAsync();
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("produced", CancellationToken.None))!;
         int checks = 0;
 
@@ -104,7 +103,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task Acquire_WhileHeldAndNoReleaseComes_PollsWithTheLockScriptOnly()
     {
-        await using DogpileRedis fastPoll = TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromMilliseconds(40); o.LockPollMaxInterval = TimeSpan.FromMilliseconds(40); }, _redis.Options.KeyPrefix);
+        await using DogpileRedis fastPoll = await TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromMilliseconds(40); o.LockPollMaxInterval = TimeSpan.FromMilliseconds(40); }, _redis.Options.KeyPrefix).ListeningAsync();
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("polled", CancellationToken.None))!;
         int checks = 0;
         using var giveUp = new CancellationTokenSource();
@@ -294,7 +293,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
             var rig = new ColdKeyRig();
             TimeSpan poll = waiterPoll ?? TimeSpan.FromSeconds(10);
             rig.First = TestRedis.Create(server, prefix: rig.Prefix);
-            rig._second = TestRedis.Create(server, o => { o.LockPollMinInterval = poll; o.LockPollMaxInterval = poll; }, rig.Prefix);
+            rig._second = await TestRedis.Create(server, o => { o.LockPollMinInterval = poll; o.LockPollMaxInterval = poll; }, rig.Prefix).ListeningAsync();
             rig._a = TestRedis.Region(rig.First, "cold");
             rig.B = TestRedis.Region(rig._second, "cold");
             var creating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

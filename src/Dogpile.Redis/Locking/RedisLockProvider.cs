@@ -75,7 +75,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
             {
                 // Watch before trying, so a release between the try and the wait is not missed.
                 TaskCompletionSource<CacheEntry?> released = _waiters.GetOrAdd(key, static _ => new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously));
-                _ = _connection.EnsureSubscribedAsync(_connection.Keys.LockReleasedChannel, OnReleased);
+                _ = ListenForReleasesAsync();
                 // The script also reads the value: the holder needs no re-read, and a loser may find the value already there.
                 (RedisLockHandle? acquired, CacheEntry? current) = await TryAcquireCoreAsync(key, readValue: valueProduced is not null, cancellationToken).ConfigureAwait(false);
                 if (acquired is not null)
@@ -216,6 +216,9 @@ public sealed class RedisLockProvider : ICacheLockProvider
         RedisValue value = await _connection.RunAsync(db => db.StringGetAsync(_connection.Keys.Lock(key)), "GET lock", cancellationToken).ConfigureAwait(false);
         return value == ownerToken;
     }
+
+    /// <summary>Listens for release notices, as the first <see cref="AcquireAsync"/> does; completes once the subscription is in place.</summary>
+    internal Task ListenForReleasesAsync() => _connection.EnsureSubscribedAsync(_connection.Keys.LockReleasedChannel, OnReleased);
 
     private void OnReleased(RedisValue message)
     {

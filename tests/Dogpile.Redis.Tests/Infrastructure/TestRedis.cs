@@ -34,5 +34,16 @@ internal static class TestRedis
         return new CacheRegion(options, null, FileLoggerFactory.Instance);
     }
 
+    /// <summary>
+    /// Connects <paramref name="waiter"/> and has it listen for lock releases (its first acquire would start that without
+    /// waiting). A test that pauses so a waiter can park must not count on a fresh instance doing both within the pause:
+    /// under a loaded run it may not, and its waiter then misses the release notice, or takes the lock after it.
+    /// </summary>
+    public static async Task<DogpileRedis> ListeningAsync(this DogpileRedis waiter)
+    {
+        await waiter.LockProvider.ListenForReleasesAsync();
+        return waiter;
+    }
+
     public static async Task<IDatabase> DbAsync(this DogpileRedis redis) => (await redis.GetMultiplexerAsync()).GetDatabase();
 }
