@@ -12,6 +12,8 @@ namespace Dogpile.Memcached;
 /// <remarks>
 /// <para>Create one backend per process (a lock provider built from it shares its client)
 /// and use it for every region; regions are kept apart by <see cref="CacheRegionOptions.KeyPrefix"/>.</para>
+/// <para>TTLs: memcached keeps whole seconds on a clock that ticks once a second, so each entry is stored with its time
+/// to live rounded up plus one second: it never disappears before the region's time to live, and at most 2 s after.</para>
 /// <para>Keys: memcached accepts at most 250 bytes without spaces or control characters. <see cref="DefaultKeyMangler"/>
 /// replaces any key that breaks those rules by its SHA-256, so a region works with any key.</para>
 /// <para>Failures surface as <see cref="MemcachedException"/> subtypes: <see cref="MemcachedConnectionException"/>,
@@ -187,7 +189,10 @@ public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
             throw new ArgumentOutOfRangeException(nameof(timeToLive), ttl, "A time to live must be positive; null keeps the entry until evicted.");
         }
 
-        return ttl;
+        // memcached counts a TTL from its own clock, which ticks once a second: an item stored just before a tick loses
+        // up to a second of it. One more second keeps every entry at least as long as asked (at most 2 s longer, which
+        // only delays eviction: freshness comes from the entry's own metadata).
+        return ttl + TimeSpan.FromSeconds(1);
     }
 
     private byte[] Encode(string key, CacheEntry entry)
