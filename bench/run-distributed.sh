@@ -82,7 +82,7 @@ A working copy: \`bench/run.sh\` puts these sections into \`docs/benchmarks.md\`
 **Read these numbers as noisy.** The client processes, redis-server and memcached all share this machine's
 $(nproc) cores, and other work may have been running on it at the same time: throughput can swing by 2× between two runs,
 and tails by hundreds of milliseconds. Counts (creator calls, connections, jobs) are exact; times are indicative.
-Every peer uses System.Text.Json, the same multiplexer and the same TTLs. Percentiles come from HdrHistogram.
+Each scenario runs in a process of its own. Every peer uses System.Text.Json, the same multiplexer and the same TTLs. Percentiles come from HdrHistogram.
 
 HEADER
   cat "$OUT_DIR/sections.md"

@@ -1,10 +1,12 @@
 using System.Globalization;
-using System.Text;
 using Dogpile.DistributedBenchmarks;
 
 // Dogpile.DistributedBenchmarks run <redis host:port> <memcached host:port> <out.md> [scenario...]
-//   Runs the scenarios (all by default: stampede-redis, hits, connections, stampede-memcached, queue, killed) and writes
-//   their markdown sections to <out.md>; bench/run-distributed.sh adds the machine header and writes the doc.
+//   Runs the scenarios (all by default: stampede-redis, hits, connections, stampede-memcached, queue, killed), each in a
+//   process of its own, and writes their markdown sections to <out.md> and their targets to <out.md>.targets;
+//   bench/run-distributed.sh adds the machine header and writes the doc.
+// Dogpile.DistributedBenchmarks scenario <redis host:port> <memcached host:port> <part.md> <scenario>
+//   One scenario, in this process: its section to <part.md>, its targets (with their order) to <part.md>.targets.
 // Dogpile.DistributedBenchmarks child <mode> ...
 //   A child OS process of a cross-process scenario (stampede, lock-holder, lock-waiter).
 if (args.Length >= 1 && args[0] == "child")
@@ -18,6 +20,11 @@ if (args.Length >= 1 && args[0] == "child")
     };
 }
 
+if (args.Length >= 5 && args[0] == "scenario")
+{
+    return await Scenario.RunOneAsync(args[1], args[2], args[3], args[4]);
+}
+
 if (args.Length < 4 || args[0] != "run")
 {
     Console.Error.WriteLine("usage: Dogpile.DistributedBenchmarks run <redis host:port> <memcached host:port> <out.md> [scenario...]");
@@ -25,39 +32,35 @@ if (args.Length < 4 || args[0] != "run")
 }
 
 string redis = args[1], memcached = args[2], output = args[3];
-string[] all = ["stampede-redis", "hits", "connections", "stampede-memcached", "queue", "killed"];
-string[] order = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue"];
-string[] selected = args.Length > 4 ? args[4..] : all;
-var sections = new SortedDictionary<int, string>();
-foreach (string scenario in all.Where(selected.Contains))
+string[] selected = args.Length > 4 ? args[4..] : Scenario.All;
+if (selected.Except(Scenario.All).ToArray() is { Length: > 0 } unknown)
 {
-    var watch = System.Diagnostics.Stopwatch.StartNew();
-    Console.WriteLine($"== {scenario}");
-    try
+    Console.Error.WriteLine($"unknown scenario(s): {string.Join(", ", unknown)}; known: {string.Join(", ", Scenario.All)}");
+    return 2;
+}
+
+var sections = new SortedDictionary<int, string>();
+var targets = new List<(int Order, string Line)>();
+foreach (string scenario in Scenario.All.Where(selected.Contains))
+{
+    // Each scenario in a fresh process: none inherits another's heap, thread pool, JIT state or connections. (In one
+    // process, the L2-hit readers once measured lower after the stampede scenario while the raw reader did not.)
+    string part = $"{output}.{scenario}";
+    int exit = await Scenario.RunInChildAsync(redis, memcached, part, scenario);
+    sections[Scenario.DocOrder(scenario)] = File.Exists(part)
+        ? await File.ReadAllTextAsync(part)
+        : string.Create(CultureInfo.InvariantCulture, $"## {scenario}\n\n**Failed to run:** its process exited with code {exit} before writing a section.\n\n");
+    if (File.Exists(part + ".targets"))
     {
-        string section = scenario switch
-        {
-            "stampede-redis" => await Sections.StampedeRedisAsync(redis),
-            "hits" => await Sections.HitsAsync(redis, memcached),
-            "connections" => await Sections.ConnectionsAsync(redis, memcached),
-            "stampede-memcached" => await Sections.StampedeMemcachedAsync(memcached),
-            "queue" => await Sections.QueueAsync(redis),
-            "killed" => await Sections.KilledAsync(redis, memcached),
-            _ => throw new ArgumentException(scenario),
-        };
-        sections[Array.IndexOf(order, scenario)] = section;
-    }
-    catch (Exception ex)
-    {
-        // A scenario that breaks is reported as broken, and the others still run.
-        sections[Array.IndexOf(order, scenario)] = string.Create(CultureInfo.InvariantCulture, $"## {scenario}\n\n**Failed to run:** `{ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}`\n\n");
-        Console.Error.WriteLine(ex);
+        targets.AddRange((await File.ReadAllLinesAsync(part + ".targets")).Select(line => (int.Parse(line[..line.IndexOf('\t')], CultureInfo.InvariantCulture), line[(line.IndexOf('\t') + 1)..])));
     }
 
-    Console.WriteLine($"   {scenario} took {watch.Elapsed.TotalSeconds:F1} s");
+    File.Delete(part);
+    File.Delete(part + ".targets");
+
     // Written after every scenario, in the doc's numbering (the run order is the priority order).
     await File.WriteAllTextAsync(output, string.Concat(sections.Values));
-    await Targets.WriteAsync(output + ".targets");
+    await File.WriteAllLinesAsync(output + ".targets", targets.OrderBy(t => t.Order).Select(t => t.Line));
 }
 
 return 0;

@@ -3,8 +3,9 @@ using System.Globalization;
 namespace Dogpile.DistributedBenchmarks;
 
 /// <summary>
-/// The issue's targets as each scenario judged them, written next to the sections (<c>out.md.targets</c>, tab-separated)
-/// so <c>bench/run.sh</c> can put them on the one "targets at a glance" board of <c>docs/benchmarks.md</c>.
+/// The issue's targets as a scenario judged them, written next to its section (<c>part.md.targets</c>, tab-separated,
+/// the board order first) so the parent can merge every scenario's into one file, and <c>bench/run.sh</c> put them on
+/// the one "targets at a glance" board of <c>docs/benchmarks.md</c>.
 /// </summary>
 internal static class Targets
 {
@@ -24,7 +25,7 @@ internal static class Targets
         {
             return File.WriteAllLinesAsync(path, s_items.OrderBy(i => i.Order).Select(i => string.Create(
                 CultureInfo.InvariantCulture,
-                $"{Clean(i.Target)}\t{Clean(i.Measured)}\t{(i.Met ? "yes" : "no")}")));
+                $"{i.Order}\t{Clean(i.Target)}\t{Clean(i.Measured)}\t{(i.Met ? "yes" : "no")}")));
         }
     }
 

@@ -114,7 +114,7 @@ public static class DocWriter
 
         var sb = new System.Text.StringBuilder();
         sb.AppendLine("## Distributed scenarios").AppendLine();
-        sb.AppendLine("Console harness `bench/Dogpile.DistributedBenchmarks` (HdrHistogram percentiles), run by `bench/run-distributed.sh` against its own servers on loopback. "
+        sb.AppendLine("Console harness `bench/Dogpile.DistributedBenchmarks` (HdrHistogram percentiles), run by `bench/run-distributed.sh` against its own servers on loopback, each scenario in a process of its own. "
                     + "The client processes, redis-server and memcached all share this machine's cores: counts (creator calls, connections, jobs) are exact, times are indicative.").AppendLine();
         string servers = Path.Combine(folder, "servers.md");
         if (File.Exists(servers))
