@@ -16,7 +16,7 @@ internal static class TestRedis
             KeyPrefix = prefix ?? NewPrefix(),
         };
         configure?.Invoke(options);
-        return new DogpileRedis(options, null, FileLoggerFactory.Instance);
+        return new DogpileRedis(options, null, TestLog.Instance);
     }
 
     public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
@@ -31,7 +31,7 @@ internal static class TestRedis
         };
         configure?.Invoke(options);
         redis.ApplyTo(options, useQueue);
-        return new CacheRegion(options, null, FileLoggerFactory.Instance);
+        return new CacheRegion(options, null, TestLog.Instance);
     }
 
     /// <summary>
