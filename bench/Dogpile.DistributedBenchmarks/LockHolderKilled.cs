@@ -92,7 +92,7 @@ internal static partial class Sections
         s.Append(CultureInfo.InvariantCulture, $"""
             ## 3. Lock holder killed
 
-            Process A asks for a cold key, takes its lock (lease {lease / 1000:F0} s, renewed every lease / 3 while held) and its creator hangs.
+            Process A asks for a cold key, takes its lock (lease {lease / 1000:F0} s, renewed while held: every lease / 3 on Redis, every (lease − 1 s) / 2 on memcached, whose whole-second clock may end a lease a second early) and its creator hangs.
             Process B asks for the same key and waits. 1.5 s later A gets SIGKILL (no release, no cleanup); we measure from the
             kill to B having the value (B takes the lock once A's last renewed lease runs out, runs its creator, writes).
             {LockHolderKilled.Repetitions} runs per backend; a fresh pair of processes each time.

@@ -3,8 +3,9 @@ using Dogpile.Memcached.Client;
 namespace Dogpile.Memcached;
 
 /// <summary>
-/// A held memcached lock. While <see cref="MemcachedLockOptions.RenewWhileHeld"/> is on, a timer extends it every lease/3
-/// until it is released (or found lost): an owner that never releases keeps it, so every path must release.
+/// A held memcached lock. While <see cref="MemcachedLockOptions.RenewWhileHeld"/> is on, a timer extends it (every
+/// lease/3, or sooner for a short lease) until it is released (or found lost): an owner that never releases keeps it, so
+/// every path must release.
 /// Extend and release compare the stored owner token under the item's CAS, and are serialized
 /// with the renewal timer, so a renewal can never change the CAS between a release's read and its delete.
 /// </summary>
@@ -26,7 +27,8 @@ internal sealed class MemcachedLock : ICacheLock
         OwnerToken = System.Text.Encoding.ASCII.GetString(token);
         if (provider.RenewWhileHeld)
         {
-            TimeSpan period = provider.Lease / 3;
+            // Sooner than a third of the lease when it is short: memcached may end it up to a second early.
+            TimeSpan period = TimeSpan.FromTicks(Math.Min(provider.Lease.Ticks / 3, (provider.Lease - TimeSpan.FromSeconds(1)).Ticks / 2));
             _renewal = provider.Time.CreateTimer(static state => ((MemcachedLock)state!).Renew(), this, period, period);
         }
     }

@@ -9,12 +9,13 @@ public sealed class MemcachedLockOptions
     /// its lease loses the lock, and another process may create the same value at the same time.
     /// </summary>
     /// <value>
-    /// Default: 30 seconds; at least 1 second. memcached counts TTLs in whole seconds (fractions round up) on a clock that
-    /// ticks once a second, so a lease can end up to one second early: keep it well above a second.
+    /// Default: 30 seconds; at least 2 seconds. memcached counts TTLs in whole seconds (fractions round up) on a clock that
+    /// ticks once a second, so a lease can end up to one second early (a 1 s lease lasted as little as 0.07 s): renewal
+    /// therefore comes every <see cref="Lease"/>/3 or (<see cref="Lease"/> − 1 s)/2, whichever is sooner.
     /// </value>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Whether a held lock extends its own lease every <see cref="Lease"/>/3 until it is released.</summary>
+    /// <summary>Whether a held lock extends its own lease (see <see cref="Lease"/> for how often) until it is released.</summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool RenewWhileHeld { get; set; } = true;
 
@@ -32,9 +33,9 @@ public sealed class MemcachedLockOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     internal void Validate()
     {
-        if (Lease < TimeSpan.FromSeconds(1))
+        if (Lease < TimeSpan.FromSeconds(2))
         {
-            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least 1 second, not {Lease}.", nameof(Lease));
+            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least 2 seconds (memcached may end a lease up to a second early), not {Lease}.", nameof(Lease));
         }
 
         if (MinRetryDelay <= TimeSpan.Zero)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Dogpile.Memcached.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -58,7 +59,7 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     [Fact]
     public async Task ExpiredHolder_ReleaseAndExtend_NeverTouchTheNewOwnersLock()
     {
-        var provider = Provider(TimeSpan.FromSeconds(1));
+        var provider = Provider(TimeSpan.FromSeconds(2));
         string key = NewKey("expired");
         ICacheLock a = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
 
@@ -182,6 +183,28 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         await held.ReleaseAsync();
     }
 
+    [Theory]
+    [InlineData(2, 500)] // (lease - 1 s) / 2: memcached may end a 2 s lease after just over 1 s
+    [InlineData(30, 10_000)] // lease / 3
+    public async Task RenewWhileHeld_RenewsSoonEnoughForMemcachedsWholeSecondClock(int leaseSeconds, int periodMs)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var provider = Provider(TimeSpan.FromSeconds(leaseSeconds), renew: true, time);
+        string key = NewKey("renew-period");
+        ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
+        // A renewal is a compare-and-swap store: the server counts it in cas_hits (this class has the server to itself).
+        async Task<long> RenewalsAsync() => long.Parse((await server.StatsAsync())["cas_hits"], CultureInfo.InvariantCulture);
+        long before = await RenewalsAsync();
+
+        time.Advance(TimeSpan.FromMilliseconds(periodMs - 1));
+        await Task.Delay(200); // a renewal would be a real round trip: give it time to land
+        Assert.Equal(before, await RenewalsAsync());
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await Dogpile.Testing.Eventually.TrueAsync(async () => await RenewalsAsync() > before, $"renewed {periodMs} ms into a {leaseSeconds} s lease");
+        await held.ReleaseAsync();
+    }
+
     [Fact]
     public async Task RenewWhileHeld_KeepsTheLockPastItsLease_UntilReleased()
     {
@@ -245,10 +268,13 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
         Assert.Equal(held.OwnerToken, await StoredTokenAsync(shared, key));
     }
 
-    [Fact]
-    public void Options_InvalidLease_RejectedByName()
+    [Theory]
+    [InlineData(500)]
+    [InlineData(1000)] // memcached may end it after 0.07 s: no renewal could keep it
+    [InlineData(1999)]
+    public void Options_LeaseUnderTwoSeconds_RejectedByName(int leaseMs)
     {
-        var ex = Assert.Throws<ArgumentException>(() => Provider(TimeSpan.FromMilliseconds(500)));
+        var ex = Assert.Throws<ArgumentException>(() => Provider(TimeSpan.FromMilliseconds(leaseMs)));
         Assert.Contains("Lease", ex.Message, StringComparison.Ordinal);
     }
 
