@@ -42,9 +42,9 @@ internal sealed class MemcachedLock : ICacheLock
 
     public async ValueTask<bool> ExtendAsync(TimeSpan lease, CancellationToken cancellationToken)
     {
-        if (lease <= TimeSpan.Zero)
+        if (lease < MemcachedLockOptions.MinimumLease)
         {
-            throw new ArgumentOutOfRangeException(nameof(lease), lease, "A lease must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(lease), lease, "A memcached lease must be at least 2 seconds: memcached may end it up to a second early.");
         }
 
         if (Volatile.Read(ref _released) != 0)

@@ -15,6 +15,9 @@ public sealed class MemcachedLockOptions
     /// </value>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>The shortest lease a lock is taken or extended with: memcached may end one up to a second early.</summary>
+    internal static readonly TimeSpan MinimumLease = TimeSpan.FromSeconds(2);
+
     /// <summary>Whether a held lock extends its own lease (see <see cref="Lease"/> for how often) until it is released.</summary>
     /// <value>Default: <see langword="true"/>.</value>
     public bool RenewWhileHeld { get; set; } = true;
@@ -33,7 +36,7 @@ public sealed class MemcachedLockOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     internal void Validate()
     {
-        if (Lease < TimeSpan.FromSeconds(2))
+        if (Lease < MinimumLease)
         {
             throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least 2 seconds (memcached may end a lease up to a second early), not {Lease}.", nameof(Lease));
         }

@@ -95,6 +95,20 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     }
 
     [Fact]
+    public async Task Extend_LeaseUnderTwoSeconds_Rejected_LockKeepsItsLease()
+    {
+        var provider = Provider(TimeSpan.FromSeconds(20));
+        string key = NewKey("short-extend");
+        ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await held.ExtendAsync(TimeSpan.FromSeconds(1), CancellationToken.None));
+
+        var raw = await _backend.Client.GetAsync(provider.LockKeyFor(key));
+        Assert.InRange(raw.RemainingTtl!.Value, TimeSpan.FromSeconds(18), TimeSpan.FromSeconds(20));
+        await held.ReleaseAsync();
+    }
+
+    [Fact]
     public async Task Acquire_WaitersBackOff_AndEachGetsTheLockAfterRelease()
     {
         var provider = Provider();
