@@ -44,21 +44,29 @@ internal sealed class Child : IDisposable
 
     public static Child Start(params string[] args)
     {
-        // Run the same way we were run: the apphost directly, or `dotnet <dll>`.
+        ProcessStartInfo start = StartInfoForSelf(["child", .. args]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
+        return new Child(Process.Start(start)!);
+    }
+
+    /// <summary>Starts this executable again with <paramref name="args"/>, the same way it was run: the apphost directly, or <c>dotnet &lt;dll&gt;</c>.</summary>
+    public static ProcessStartInfo StartInfoForSelf(params string[] args)
+    {
         string self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(self) { UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
             start.ArgumentList.Add(typeof(Child).Assembly.Location);
         }
 
-        start.ArgumentList.Add("child");
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        return new Child(Process.Start(start)!);
+        return start;
     }
 
     public void Send(string line)

@@ -51,19 +51,7 @@ internal static class Scenario
     /// <summary>Runs one scenario in a child process (the same executable), its output on this console.</summary>
     public static async Task<int> RunInChildAsync(string redis, string memcached, string part, string scenario)
     {
-        string self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(Scenario).Assembly.Location);
-        }
-
-        foreach (string arg in (string[])["scenario", redis, memcached, part, scenario])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using Process child = Process.Start(start)!;
+        using Process child = Process.Start(Child.StartInfoForSelf("scenario", redis, memcached, part, scenario))!;
         await child.WaitForExitAsync();
         return child.ExitCode;
     }
