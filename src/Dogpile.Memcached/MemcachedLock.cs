@@ -44,7 +44,7 @@ internal sealed class MemcachedLock : ICacheLock
     {
         if (lease < MemcachedLockOptions.MinimumLease)
         {
-            throw new ArgumentOutOfRangeException(nameof(lease), lease, "A memcached lease must be at least 2 seconds: memcached may end it up to a second early.");
+            throw new ArgumentOutOfRangeException(nameof(lease), lease, $"A memcached lease must be at least {MemcachedLockOptions.MinimumLease.TotalSeconds:F0} seconds: memcached may end it up to a second early.");
         }
 
         if (Volatile.Read(ref _released) != 0)

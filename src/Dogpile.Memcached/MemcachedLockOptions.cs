@@ -38,7 +38,7 @@ public sealed class MemcachedLockOptions
     {
         if (Lease < MinimumLease)
         {
-            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least 2 seconds (memcached may end a lease up to a second early), not {Lease}.", nameof(Lease));
+            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least {MinimumLease.TotalSeconds:F0} seconds (memcached may end a lease up to a second early), not {Lease}.", nameof(Lease));
         }
 
         if (MinRetryDelay <= TimeSpan.Zero)
