@@ -6,11 +6,17 @@ namespace Dogpile.Tests.Region;
 /// <summary>On a remote backend, concurrent first reads of one key share one backend read.</summary>
 public sealed class SharedReadTests
 {
+    /// <summary>A remote-like backend whose reads wait until the returned source is completed.</summary>
+    private static (ChaosBackend Remote, TaskCompletionSource SlowRead) SlowRemote()
+    {
+        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task }, slowRead);
+    }
+
     [Fact]
     public async Task ColdKey_ConcurrentCallers_ShareOneFirstRead_ThenOneRereadUnderTheLock()
     {
-        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        (ChaosBackend remote, TaskCompletionSource slowRead) = SlowRemote();
         await using var t = new TestRegion(backend: remote);
         var creator = new ControlledCreator<string>(_ => "v");
         creator.Hold();
@@ -30,8 +36,7 @@ public sealed class SharedReadTests
     [Fact]
     public async Task SharedRead_OneCallerCancels_OthersStillGetTheValue()
     {
-        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        (ChaosBackend remote, TaskCompletionSource slowRead) = SlowRemote();
         await using var t = new TestRegion(backend: remote);
         await t.Region.SetAsync("k", "stored");
         using var impatient = new CancellationTokenSource();
@@ -49,8 +54,7 @@ public sealed class SharedReadTests
     [Fact]
     public async Task SharedRead_AJoinerCancels_TheCallerThatStartedItStillGetsTheValue()
     {
-        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task };
+        (ChaosBackend remote, TaskCompletionSource slowRead) = SlowRemote();
         await using var t = new TestRegion(backend: remote);
         await t.Region.SetAsync("k", "stored");
         using var impatient = new CancellationTokenSource();
@@ -90,8 +94,8 @@ public sealed class SharedReadTests
     [Fact]
     public async Task SharedRead_Fails_EveryJoinedCallerSeesTheFailure_AndTheNextReadIsNew()
     {
-        var slowRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new ChaosBackend(new MemoryCacheBackend(100, TimeProvider.System)) { BeforeRead = () => slowRead.Task, FailReads = true };
+        (ChaosBackend remote, TaskCompletionSource slowRead) = SlowRemote();
+        remote.FailReads = true;
         await using var t = new TestRegion(backend: remote);
 
         Task<string>[] callers = Enumerable.Range(0, 5).Select(_ => t.Region.GetOrCreateAsync("k", _ => new ValueTask<string>("v")).AsTask()).ToArray();
