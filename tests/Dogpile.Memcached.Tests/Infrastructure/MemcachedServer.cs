@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Dogpile.Testing;
 
 namespace Dogpile.Memcached.Tests.Infrastructure;
 
@@ -12,112 +12,25 @@ namespace Dogpile.Memcached.Tests.Infrastructure;
 /// </summary>
 public sealed class MemcachedServer : IDisposable
 {
-    public const string BinaryPath = "/usr/bin/memcached";
-    private static readonly TimeSpan StartupDeadline = TimeSpan.FromSeconds(10);
-
-    private readonly string _extraArguments;
-    private Process? _process;
+    private readonly ServerProcess _server = ServerProcess.Memcached();
 
     public MemcachedServer()
-        : this("")
     {
+        _server.Start();
     }
 
-    // Internal so xunit sees a single public constructor when this is a class fixture.
-    internal MemcachedServer(string extraArguments)
-    {
-        _extraArguments = extraArguments;
-        Port = FindFreePort();
-        Start();
-    }
-
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The server as the client options spell it.</summary>
-    public string Endpoint => $"127.0.0.1:{Port}";
+    public string Endpoint => _server.Endpoint;
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _server.IsRunning;
 
     /// <summary>Starts memcached (again) on <see cref="Port"/> and waits until it accepts connections.</summary>
-    public void Start()
-    {
-        if (!File.Exists(BinaryPath))
-        {
-            throw new InvalidOperationException(
-                $"memcached is not installed at {BinaryPath}. The memcached tests need a real server: run the test command " +
-                "from the README, which installs it (apt-get install -y memcached), then rerun the tests.");
-        }
-
-        if (IsRunning)
-        {
-            return;
-        }
-
-        // memcached refuses to run as root unless told which user to become.
-        var user = Environment.IsPrivilegedProcess ? " -u root" : "";
-        var info = new ProcessStartInfo(BinaryPath, $"-l 127.0.0.1 -p {Port} -U 0 -m 64{user} {_extraArguments}")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var errors = new StringBuilder();
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {BinaryPath}.");
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        _process = process;
-
-        var deadline = Stopwatch.StartNew();
-        while (!CanConnect())
-        {
-            if (process.HasExited || deadline.Elapsed > StartupDeadline)
-            {
-                Stop();
-                string stderr;
-                lock (errors)
-                {
-                    stderr = errors.ToString();
-                }
-
-                throw new InvalidOperationException($"memcached did not start on port {Port} within {StartupDeadline}: {stderr}");
-            }
-
-            Thread.Sleep(20);
-        }
-    }
+    public void Start() => _server.Start();
 
     /// <summary>Kills the process (no graceful shutdown, like a crash) and waits for it to be gone.</summary>
-    public void Stop()
-    {
-        var process = _process;
-        _process = null;
-        if (process is null)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-
-            process.WaitForExit(5000);
-        }
-        finally
-        {
-            process.Dispose();
-        }
-    }
+    public void Stop() => _server.Kill();
 
     public Task KillAsync()
     {
@@ -188,29 +101,6 @@ public sealed class MemcachedServer : IDisposable
             _client.Dispose();
             return ValueTask.CompletedTask;
         }
-    }
-
-    private bool CanConnect()
-    {
-        try
-        {
-            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            socket.Connect(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static int FindFreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public void Dispose() => Stop();

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Dogpile.Testing;
 
 namespace Dogpile.Redis.Tests.Infrastructure;
 
@@ -27,7 +28,7 @@ public sealed class RedisCluster : IAsyncLifetime
         var busPorts = new List<int>();
         for (int i = 0; i < NodeCount; i++)
         {
-            int busPort = RedisServer.FreePort();
+            int busPort = ServerProcess.FreePort();
             busPorts.Add(busPort);
             var node = new RedisServer(
             [

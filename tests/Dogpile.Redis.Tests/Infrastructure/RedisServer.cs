@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using Dogpile.Testing;
 using StackExchange.Redis;
 
 namespace Dogpile.Redis.Tests.Infrastructure;
@@ -13,12 +11,9 @@ namespace Dogpile.Redis.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {
-    private const string MissingMessage =
-        "redis-server was not found (looked for /usr/bin/redis-server and on PATH). The Redis tests need a real server: " +
-        "run the test command from docs/redis.md ('apt-get install -y redis-server && dotnet test tests/Dogpile.Redis.Tests').";
-
     private readonly IReadOnlyList<string> _extraArguments;
-    private Process? _process;
+    private readonly int _requestedPort;
+    private ServerProcess? _server;
     private ConnectionMultiplexer? _admin;
 
     public RedisServer()
@@ -30,23 +25,21 @@ public sealed class RedisServer : IAsyncLifetime
     internal RedisServer(IReadOnlyList<string> extraArguments, int port = 0)
     {
         _extraArguments = extraArguments;
-        Port = port;
+        _requestedPort = port;
     }
 
-    public int Port { get; private set; }
+    public int Port => Server.Port;
 
     public string ConnectionString => $"127.0.0.1:{Port},allowAdmin=true";
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _server is { IsRunning: true };
 
-    public async Task InitializeAsync()
+    private ServerProcess Server => _server ?? throw new InvalidOperationException("The server has not been initialized.");
+
+    public Task InitializeAsync()
     {
-        if (Port == 0)
-        {
-            Port = FreePort();
-        }
-
-        await StartAsync();
+        _server = ServerProcess.Redis(_requestedPort, _extraArguments);
+        return _server.StartAsync();
     }
 
     public async Task DisposeAsync()
@@ -60,55 +53,10 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>Starts the server (again) on <see cref="Port"/> and waits until it answers PING.</summary>
-    public async Task StartAsync()
-    {
-        string binary = FindBinary() ?? throw new InvalidOperationException(MissingMessage);
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" }.Concat(_extraArguments))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        var deadline = Stopwatch.StartNew();
-        while (!await PingAsync())
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode} on port {Port}.");
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromSeconds(10))
-            {
-                throw new InvalidOperationException($"redis-server did not answer PING on port {Port} within 10 s.");
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public Task StartAsync() => Server.StartAsync();
 
     /// <summary>Kills the server process and waits for it to exit.</summary>
-    public void Stop()
-    {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-
-        _process?.Dispose();
-        _process = null;
-    }
+    public void Stop() => _server?.Kill();
 
     /// <summary>A shared admin connection for inspecting the server from tests (not counted as Dogpile's).</summary>
     public async Task<IDatabase> AdminAsync()
@@ -150,51 +98,5 @@ public sealed class RedisServer : IAsyncLifetime
         IDatabase admin = await AdminAsync();
         string list = (string)(await admin.ExecuteAsync("CLIENT", "LIST"))!;
         return list.Split('\n').Count(line => line.Contains($" name={clientName} ", StringComparison.Ordinal));
-    }
-
-    private async Task<bool> PingAsync()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port);
-            NetworkStream stream = client.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes("PING\r\n"));
-            var buffer = new byte[16];
-            int read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
-        {
-            return false;
-        }
-    }
-
-    private static string? FindBinary()
-    {
-        if (File.Exists("/usr/bin/redis-server"))
-        {
-            return "/usr/bin/redis-server";
-        }
-
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            string candidate = Path.Combine(dir, "redis-server");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
-
-    internal static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

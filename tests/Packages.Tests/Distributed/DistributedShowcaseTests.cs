@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Dogpile.Testing;
 using Packages.Upstream;
 
 namespace Packages.Tests.Distributed;
@@ -17,7 +18,8 @@ public sealed class DistributedShowcaseTests
     [Fact]
     public async Task Redis_TwoWebInstancesAndWorker_OneUpstreamCallPerWindow()
     {
-        await using var redis = await ServerProcess.StartRedisAsync();
+        await using var redis = ServerProcess.Redis();
+        await redis.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync(new UpstreamOptions { DelayScale = 0.05 }, CancellationToken.None);
         string[] settings = RedisQueueSettings(redis, upstream);
         await using var web1 = await AppProcess.StartWebAsync(settings);
@@ -53,7 +55,8 @@ public sealed class DistributedShowcaseTests
     [Fact]
     public async Task Redis_WorkerKilledMidRefresh_RestartedWorkerCompletesTheJob()
     {
-        await using var redis = await ServerProcess.StartRedisAsync();
+        await using var redis = ServerProcess.Redis();
+        await redis.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync(new UpstreamOptions { DelayScale = 0.05 }, CancellationToken.None);
         string[] settings = RedisQueueSettings(redis, upstream);
         await using var web = await AppProcess.StartWebAsync(settings);
@@ -83,7 +86,8 @@ public sealed class DistributedShowcaseTests
     [Fact]
     public async Task Memcached_TwoWebInstances_OneUpstreamCallPerWindow()
     {
-        await using var memcached = await ServerProcess.StartMemcachedAsync();
+        await using var memcached = ServerProcess.Memcached();
+        await memcached.StartAsync();
         await using var upstream = await UpstreamServer.StartAsync(new UpstreamOptions { DelayScale = 0.05 }, CancellationToken.None);
         string[] settings =
         [
