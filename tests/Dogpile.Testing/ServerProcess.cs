@@ -13,20 +13,19 @@ namespace Dogpile.Testing;
 /// </summary>
 public sealed class ServerProcess : IDisposable, IAsyncDisposable
 {
-    // Generous: a loaded CI machine runs four test assemblies, each starting servers, at once.
+    // Generous: with test assemblies running side by side on two cores, a server can take seconds to answer.
     private static readonly TimeSpan StartupDeadline = TimeSpan.FromSeconds(15);
 
+    // The binary's name, which is also its Debian package's.
     private readonly string _program;
-    private readonly string _package;
     private readonly IReadOnlyList<string> _arguments;
     private readonly Func<int, bool> _answers;
     private readonly StringBuilder _errors = new();
     private Process? _process;
 
-    private ServerProcess(string program, string package, int port, IReadOnlyList<string> arguments, Func<int, bool> answers)
+    private ServerProcess(string program, int port, IReadOnlyList<string> arguments, Func<int, bool> answers)
     {
         _program = program;
-        _package = package;
         Port = port;
         _arguments = arguments;
         _answers = answers;
@@ -51,15 +50,14 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
             "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no",
             .. extraArguments ?? [],
         ];
-        return new ServerProcess("redis-server", "redis-server", port, arguments, AnswersPing);
+        return new ServerProcess("redis-server", port, arguments, AnswersPing);
     }
 
-    /// <summary>A memcached with 64 MB, ready once it accepts a connection. Not started yet.</summary>
-    /// <param name="port">The port; 0 picks a free one.</param>
+    /// <summary>A memcached with 64 MB on a free port, ready once it accepts a connection. Not started yet.</summary>
     /// <returns>The server.</returns>
-    public static ServerProcess Memcached(int port = 0)
+    public static ServerProcess Memcached()
     {
-        port = port == 0 ? FreePort() : port;
+        int port = FreePort();
         var arguments = new List<string> { "-l", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-U", "0", "-m", "64" };
         if (Environment.IsPrivilegedProcess)
         {
@@ -67,7 +65,7 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
             arguments.AddRange(["-u", "root"]);
         }
 
-        return new ServerProcess("memcached", "memcached", port, arguments, Accepts);
+        return new ServerProcess("memcached", port, arguments, Accepts);
     }
 
     /// <summary>Starts the server (again) on <see cref="Port"/> and waits until it answers.</summary>
@@ -215,7 +213,7 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         return directories.Select(directory => Path.Combine(directory, _program)).FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException(
                 $"{_program} was not found in /usr/bin, /usr/local/bin, /usr/sbin or on PATH. These tests need a real server: " +
-                $"run the README's test command (./test.sh), which installs it (apt-get install -y {_package}), then rerun them.");
+                $"run the README's test command (./test.sh), which installs it (apt-get install -y {_program}), then rerun them.");
     }
 
     private static bool Accepts(int port)
