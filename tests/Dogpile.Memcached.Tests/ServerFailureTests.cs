@@ -23,7 +23,7 @@ public sealed class ServerFailureTests
     [Fact]
     public async Task ServerKilledThenRestarted_FailsClearlyWhileDownAndRecoversAfterRetryDelay()
     {
-        using var server = new MemcachedServer();
+        using var server = await MemcachedServer.StartNewAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = NewClient(time, server.Endpoint);
         await client.SetAsync("k", "v"u8.ToArray(), 0, TimeSpan.FromMinutes(1));
@@ -42,7 +42,7 @@ public sealed class ServerFailureTests
         Assert.True(client.Servers[0].IsDead);
         Assert.Equal(0, client.OpenConnectionCount);
 
-        server.Start();
+        await server.StartAsync();
 
         // Still inside the retry delay: fail fast without touching the (now healthy) server.
         var fast = await Assert.ThrowsAsync<MemcachedServerUnavailableException>(async () => await client.GetAsync("k"));
@@ -61,7 +61,7 @@ public sealed class ServerFailureTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         string endpoint;
-        using (var probe = new MemcachedServer())
+        using (var probe = await MemcachedServer.StartNewAsync())
         {
             // A port a server just left: nothing listens there any more.
             endpoint = probe.Endpoint;
@@ -80,8 +80,8 @@ public sealed class ServerFailureTests
     [Fact]
     public async Task OneOfTwoServersDown_ItsKeysFailFastAndAreNotRemapped_OtherKeysStillWork()
     {
-        using var up = new MemcachedServer();
-        using var down = new MemcachedServer();
+        using var up = await MemcachedServer.StartNewAsync();
+        using var down = await MemcachedServer.StartNewAsync();
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         using var client = NewClient(time, up.Endpoint, down.Endpoint);
         var keys = Enumerable.Range(0, 200).Select(i => $"split:{i}").ToArray();

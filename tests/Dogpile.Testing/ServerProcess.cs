@@ -80,20 +80,6 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// <see cref="StartAsync"/> for fixture constructors. It blocks on sleeps, not on tasks: a constructor that blocked
-    /// on a task would hold a pool thread while needing another to finish, and starve the tests running beside it.
-    /// </summary>
-    public void Start()
-    {
-        var waited = Stopwatch.StartNew();
-        Process? process = Launch();
-        while (process is not null && !Answers(process, waited))
-        {
-            Thread.Sleep(20);
-        }
-    }
-
     /// <summary>Starts the process; null when it already runs.</summary>
     private Process? Launch()
     {

@@ -7,17 +7,13 @@ using Dogpile.Testing;
 namespace Dogpile.Memcached.Tests.Infrastructure;
 
 /// <summary>
-/// A real memcached process on a free loopback port, owned by one test class. It can be killed and started again
-/// on the same port to test dead-server handling. A missing binary fails the test: never a silent skip.
+/// A real memcached process on a free loopback port, owned by one test class (xunit starts it as a fixture) or one test
+/// (<see cref="StartNewAsync"/>). It can be killed and started again on the same port to test dead-server handling. A
+/// missing binary fails the test: never a silent skip.
 /// </summary>
-public sealed class MemcachedServer : IDisposable
+public sealed class MemcachedServer : IAsyncLifetime, IDisposable
 {
     private readonly ServerProcess _server = ServerProcess.Memcached();
-
-    public MemcachedServer()
-    {
-        _server.Start();
-    }
 
     public int Port => _server.Port;
 
@@ -26,8 +22,24 @@ public sealed class MemcachedServer : IDisposable
 
     public bool IsRunning => _server.IsRunning;
 
+    /// <summary>A started server, for a test that owns one.</summary>
+    public static async Task<MemcachedServer> StartNewAsync()
+    {
+        var server = new MemcachedServer();
+        await server.StartAsync();
+        return server;
+    }
+
+    public Task InitializeAsync() => StartAsync();
+
+    public Task DisposeAsync()
+    {
+        Stop();
+        return Task.CompletedTask;
+    }
+
     /// <summary>Starts memcached (again) on <see cref="Port"/> and waits until it accepts connections.</summary>
-    public void Start() => _server.Start();
+    public Task StartAsync() => _server.StartAsync();
 
     /// <summary>Kills the process (no graceful shutdown, like a crash) and waits for it to be gone.</summary>
     public void Stop() => _server.Kill();
@@ -107,11 +119,27 @@ public sealed class MemcachedServer : IDisposable
 }
 
 /// <summary>Two memcached servers for multi-server tests.</summary>
-public sealed class TwoMemcachedServers : IDisposable
+public sealed class TwoMemcachedServers : IAsyncLifetime, IDisposable
 {
     public MemcachedServer First { get; } = new();
 
     public MemcachedServer Second { get; } = new();
+
+    /// <summary>Two started servers, for a test that owns them.</summary>
+    public static async Task<TwoMemcachedServers> StartNewAsync()
+    {
+        var servers = new TwoMemcachedServers();
+        await servers.InitializeAsync();
+        return servers;
+    }
+
+    public Task InitializeAsync() => Task.WhenAll(First.StartAsync(), Second.StartAsync());
+
+    public Task DisposeAsync()
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
 
     public void Dispose()
     {

@@ -38,7 +38,7 @@ public sealed class MemcachedRegionFailureAndScaleTests
     [Fact]
     public async Task ServerKilledAndRestarted_RegionCallsFailClearlyWhileDown_AndWorkAfterRestart()
     {
-        using var server = new MemcachedServer();
+        using var server = await MemcachedServer.StartNewAsync();
         using var backend = new MemcachedCacheBackend(Options(4, server.Endpoint));
         await using var region = Region(backend, "restart");
         int creations = 0;
@@ -60,7 +60,7 @@ public sealed class MemcachedRegionFailureAndScaleTests
         Assert.Equal(1, creations);
         Assert.Equal(0, backend.OpenConnectionCount);
 
-        server.Start();
+        await server.StartAsync();
 
         // Once the dead-server delay passes the region works again; a restarted memcached is empty, so "k" is recreated.
         string? value = null;
@@ -83,7 +83,7 @@ public sealed class MemcachedRegionFailureAndScaleTests
     [Fact]
     public async Task TwoServers_RegionKeysSpreadOverBoth_AndMultiGetReadsFromBoth()
     {
-        using var servers = new TwoMemcachedServers();
+        using var servers = await TwoMemcachedServers.StartNewAsync();
         using var backend = new MemcachedCacheBackend(Options(4, servers.First.Endpoint, servers.Second.Endpoint));
         await using var region = Region(backend, "two");
         string[] keys = Enumerable.Range(0, 200).Select(i => $"package-{i}").ToArray();
@@ -102,7 +102,7 @@ public sealed class MemcachedRegionFailureAndScaleTests
     public async Task TenThousandConcurrentRefreshes_ConnectionsStayAtTheCap()
     {
         const int cap = 4;
-        using var server = new MemcachedServer();
+        using var server = await MemcachedServer.StartNewAsync();
         using var backend = new MemcachedCacheBackend(Options(cap, server.Endpoint));
         await using var region = Region(backend, "scale");
         await using var stats = await server.OpenStatsSessionAsync();
