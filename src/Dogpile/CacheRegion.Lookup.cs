@@ -196,6 +196,15 @@ public sealed partial class CacheRegion
         try
         {
             value = _serializer.Deserialize<T>(new ReadOnlySequence<byte>(entry.Payload));
+            if (_validator is not null && !_validator(value))
+            {
+                // Parsed, but not a value this application would ever create: a miss, never served.
+                CountUnreadable(key, new CacheSerializationException(
+                    $"The cached {typeof(T).Name} deserialized but failed the region's ValueValidator."));
+                value = default!;
+                return false;
+            }
+
             if (value is not null)
             {
                 entry.Decoded = value;

@@ -39,6 +39,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly bool _plainKeys;
     private readonly bool _manglerSeesPrefix;
     private readonly ICacheSerializer _serializer;
+    private readonly Func<object?, bool>? _validator;
     private readonly ICacheLockProvider? _lockProvider;
     private readonly IRefreshRunner _runner;
     private readonly BoundedRefreshRunner _localRunner;
@@ -117,6 +118,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         // The backend's mangler enforces the backend's rules, which apply to the whole key it receives.
         _manglerSeesPrefix = options.KeyMangler is null && _mangler is not null;
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
+        _validator = options.ValueValidator;
         _lockProvider = options.LockProvider;
         _lockReadsBackend = _lockProvider?.ReadsFrom(_backend) ?? false;
         _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;

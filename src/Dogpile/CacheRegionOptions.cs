@@ -124,6 +124,17 @@ public sealed class CacheRegionOptions
     /// <value>Default: <see cref="SystemTextJsonCacheSerializer.Default"/>.</value>
     public ICacheSerializer? Serializer { get; set; }
 
+    /// <summary>
+    /// Checks a value decoded from a byte-oriented backend (Redis, memcached, any shared store) before it is served.
+    /// A shared store holds bytes that any writer, any older build, or an attacker with access may have put there:
+    /// a payload that parses but is not a valid value (JSON <c>null</c>, <c>{}</c> for a record with required data,
+    /// a list with null items) returns <see langword="false"/> here and counts as a miss, logged and counted as an
+    /// unreadable entry, so the value is created again instead of served.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (every value that deserializes is served).</value>
+    /// <remarks>Values held as live objects by the memory backend were produced in this process and are not checked.</remarks>
+    public Func<object?, bool>? ValueValidator { get; set; }
+
     /// <summary>Shares region-wide invalidation between processes.</summary>
     /// <value>Default: <see langword="null"/> (invalidation is process-local).</value>
     public IInvalidationStore? InvalidationStore { get; set; }
