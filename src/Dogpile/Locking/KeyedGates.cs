@@ -43,11 +43,21 @@ internal sealed class KeyedGates
             if (timeout == Timeout.InfiniteTimeSpan)
             {
                 await gate.Semaphore.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return new GateLease(this, key, gate);
             }
-            else
+
+            // The timeout must cancel the semaphore wait itself: a wait abandoned while still queued (Task.WaitAsync on
+            // top of it) would later take the permit with nobody to release it, locking the key forever. The timer runs
+            // on the TimeProvider so faked time governs the timeout too.
+            using var expiry = new CancellationTokenSource(timeout, time);
+            using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
+            try
             {
-                // WaitAsync(timeout) uses the real clock; go through TimeProvider so faked time governs timeouts too.
-                await gate.Semaphore.WaitAsync(cancellationToken).WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
+                await gate.Semaphore.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (expiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"The creation lock of '{key}' was not free within {timeout}.");
             }
 
             return new GateLease(this, key, gate);
