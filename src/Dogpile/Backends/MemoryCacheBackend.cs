@@ -11,32 +11,54 @@ namespace Dogpile;
 /// <remarks>
 /// <para>A hit costs one dictionary lookup plus a flag that is written only the first time an entry is read after
 /// the clock hand passed it, so concurrent readers of a hot key do not fight over a cache line. When a write takes
-/// the map over its capacity, the writer advances the clock hand: entries read since its last pass get a second
-/// chance, the others are evicted.</para>
-/// <para>Values are shared by reference between callers and never copied: do not mutate a cached object.
-/// Entries past their time to live are dropped when read; the capacity bound evicts the rest.</para>
+/// the map over its capacity (or its size limit), the writer advances the clock hand: entries read since its last
+/// pass get a second chance, expired ones are dropped, the others are evicted.</para>
+/// <para>Memory is bounded by the live entries: a replaced or removed entry lets go of its value at once, and the
+/// clock queue is compacted whenever it holds more than twice the live entries, so rewriting the same keys over and
+/// over keeps nothing old alive. Bound the bytes too with <see cref="MemoryCacheBackendOptions.SizeLimit"/>.</para>
+/// <para>Values are shared by reference between callers and never copied: do not mutate a cached object.</para>
 /// </remarks>
 public sealed class MemoryCacheBackend : ICacheBackend
 {
     /// <summary>The default capacity in entries.</summary>
     public const int DefaultCapacity = 100_000;
 
+    // Slots the clock queue may hold beyond twice the live entries before it is compacted: a few rewrites of a
+    // small cache should not trigger a pass each.
+    private const int QueueSlack = 64;
+
     private static readonly ValueTask<CacheEntry?> s_missing = new((CacheEntry?)null);
 
     private readonly ConcurrentDictionary<string, Slot> _map;
     private readonly ConcurrentQueue<Slot> _clock = new();
     private readonly RegionClock _time;
+    private readonly long _sizeLimit;
+    private readonly Func<string, CacheEntry, long>? _weigher;
     private int _count;
     private int _queued;
+    private long _size;
     private int _evicting;
 
     /// <summary>Creates the backend.</summary>
     /// <param name="capacity">The most entries kept; beyond it the least recently used ones (approximately) are evicted.</param>
     /// <param name="timeProvider">The clock for times to live; <see cref="TimeProvider.System"/> by default.</param>
     public MemoryCacheBackend(int capacity = DefaultCapacity, TimeProvider? timeProvider = null)
+        : this(new MemoryCacheBackendOptions { Capacity = ValidCapacity(capacity) }, timeProvider)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        Capacity = capacity;
+    }
+
+    /// <summary>Creates the backend.</summary>
+    /// <param name="options">Its bounds; validated here, and copied, so later changes have no effect.</param>
+    /// <param name="timeProvider">The clock for times to live; <see cref="TimeProvider.System"/> by default.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public MemoryCacheBackend(MemoryCacheBackendOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Capacity = options.Capacity;
+        SizeLimit = options.SizeLimit;
+        _sizeLimit = options.SizeLimit ?? long.MaxValue;
+        _weigher = options.SizeLimit is null ? null : options.Weigher ?? EntrySizeEstimator.Estimate;
         _map = new ConcurrentDictionary<string, Slot>(StringComparer.Ordinal);
         _time = new RegionClock(timeProvider ?? TimeProvider.System);
     }
@@ -44,8 +66,14 @@ public sealed class MemoryCacheBackend : ICacheBackend
     /// <summary>The most entries kept.</summary>
     public int Capacity { get; }
 
+    /// <summary>The most bytes kept, or <see langword="null"/> when only <see cref="Capacity"/> bounds the backend.</summary>
+    public long? SizeLimit { get; }
+
     /// <summary>The number of entries held now (including expired ones not yet read or evicted).</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>The weighed size of the entries held now, in bytes; 0 when no <see cref="SizeLimit"/> is set.</summary>
+    public long Size => Volatile.Read(ref _size);
 
     /// <inheritdoc />
     public bool StoresObjects => true;
@@ -106,6 +134,7 @@ public sealed class MemoryCacheBackend : ICacheBackend
     }
 
     /// <inheritdoc />
+    /// <exception cref="CacheValueTooLargeException">The entry alone weighs more than <see cref="SizeLimit"/>; nothing was written.</exception>
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -123,7 +152,17 @@ public sealed class MemoryCacheBackend : ICacheBackend
             dropAt = ttl.Ticks > long.MaxValue - now ? long.MaxValue : now + ttl.Ticks;
         }
 
-        Store(new Slot(key, entry, dropAt));
+        long weight = 0;
+        if (_weigher is not null)
+        {
+            weight = Math.Max(0, _weigher(key, entry));
+            if (weight > _sizeLimit)
+            {
+                return ValueTask.FromException(new CacheValueTooLargeException(key, weight, _sizeLimit));
+            }
+        }
+
+        Store(new Slot(key, entry, dropAt, weight));
         return ValueTask.CompletedTask;
     }
 
@@ -160,6 +199,16 @@ public sealed class MemoryCacheBackend : ICacheBackend
         }
     }
 
+    private static int ValidCapacity(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        return capacity;
+    }
+
+    private bool OverLimit => Volatile.Read(ref _count) > Capacity || Volatile.Read(ref _size) > _sizeLimit;
+
+    private bool QueueTooLong => Volatile.Read(ref _queued) > (2 * Volatile.Read(ref _count)) + QueueSlack;
+
     private void Store(Slot slot)
     {
         while (true)
@@ -168,29 +217,31 @@ public sealed class MemoryCacheBackend : ICacheBackend
             {
                 if (_map.TryUpdate(slot.Key, slot, old))
                 {
-                    old.Removed = true;
+                    Interlocked.Add(ref _size, slot.Weight - old.Weight);
+                    old.Retire();
                     break;
                 }
             }
             else if (_map.TryAdd(slot.Key, slot))
             {
                 Interlocked.Increment(ref _count);
+                Interlocked.Add(ref _size, slot.Weight);
                 break;
             }
         }
 
         _clock.Enqueue(slot);
         Interlocked.Increment(ref _queued);
-        if (Volatile.Read(ref _count) > Capacity || Volatile.Read(ref _queued) > (2 * Capacity) + 64)
+        if (OverLimit || QueueTooLong)
         {
             Evict();
         }
     }
 
     /// <summary>
-    /// Advances the clock hand until the map is back within capacity. One writer at a time; others skip, since
-    /// the running pass evicts for them. Replaced or removed slots still in the queue are dropped as they come up,
-    /// which also keeps the queue bounded when the same keys are rewritten over and over.
+    /// Advances the clock hand until the map is back within its bounds and the queue within twice the live entries.
+    /// One writer at a time; others skip, since the running pass evicts for them. Replaced or removed slots still in
+    /// the queue are dropped as they come up, and so are expired entries.
     /// </summary>
     private void Evict()
     {
@@ -201,11 +252,11 @@ public sealed class MemoryCacheBackend : ICacheBackend
 
         try
         {
+            long now = _time.CoarseUtcTicks;
+
             // Each live slot can be passed over at most once per pass (its second chance), so the pass is bounded.
             int budget = (2 * Volatile.Read(ref _queued)) + 1;
-            while (budget-- > 0
-                && (Volatile.Read(ref _count) > Capacity || Volatile.Read(ref _queued) > (2 * Capacity) + 64)
-                && _clock.TryDequeue(out Slot? slot))
+            while (budget-- > 0 && (OverLimit || QueueTooLong) && _clock.TryDequeue(out Slot? slot))
             {
                 Interlocked.Decrement(ref _queued);
                 if (slot.Removed)
@@ -213,23 +264,22 @@ public sealed class MemoryCacheBackend : ICacheBackend
                     continue;
                 }
 
-                if (slot.TakeSecondChance() && Volatile.Read(ref _count) > Capacity)
+                if (slot.DropAtUtcTicks <= now)
                 {
-                    _clock.Enqueue(slot);
-                    Interlocked.Increment(ref _queued);
+                    Remove(slot);
                     continue;
                 }
 
-                if (Volatile.Read(ref _count) > Capacity)
+                // Only when over a bound is a slot judged; a pass that only compacts the queue keeps every live slot
+                // with its access flag as it was.
+                if (OverLimit && !slot.TakeSecondChance())
                 {
                     Remove(slot);
+                    continue;
                 }
-                else
-                {
-                    // Only compacting the queue: keep the live slot.
-                    _clock.Enqueue(slot);
-                    Interlocked.Increment(ref _queued);
-                }
+
+                _clock.Enqueue(slot);
+                Interlocked.Increment(ref _queued);
             }
         }
         finally
@@ -242,8 +292,7 @@ public sealed class MemoryCacheBackend : ICacheBackend
     {
         if (_map.TryRemove(key, out Slot? slot))
         {
-            slot.Removed = true;
-            Interlocked.Decrement(ref _count);
+            Forget(slot);
             return true;
         }
 
@@ -254,22 +303,42 @@ public sealed class MemoryCacheBackend : ICacheBackend
     {
         if (_map.TryRemove(new KeyValuePair<string, Slot>(slot.Key, slot)))
         {
-            slot.Removed = true;
-            Interlocked.Decrement(ref _count);
+            Forget(slot);
         }
     }
 
-    private sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks)
+    private void Forget(Slot slot)
+    {
+        Interlocked.Decrement(ref _count);
+        Interlocked.Add(ref _size, -slot.Weight);
+        slot.Retire();
+    }
+
+    private sealed class Slot(string key, CacheEntry entry, long dropAtUtcTicks, long weight)
     {
         private volatile bool _accessed;
+        private volatile bool _removed;
 
         public string Key { get; } = key;
 
-        public CacheEntry Entry { get; } = entry;
+        /// <summary>The entry; <see langword="null"/> once the slot left the map, so the queue holds no dead value.</summary>
+        public CacheEntry? Entry { get; private set; } = entry;
 
         public long DropAtUtcTicks { get; } = dropAtUtcTicks;
 
-        public bool Removed { get; set; }
+        public long Weight { get; } = weight;
+
+        public bool Removed => _removed;
+
+        /// <summary>
+        /// The slot left the map (replaced, removed, evicted): it lets go of the value at once, since the clock queue
+        /// may keep the slot itself until the hand passes it. A reader that found the slot just before sees a miss.
+        /// </summary>
+        public void Retire()
+        {
+            _removed = true;
+            Entry = null;
+        }
 
         /// <summary>Sets the flag only when clear: hot keys are read-mostly, not written on every hit.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
