@@ -190,7 +190,7 @@ public sealed partial class CacheRegion
         TimeSpan duration = _time.GetElapsedTime(started);
         long created = StampCreated();
         Interlocked.Increment(ref _creations);
-        _failures.TryRemove(call.BackendKey, out _);
+        _failures.Succeeded(call.BackendKey);
 
         if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
         {

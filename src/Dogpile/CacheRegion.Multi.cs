@@ -44,7 +44,7 @@ public sealed partial class CacheRegion
         {
             string backendKey = ToBackendKey(item.Key);
             writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero), ttl));
-            _failures.TryRemove(backendKey, out _);
+            _failures.Succeeded(backendKey);
         }
 
         if (writes.Count == 0)
@@ -297,7 +297,7 @@ public sealed partial class CacheRegion
             MultiSlot<T> slot = toCreate[i];
             T value = values[i];
             slot.Done(value);
-            _failures.TryRemove(slot.BackendKey, out _);
+            _failures.Succeeded(slot.BackendKey);
             if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
             {
                 continue;

@@ -23,13 +23,19 @@ public sealed partial class CacheRegion
             CacheEntry? current = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
             if (Classify<T>(call.Key, current, _clock.CoarseUtcTicks).State == EntryState.Fresh)
             {
-                await request.ReleaseAsync().ConfigureAwait(false);
+                await ReleaseQuietlyAsync(request, call.Key).ConfigureAwait(false);
                 return null;
             }
         }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            await ReleaseQuietlyAsync(request, call.Key).ConfigureAwait(false);
+            NotStarted(call.Key, call.BackendKey, ex);
+            return null;
+        }
         catch
         {
-            await request.ReleaseAsync().ConfigureAwait(false);
+            await ReleaseQuietlyAsync(request, call.Key).ConfigureAwait(false);
             throw;
         }
 
@@ -51,6 +57,12 @@ public sealed partial class CacheRegion
             {
                 distributedLock = await _lockProvider.TryAcquireAsync(call.BackendKey, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                gate.Release();
+                NotStarted(call.Key, call.BackendKey, ex);
+                return null;
+            }
             catch
             {
                 gate.Release();
@@ -65,6 +77,30 @@ public sealed partial class CacheRegion
         }
 
         return NewRefreshRequest(call, reason, gate, distributedLock);
+    }
+
+    /// <summary>
+    /// A refresh that cannot lock (or re-read) is a refresh that is not started: the stale value stays in service, and
+    /// the key backs off, so the callers behind this one serve it at once instead of each trying a failing store again.
+    /// </summary>
+    private void NotStarted(string key, string backendKey, Exception ex)
+    {
+        TimeSpan backoff = _failures.Failed(backendKey, _clock.PreciseUtcTicks);
+        Log.RefreshNotStarted(_logger, ex, Name, key, backoff);
+    }
+
+    private async ValueTask ReleaseQuietlyAsync(RefreshRequest request, string key)
+    {
+        try
+        {
+            await request.ReleaseAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A failed release must not turn a stale hit into an error; the lease ends the lock anyway.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.LockReleaseFailed(_logger, ex, Name, key);
+        }
     }
 
     private RefreshRequest NewRefreshRequest<TState, T>(Call<TState, T> call, RefreshReason reason, KeyedGates.GateLease gate, ICacheLock? distributedLock)
@@ -105,7 +141,7 @@ public sealed partial class CacheRegion
 
         Interlocked.Increment(ref _refreshesSkipped);
         Log.RefreshSkipped(_logger, Name, request.Key);
-        await request.ReleaseAsync().ConfigureAwait(false);
+        await ReleaseQuietlyAsync(request, request.Key).ConfigureAwait(false);
     }
 
     private async ValueTask<bool> TryScheduleOnAsync(IRefreshRunner runner, RefreshRequest request)
@@ -179,28 +215,14 @@ public sealed partial class CacheRegion
         }
     }
 
-    private bool IsBackingOff(string backendKey, long now)
-        => _failures.TryGetValue(backendKey, out FailureRecord? failure) && now < failure.RetryAtUtcTicks;
+    private bool IsBackingOff(string backendKey, long now) => _failures.IsBackingOff(backendKey, now);
 
-    private TimeSpan CurrentBackoff(string backendKey)
-        => _failures.TryGetValue(backendKey, out FailureRecord? failure) ? new TimeSpan(failure.BackoffTicks) : TimeSpan.Zero;
+    private TimeSpan CurrentBackoff(string backendKey) => _failures.Current(backendKey);
 
-    /// <summary>Doubles the key's back-off per consecutive failure, up to the cap.</summary>
-    private void RecordFailure(string backendKey)
-    {
-        long now = _clock.PreciseUtcTicks;
-        _failures.AddOrUpdate(
-            backendKey,
-            static (_, arg) => new FailureRecord(1, arg.Base, arg.Now + arg.Base),
-            static (_, previous, arg) =>
-            {
-                long backoff = Math.Min(arg.Max, previous.BackoffTicks > arg.Max / 2 ? arg.Max : previous.BackoffTicks * 2);
-                return new FailureRecord(previous.Failures + 1, backoff, arg.Now + backoff);
-            },
-            (Base: _failureBackoffTicks, Max: _failureMaxBackoffTicks, Now: now));
-    }
+    private void RecordFailure(string backendKey) => _failures.Failed(backendKey, _clock.PreciseUtcTicks);
 
-    private sealed record FailureRecord(int Failures, long BackoffTicks, long RetryAtUtcTicks);
+    /// <summary>How many keys hold a failure record now (bounded by <see cref="FailureBackoff.Capacity"/>).</summary>
+    internal int FailureRecordCount => _failures.Count;
 
     private readonly record struct RefreshResult<T>(RefreshOutcome Outcome, T Value, long CreatedUtcTicks);
 }

@@ -54,14 +54,12 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly double _earlyRatio;
     private readonly double _earlyBeta;
     private readonly bool _earlyRefreshEnabled;
-    private readonly long _failureBackoffTicks;
-    private readonly long _failureMaxBackoffTicks;
     private readonly IInvalidationStore? _invalidationStore;
     private readonly IDisposable? _invalidationSubscription;
     private readonly KeyedGates _gates = new();
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly SharedReads _sharedReads = new();
-    private readonly ConcurrentDictionary<string, FailureRecord> _failures = new(StringComparer.Ordinal);
+    private readonly FailureBackoff _failures;
     private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
 
     // Invalidation marks in UTC ticks: values created at or before them are missing (hard) or stale (soft).
@@ -130,8 +128,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _earlyBeta = options.EarlyExpirationBeta ?? 0;
         _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
         _inlineHitMemory = _plainKeys && !_earlyRefreshEnabled ? _memory : null;
-        _failureBackoffTicks = options.RefreshFailureBackoff.Ticks;
-        _failureMaxBackoffTicks = options.RefreshFailureMaxBackoff.Ticks;
+        _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
         _runner = options.RefreshRunner ?? _localRunner;
         _invalidationStore = options.InvalidationStore;
@@ -213,7 +210,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         string backendKey = ToBackendKey(key);
         TimeSpan? expiration = ResolveExpiration(options);
         CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
-        _failures.TryRemove(backendKey, out _);
+        _failures.Succeeded(backendKey);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
         return _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
     }

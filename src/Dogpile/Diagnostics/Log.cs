@@ -37,4 +37,13 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Creator for key '{Key}' in region '{Region}' failed; serving the expired value (stale-if-error).")]
     public static partial void ServingStaleAfterError(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(12, LogLevel.Warning, "Refresh of key '{Key}' in region '{Region}' not started: its lock or its re-read failed; the stale value stays in service and the key backs off for {Backoff}.")]
+    public static partial void RefreshNotStarted(ILogger logger, Exception exception, string region, string key, TimeSpan backoff);
+
+    [LoggerMessage(13, LogLevel.Warning, "Key '{Key}' in region '{Region}' has a value the backend cannot store ({Size} bytes, limit {Limit}); it is returned to its callers and held in this process, and the key backs off for {Backoff}.")]
+    public static partial void ValueNotStorable(ILogger logger, string region, string key, long size, long limit, TimeSpan backoff);
+
+    [LoggerMessage(14, LogLevel.Warning, "Key '{Key}' in region '{Region}' was stamped {Ahead} in the future by its writer (a fast clock); it is treated as expired so one refresh replaces it.")]
+    public static partial void CreatedInTheFuture(ILogger logger, string region, string key, TimeSpan ahead);
 }

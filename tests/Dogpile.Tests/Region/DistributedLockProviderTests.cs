@@ -36,6 +36,38 @@ public sealed class DistributedLockProviderTests
         Assert.Equal(1, provider.TryAcquires);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stale_TryLockThrows_ServesStaleAndBacksOffInsteadOfFailing(bool backgroundRefresh)
+    {
+        // The lock's store is down (Redis unreachable): a refresh that cannot lock is not started, the stale value is served.
+        var provider = new RecordingLockProvider { TryAcquireThrows = new InvalidOperationException("lock store unreachable") };
+        await using var t = new TestRegion(
+            o =>
+            {
+                o.LockProvider = provider;
+                o.BackgroundRefresh = backgroundRefresh;
+                o.RefreshFailureBackoff = TimeSpan.FromSeconds(5);
+            });
+        await t.Region.SetAsync("k", "old");
+        t.Time.Advance(TimeSpan.FromMinutes(2));
+
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal("old", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        }
+
+        // The key backed off after the first failed try-lock: the callers behind it served stale without trying again.
+        Assert.Equal(1, provider.TryAcquires);
+        CacheItem<string> item = await t.Region.GetOrCreateItemAsync<int, string>("k", 0, (_, _) => throw new InvalidOperationException("must not run"));
+        Assert.Equal(CacheItemSource.Stale, item.Source);
+
+        t.Time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal("old", await t.Region.GetOrCreateAsync<string>("k", _ => throw new InvalidOperationException("must not run")));
+        Assert.Equal(2, provider.TryAcquires);
+    }
+
     [Fact]
     public async Task FencedBackend_WriteGoesThroughSetAndRelease_SupersededWriteIsReported()
     {
@@ -203,9 +235,16 @@ public sealed class DistributedLockProviderTests
 
         public Exception? AcquireThrows { get; init; }
 
+        public Exception? TryAcquireThrows { get; init; }
+
         public ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref TryAcquires);
+            if (TryAcquireThrows is { } ex)
+            {
+                return ValueTask.FromException<ICacheLock?>(ex);
+            }
+
             return new(HeldElsewhere ? null : Take(key));
         }
 
