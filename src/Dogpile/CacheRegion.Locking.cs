@@ -25,7 +25,7 @@ public sealed partial class CacheRegion
             Interlocked.Increment(ref _lockTimeouts);
             throw new CacheLockTimeoutException(call.Key, _lockTimeout);
         }
-        catch (Exception ex) when (fallback.HasValue && !cancellationToken.IsCancellationRequested && ex is not CacheValueTooLargeException)
+        catch (Exception ex) when (fallback.HasValue && !cancellationToken.IsCancellationRequested)
         {
             // Too stale to serve normally, but within the stale window: stale-if-error.
             Log.ServingStaleAfterError(_logger, ex, Name, call.Key);
@@ -190,10 +190,10 @@ public sealed partial class CacheRegion
         TimeSpan duration = _time.GetElapsedTime(started);
         long created = StampCreated();
         Interlocked.Increment(ref _creations);
-        _failures.Succeeded(call.BackendKey);
 
         if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
         {
+            _failures.Succeeded(call.BackendKey);
             release.Outcome = RefreshOutcome.NotCached;
             return (value, created);
         }
@@ -215,15 +215,22 @@ public sealed partial class CacheRegion
             {
                 await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
             }
+
+            _unstored.Forget(call.Key);
+            _failures.Succeeded(call.BackendKey);
         }
-        catch (CacheValueTooLargeException)
+        catch (CacheValueTooLargeException ex)
         {
-            throw;
+            // Refused before anything was written, the fenced write's release included.
+            release.DistributedReleased = false;
+            release.Outcome = RefreshOutcome.NotCached;
+            HoldUnstorable(call.Key, call.BackendKey, entry, ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The value exists; losing the write must not lose it for the callers waiting on it.
             release.DistributedReleased = false;
+            _failures.Succeeded(call.BackendKey);
             Log.BackendWriteFailed(_logger, ex, Name, call.Key);
         }
 

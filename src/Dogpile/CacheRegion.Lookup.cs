@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Dogpile.Internal;
 
 namespace Dogpile;
 
@@ -44,7 +45,9 @@ public sealed partial class CacheRegion
         if (entry is not null && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark))
         {
             long now = _clock.CoarseUtcTicks;
-            if (now < entry.FreshUntilUtcTicks && (!_earlyRefreshEnabled || !NeedsEarlyRefresh(entry, now)))
+            if (now < entry.FreshUntilUtcTicks
+                && (_storesObjects || entry.CreatedUtcTicks <= now + MaxClockSkewTicks)
+                && (!_earlyRefreshEnabled || !NeedsEarlyRefresh(entry, now)))
             {
                 return TryCast(_storesObjects ? entry.Value : entry.Decoded, out value);
             }
@@ -113,6 +116,12 @@ public sealed partial class CacheRegion
 
     private Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)
     {
+        if (entry is null && !_unstored.IsEmpty)
+        {
+            // A value the backend could not store lives in this process instead: it is judged like any other.
+            entry = _unstored.Get(key, now);
+        }
+
         if (entry is null || entry.CreatedUtcTicks <= Volatile.Read(ref _hardMark))
         {
             return Lookup<T>.Missing;
@@ -123,14 +132,24 @@ public sealed partial class CacheRegion
             return Lookup<T>.Missing;
         }
 
+        long freshUntil = entry.FreshUntilUtcTicks;
+        if (entry.CreatedUtcTicks > now + MaxClockSkewTicks)
+        {
+            // Stamped in the future by a writer with a fast clock: trusted, it would stay fresh for everyone until the
+            // store's TTL. Freshness is judged by this reader's clock: the value counts as expired now, so it is still
+            // served (stale) while one refresh replaces it with a truthfully stamped one.
+            NoteFutureStamp(key, entry, now);
+            freshUntil = now;
+        }
+
         long softMark = Volatile.Read(ref _softMark);
         bool softInvalidated = entry.CreatedUtcTicks <= softMark;
-        if (!softInvalidated && now < entry.FreshUntilUtcTicks)
+        if (!softInvalidated && now < freshUntil)
         {
             return new Lookup<T>(NeedsEarlyRefresh(entry, now) ? EntryState.FreshEarly : EntryState.Fresh, entry, value);
         }
 
-        long staleSince = softInvalidated ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
+        long staleSince = softInvalidated ? Math.Min(freshUntil, softMark) : freshUntil;
         long staleFor = now - staleSince;
         if (staleFor <= _maxStalenessTicks)
         {
@@ -138,6 +157,16 @@ public sealed partial class CacheRegion
         }
 
         return staleFor <= _staleWindowTicks ? new Lookup<T>(EntryState.TooStale, entry, value) : Lookup<T>.Missing;
+    }
+
+    private void NoteFutureStamp(string key, CacheEntry entry, long now)
+    {
+        // At most one line per interval: every reader of a hot key meets the entry until its refresh lands.
+        long last = Volatile.Read(ref _lastFutureStampLog);
+        if (now - last >= TimeSpan.TicksPerSecond * 10 && Interlocked.CompareExchange(ref _lastFutureStampLog, now, last) == last)
+        {
+            Log.CreatedInTheFuture(_logger, Name, key, new TimeSpan(entry.CreatedUtcTicks - now));
+        }
     }
 
     private bool NeedsEarlyRefresh(CacheEntry entry, long now)

@@ -45,6 +45,7 @@ public sealed partial class CacheRegion
             string backendKey = ToBackendKey(item.Key);
             writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero), ttl));
             _failures.Succeeded(backendKey);
+            _unstored.Forget(item.Key);
         }
 
         if (writes.Count == 0)
@@ -69,6 +70,11 @@ public sealed partial class CacheRegion
         }
 
         IReadOnlyList<string> backendKeys = ToBackendKeys(keys);
+        foreach (string key in keys)
+        {
+            _unstored.Forget(key);
+        }
+
         ValueTask removal = _backend.RemoveManyAsync(backendKeys, cancellationToken);
         return _memory is null ? ForgetSharedReadsAfterAsync(removal, backendKeys) : removal;
     }
@@ -292,6 +298,7 @@ public sealed partial class CacheRegion
         TimeSpan? ttl = TimeToLive(expiration);
         Interlocked.Add(ref _creations, keys.Length);
         var plainWrites = new List<CacheWrite>(keys.Length);
+        var plainKeys = new List<string>(keys.Length);
         for (int i = 0; i < toCreate.Count; i++)
         {
             MultiSlot<T> slot = toCreate[i];
@@ -307,27 +314,90 @@ public sealed partial class CacheRegion
             ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
             {
-                slot.DistributedReleased = true;
-                if (!await fenced.SetAndReleaseAsync(slot.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
-                {
-                    Log.WriteSuperseded(_logger, Name, slot.Key);
-                }
+                await WriteFencedAsync(fenced, slot, entry, ttl, distributedLock).ConfigureAwait(false);
             }
             else
             {
                 plainWrites.Add(new CacheWrite(slot.BackendKey, entry, ttl));
+                plainKeys.Add(slot.Key);
             }
         }
 
         if (plainWrites.Count > 0)
         {
+            await WritePlainAsync(plainWrites, plainKeys).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One key's fenced write and release; a failed write loses the caching, never the created value.</summary>
+    private async ValueTask WriteFencedAsync<T>(IFencedCacheBackend fenced, MultiSlot<T> slot, CacheEntry entry, TimeSpan? ttl, ICacheLock distributedLock)
+    {
+        slot.DistributedReleased = true;
+        try
+        {
+            if (!await fenced.SetAndReleaseAsync(slot.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
+            {
+                Log.WriteSuperseded(_logger, Name, slot.Key);
+            }
+
+            _unstored.Forget(slot.Key);
+        }
+        catch (CacheValueTooLargeException ex)
+        {
+            slot.DistributedReleased = false;
+            HoldUnstorable(slot.Key, slot.BackendKey, entry, ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            slot.DistributedReleased = false;
+            Log.BackendWriteFailed(_logger, ex, Name, slot.Key);
+        }
+    }
+
+    /// <summary>
+    /// The unfenced writes in one batch. A batch refused because one value is too large (nothing is written) is written
+    /// key by key instead, so only the oversized values are held in process and the others are cached.
+    /// </summary>
+    private async ValueTask WritePlainAsync(List<CacheWrite> writes, List<string> keys)
+    {
+        try
+        {
+            await _backend.SetManyAsync(writes, CancellationToken.None).ConfigureAwait(false);
+            foreach (string key in keys)
+            {
+                _unstored.Forget(key);
+            }
+
+            return;
+        }
+        catch (CacheValueTooLargeException) when (writes.Count > 1)
+        {
+        }
+        catch (CacheValueTooLargeException ex)
+        {
+            HoldUnstorable(keys[0], writes[0].Key, writes[0].Entry, ex);
+            return;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.BackendWriteFailed(_logger, ex, Name, string.Join(",", keys));
+            return;
+        }
+
+        for (int i = 0; i < writes.Count; i++)
+        {
             try
             {
-                await _backend.SetManyAsync(plainWrites, CancellationToken.None).ConfigureAwait(false);
+                await _backend.SetAsync(writes[i].Key, writes[i].Entry, writes[i].TimeToLive, CancellationToken.None).ConfigureAwait(false);
+                _unstored.Forget(keys[i]);
             }
-            catch (Exception ex) when (ex is not CacheValueTooLargeException and not OperationCanceledException)
+            catch (CacheValueTooLargeException ex)
             {
-                Log.BackendWriteFailed(_logger, ex, Name, string.Join(",", plainWrites.Select(w => w.Key)));
+                HoldUnstorable(keys[i], writes[i].Key, writes[i].Entry, ex);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.BackendWriteFailed(_logger, ex, Name, keys[i]);
             }
         }
     }

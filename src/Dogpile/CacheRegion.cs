@@ -60,6 +60,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly SharedReads _sharedReads = new();
     private readonly FailureBackoff _failures;
+    private readonly UnstoredValues _unstored = new();
     private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
 
     // Invalidation marks in UTC ticks: values created at or before them are missing (hard) or stale (soft).
@@ -86,6 +87,14 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private long _refreshesFailed;
     private long _refreshFallbacks;
     private long _unreadable;
+    private long _lastFutureStampLog;
+    private long _notStored;
+
+    /// <summary>
+    /// How far in the future a stored created time may be before the reader stops trusting it: clocks of servers kept in
+    /// sync by NTP differ by milliseconds, so a second is generous, and bounds what a fast clock can add to freshness.
+    /// </summary>
+    internal const long MaxClockSkewTicks = TimeSpan.TicksPerSecond;
 
     /// <summary>Builds a region.</summary>
     /// <param name="options">The region's settings; validated here, and copied, so later changes have no effect.</param>
@@ -211,6 +220,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         TimeSpan? expiration = ResolveExpiration(options);
         CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
         _failures.Succeeded(backendKey);
+        _unstored.Forget(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
         return _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
     }
@@ -222,6 +232,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
+        _unstored.Forget(key);
         ValueTask<bool> removal = _backend.RemoveAsync(backendKey, cancellationToken);
         return _memory is null ? ForgetSharedReadAfterAsync(removal, backendKey) : removal;
     }
@@ -306,6 +317,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         RefreshesFailed = Volatile.Read(ref _refreshesFailed),
         RefreshFallbacks = Volatile.Read(ref _refreshFallbacks),
         UnreadableEntries = Volatile.Read(ref _unreadable),
+        ValuesNotStored = Volatile.Read(ref _notStored),
         RefreshesRunning = _localRunner.Running,
         RefreshesQueued = _localRunner.Queued,
     };
@@ -518,6 +530,24 @@ public sealed partial class CacheRegion : IAsyncDisposable
         {
             CountUnreadable(key, ex);
             return null;
+        }
+    }
+
+    /// <summary>
+    /// The backend refused a created value as too large: its callers still get it (it was created), it is held in this
+    /// process for its lifetime so nobody creates it again, and it is logged once per back-off period.
+    /// </summary>
+    private void HoldUnstorable(string key, string backendKey, CacheEntry entry, CacheValueTooLargeException ex)
+    {
+        Interlocked.Increment(ref _notStored);
+        long now = _clock.PreciseUtcTicks;
+        long ttl = TimeToLive(entry.Expiration) is { } t ? t.Ticks : long.MaxValue;
+        _unstored.Hold(key, entry, ttl > long.MaxValue - entry.CreatedUtcTicks ? long.MaxValue : entry.CreatedUtcTicks + ttl, now);
+        bool alreadyBackingOff = _failures.IsBackingOff(backendKey, now);
+        TimeSpan backoff = _failures.Failed(backendKey, now);
+        if (!alreadyBackingOff)
+        {
+            Log.ValueNotStorable(_logger, Name, key, ex.Size, ex.Limit, backoff);
         }
     }
 

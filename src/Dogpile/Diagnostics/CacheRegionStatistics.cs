@@ -39,6 +39,12 @@ public readonly record struct CacheRegionStatistics
     /// <summary>Stored values that could not be read (corrupt or of another type) and counted as misses.</summary>
     public long UnreadableEntries { get; init; }
 
+    /// <summary>
+    /// Created values the backend refused to store (larger than its item or size limit). Each was returned to its
+    /// callers and held in this process for its lifetime instead, so the creator is not called again for it.
+    /// </summary>
+    public long ValuesNotStored { get; init; }
+
     /// <summary>Refreshes running now on the in-process runner.</summary>
     public long RefreshesRunning { get; init; }
 

@@ -99,16 +99,35 @@ public sealed class MemcachedRegionTests(MemcachedServer server) : IClassFixture
     }
 
     [Fact]
-    public async Task OversizedValue_ThrowsValueTooLarge_NothingWritten_LockReleased()
+    public async Task OversizedValue_ReturnedToEveryCaller_NothingWritten_LockReleased_NoUpstreamStorm()
     {
+        // Over memcached's 1 MiB item limit: it was created, so its callers get it; it cannot be cached there, so it is
+        // held in the process instead of being created again by every request (205 requests once made 55 upstream calls).
         string huge = new('x', 2 * 1024 * 1024);
+        int calls = 0;
+        ValueTask<string> Create(CancellationToken _)
+        {
+            Interlocked.Increment(ref calls);
+            return new ValueTask<string>(huge);
+        }
 
-        await Assert.ThrowsAsync<CacheValueTooLargeException>(async () => await _region.GetOrCreateAsync("huge", _ => new ValueTask<string>(huge)));
-        await Assert.ThrowsAsync<CacheValueTooLargeException>(async () => await _region.SetAsync("huge", huge));
+        string[] first = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => _region.GetOrCreateAsync("huge", Create).AsTask()));
+        for (int i = 0; i < 155; i++)
+        {
+            Assert.Same(huge, await _region.GetOrCreateAsync("huge", Create));
+        }
 
+        Assert.All(first, v => Assert.Same(huge, v));
+        Assert.Equal(1, calls);
+        Assert.Equal(1, _region.GetStatistics().ValuesNotStored);
         Assert.False((await _backend.Client.GetAsync(_prefix + "huge")).Found);
         Assert.False((await _backend.Client.GetAsync(_locks.LockKeyFor(_prefix + "huge"))).Found);
-        Assert.Equal("small", await _region.GetOrCreateAsync("huge", _ => new ValueTask<string>("small")));
+
+        // A direct set asks for storage explicitly: it fails clearly; a smaller value then replaces the held one.
+        await Assert.ThrowsAsync<CacheValueTooLargeException>(async () => await _region.SetAsync("huge", huge));
+        await _region.SetAsync("huge", "small");
+        Assert.Equal("small", await _region.GetOrCreateAsync("huge", Create));
+        Assert.True((await _backend.Client.GetAsync(_prefix + "huge")).Found);
     }
 
     [Theory]

@@ -135,13 +135,14 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public async Task ValueOverBackendLimit_ClearExceptionAndNothingWritten()
+    public async Task ValueOverBackendLimit_CreatedValueReturnedButNotWritten_DirectSetThrowsClearly()
     {
         var backend = new BytesMemoryBackend(TimeProvider.System, maxValueBytes: 100);
         await using var t = new TestRegion(backend: backend);
 
-        await Assert.ThrowsAsync<CacheValueTooLargeException>(async () =>
-            await t.Region.GetOrCreateAsync("big", _ => new ValueTask<string>(new string('x', 500))));
+        Assert.Equal(500, (await t.Region.GetOrCreateAsync("big", _ => new ValueTask<string>(new string('x', 500)))).Length);
+        var ex = await Assert.ThrowsAsync<CacheValueTooLargeException>(async () => await t.Region.SetAsync("other", new string('x', 500)));
+        Assert.Equal(100, ex.Limit);
         Assert.Empty(backend.Keys);
     }
 

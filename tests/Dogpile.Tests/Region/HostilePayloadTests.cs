@@ -51,6 +51,37 @@ public sealed class HostilePayloadTests
         Assert.Equal(0, t.Region.GetStatistics().UnreadableEntries);
     }
 
+    [Fact]
+    public async Task EntryStampedInTheFuture_IsServedStaleAndRefreshedOnce_NotFreshUntilItsTtl()
+    {
+        var backend = new BytesMemoryBackend(TimeProvider.System);
+        await using var t = new TestRegion(o => o.BackgroundRefresh = false, backend);
+        await t.Region.SetAsync("kernel", new BugList("kernel", ["1"]));
+
+        // A writer whose clock runs 10 minutes fast: trusted, its value would stay fresh for 11 minutes.
+        long future = t.Time.GetUtcNow().AddMinutes(10).UtcTicks;
+        backend.Corrupt("kernel", Envelope("{\"Package\":\"kernel\",\"Bugs\":[\"fast\"]}", future));
+        Assert.False((await t.Region.GetAsync<BugList>("kernel")).HasValue);
+
+        int calls = 0;
+        BugList list = await t.Region.GetOrCreateAsync("kernel", _ => { calls++; return new ValueTask<BugList>(new BugList("kernel", ["2"])); });
+
+        Assert.Equal(1, calls);
+        Assert.Equal(["2"], list.Bugs);
+        Assert.Equal(["2"], (await t.Region.GetAsync<BugList>("kernel")).Value.Bugs);
+    }
+
+    [Fact]
+    public async Task EntryStampedWithinClockSkew_IsFresh()
+    {
+        var backend = new BytesMemoryBackend(TimeProvider.System);
+        await using var t = new TestRegion(backend: backend);
+        await t.Region.SetAsync("kernel", new BugList("kernel", ["1"]));
+        backend.Corrupt("kernel", Envelope("{\"Package\":\"kernel\",\"Bugs\":[\"near\"]}", t.Time.GetUtcNow().AddMilliseconds(500).UtcTicks));
+
+        Assert.Equal(["near"], (await t.Region.GetAsync<BugList>("kernel")).Value.Bugs);
+    }
+
     internal static byte[] Envelope(string json, long createdUtcTicks, TimeSpan? expiration = null)
         => new CacheEntry(Encoding.UTF8.GetBytes(json), createdUtcTicks, expiration ?? TimeSpan.FromMinutes(1), TimeSpan.Zero).ToBytes();
 }
