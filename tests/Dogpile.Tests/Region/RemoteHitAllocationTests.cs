@@ -52,15 +52,23 @@ public sealed class RemoteHitAllocationTests
             wrong += await read() == 42 ? 0 : 1;
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Reads; i++)
+        // The best of a few rounds: a per-read allocation shows in every round, while a one-off (the shared coarse clock
+        // woken again after this thread was descheduled for its whole idle window on a loaded machine) shows in one.
+        const int Rounds = 3;
+        long perRead = long.MaxValue;
+        for (int round = 0; round < Rounds; round++)
         {
-            wrong += await read() == 42 ? 0 : 1;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < Reads; i++)
+            {
+                wrong += await read() == 42 ? 0 : 1;
+            }
+
+            perRead = Math.Min(perRead, (GC.GetAllocatedBytesForCurrentThread() - before) / Reads);
         }
 
-        long perRead = (GC.GetAllocatedBytesForCurrentThread() - before) / Reads;
         Assert.Equal(0, wrong);
-        Assert.Equal(WarmUp + Reads, backend.Reads);
+        Assert.Equal(WarmUp + (Rounds * Reads), backend.Reads);
         return perRead;
     }
 
