@@ -46,7 +46,7 @@ public sealed partial class CacheRegion
         {
             long now = _clock.CoarseUtcTicks;
             if (now < entry.FreshUntilUtcTicks
-                && (_storesObjects || entry.CreatedUtcTicks <= now + MaxClockSkewTicks)
+                && (_storesObjects || !IsStampedInTheFuture(entry, now))
                 && (!_earlyRefreshEnabled || !NeedsEarlyRefresh(entry, now)))
             {
                 return TryCast(_storesObjects ? entry.Value : entry.Decoded, out value);
@@ -133,7 +133,7 @@ public sealed partial class CacheRegion
         }
 
         long freshUntil = entry.FreshUntilUtcTicks;
-        if (entry.CreatedUtcTicks > now + MaxClockSkewTicks)
+        if (!_storesObjects && IsStampedInTheFuture(entry, now))
         {
             // Stamped in the future by a writer with a fast clock: trusted, it would stay fresh for everyone until the
             // store's TTL. Freshness is judged by this reader's clock: the value counts as expired now, so it is still
@@ -158,6 +158,15 @@ public sealed partial class CacheRegion
 
         return staleFor <= _staleWindowTicks ? new Lookup<T>(EntryState.TooStale, entry, value) : Lookup<T>.Missing;
     }
+
+    /// <summary>
+    /// Whether the entry's created time is later than any writer could truthfully stamp it: past this reader's clock
+    /// (or the latest invalidation mark, since a value created after a mark is stamped after it) by more than the
+    /// tolerated skew. Values stamped in this process never are; live objects of the memory backend are not checked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool IsStampedInTheFuture(CacheEntry entry, long now)
+        => entry.CreatedUtcTicks > Math.Max(now, Volatile.Read(ref _anyMark)) + MaxClockSkewTicks;
 
     private void NoteFutureStamp(string key, CacheEntry entry, long now)
     {

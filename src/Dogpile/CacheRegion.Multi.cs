@@ -257,6 +257,9 @@ public sealed partial class CacheRegion
         TimeSpan? expiration,
         CancellationToken cancellationToken)
     {
+        // Locks were taken in backend-key order (mangled keys sort differently); the creator gets the caller's keys in
+        // the ordinal order the API promises.
+        toCreate.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         string[] keys = toCreate.Select(s => s.Key).ToArray();
         long started = _time.GetTimestamp();
         IReadOnlyList<T> values;

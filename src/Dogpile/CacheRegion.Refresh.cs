@@ -20,7 +20,11 @@ public sealed partial class CacheRegion
 
         try
         {
-            CacheEntry? current = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            // A provider whose try-lock read the entry in the same step (Redis's lock script) saves the re-read's round
+            // trip: the elected caller reads the key once before the election and once with it, as dogpile does.
+            CacheEntry? current = request.DistributedLock is { } held && _lockReadsBackend && held.TryGetEntryReadWithLock(out CacheEntry? readWithLock)
+                ? readWithLock
+                : await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
             if (Classify<T>(call.Key, current, _clock.CoarseUtcTicks).State == EntryState.Fresh)
             {
                 await ReleaseQuietlyAsync(request, call.Key).ConfigureAwait(false);

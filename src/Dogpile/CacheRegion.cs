@@ -68,6 +68,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private long _hardMark;
     private long _softMark;
     private long _anyMark;
+
+    // The latest created time this region stamped: an invalidation mark never falls below it.
+    private long _lastStamp;
     private int _disposed;
 
     private readonly StripedCounter _hits = new();
@@ -277,8 +280,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <returns>A task that completes when the invalidation is in force (and published).</returns>
     public async ValueTask InvalidateAsync(InvalidationMode mode = InvalidationMode.Hard, CancellationToken cancellationToken = default)
     {
-        long now = _clock.PreciseUtcTicks;
-        RegionInvalidation marks = mode == InvalidationMode.Hard ? new(now, 0) : new(0, now);
+        RegionInvalidation marks = NextInvalidation(mode);
         ApplyInvalidation(marks);
         Log.Invalidated(_logger, Name, mode);
         if (_invalidationStore is not null)
@@ -344,7 +346,21 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         long now = _clock.PreciseUtcTicks;
         long mark = Volatile.Read(ref _anyMark);
-        return now > mark ? now : mark + 1;
+        long stamp = now > mark ? now : mark + 1;
+        InterlockedMax(ref _lastStamp, stamp);
+        return stamp;
+    }
+
+    /// <summary>
+    /// The mark of an invalidation now: strictly after the previous mark of its kind, and at or after every created time
+    /// this region has stamped, so it covers "every value created until now" even when the clock has not moved since (a
+    /// coarse tick, a fake clock) or was stepped back (NTP).
+    /// </summary>
+    private RegionInvalidation NextInvalidation(InvalidationMode mode)
+    {
+        long previous = mode == InvalidationMode.Hard ? Volatile.Read(ref _hardMark) : Volatile.Read(ref _softMark);
+        long mark = Math.Max(_clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
+        return mode == InvalidationMode.Hard ? new(mark, 0) : new(0, mark);
     }
 
     private void ApplyInvalidation(RegionInvalidation marks)
@@ -352,20 +368,20 @@ public sealed partial class CacheRegion : IAsyncDisposable
         InterlockedMax(ref _hardMark, marks.HardUtcTicks);
         InterlockedMax(ref _softMark, marks.SoftUtcTicks);
         InterlockedMax(ref _anyMark, Math.Max(marks.HardUtcTicks, marks.SoftUtcTicks));
+    }
 
-        static void InterlockedMax(ref long target, long value)
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long current = Volatile.Read(ref target);
+        while (value > current)
         {
-            long current = Volatile.Read(ref target);
-            while (value > current)
+            long seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
             {
-                long seen = Interlocked.CompareExchange(ref target, value, current);
-                if (seen == current)
-                {
-                    return;
-                }
-
-                current = seen;
+                return;
             }
+
+            current = seen;
         }
     }
 
