@@ -113,7 +113,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _clock = new RegionClock(_time);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
-        _backend = options.Backend ?? new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, _time);
+        _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
         _memory = _backend as MemoryCacheBackend;
         _hitsSlot = _hits.Slot;
         _countHits = options.CountHits;

@@ -17,8 +17,16 @@ public sealed class CacheRegionOptions
     public string Name { get; set; } = "";
 
     /// <summary>Where entries live.</summary>
-    /// <value>Default: a new <see cref="MemoryCacheBackend"/> with its default capacity, for this region alone.</value>
+    /// <value>Default: a new <see cref="MemoryCacheBackend"/> bounded by <see cref="Memory"/>, for this region alone.</value>
     public ICacheBackend? Backend { get; set; }
+
+    /// <summary>
+    /// The bounds of the default memory backend (entry count, and optionally bytes with a weigher); bindable from
+    /// configuration (<c>Memory:Capacity</c>, <c>Memory:SizeLimit</c>). Only for the default backend: with
+    /// <see cref="Backend"/> set, configure that backend itself.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (100,000 entries, no size limit).</value>
+    public MemoryCacheBackendOptions? Memory { get; set; }
 
     /// <summary>How long a value is fresh after its creator finished. <see cref="NeverExpires"/> for never.</summary>
     /// <value>Default: 5 minutes.</value>
@@ -148,6 +156,18 @@ public sealed class CacheRegionOptions
         if (string.IsNullOrWhiteSpace(Name))
         {
             throw new ArgumentException("CacheRegionOptions.Name is required.", nameof(Name));
+        }
+
+        if (Memory is not null)
+        {
+            if (Backend is not null)
+            {
+                throw new ArgumentException(
+                    "CacheRegionOptions.Memory bounds the default memory backend, but Backend is set: configure that backend instead.",
+                    nameof(Memory));
+            }
+
+            Memory.Validate();
         }
 
         RequirePositiveOrInfinite(Expiration, nameof(Expiration));

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Dogpile.Tests.Infrastructure;
 
 namespace Dogpile.Tests.Backends;
@@ -120,6 +122,37 @@ public sealed class MemoryCacheBackendBoundsTests
         Assert.Contains("Capacity", capacity.Message, StringComparison.Ordinal);
         var size = Assert.Throws<ArgumentException>(() => new MemoryCacheBackend(new MemoryCacheBackendOptions { SizeLimit = 0 }));
         Assert.Contains("SizeLimit", size.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RegionBoundsFromConfiguration_ApplyToTheDefaultMemoryBackend()
+    {
+        IConfiguration config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["bugs:Memory:Capacity"] = "500",
+            ["bugs:Memory:SizeLimit"] = "1000000",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddDogpile().AddRegion("bugs", config.GetSection("bugs"));
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        var memory = Assert.IsType<MemoryCacheBackend>(provider.GetRequiredService<ICacheRegionProvider>().GetRegion("bugs").Backend);
+
+        Assert.Equal(500, memory.Capacity);
+        Assert.Equal(1_000_000, memory.SizeLimit);
+    }
+
+    [Fact]
+    public void RegionMemoryBoundsWithAnotherBackend_ClearError()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new CacheRegion(new CacheRegionOptions
+        {
+            Name = "r",
+            Backend = new MemoryCacheBackend(10),
+            Memory = new MemoryCacheBackendOptions { SizeLimit = 1000 },
+        }));
+
+        Assert.Contains("Memory", ex.Message, StringComparison.Ordinal);
     }
 
     private sealed record Bug(int Id, string Summary, string[] Tags);
