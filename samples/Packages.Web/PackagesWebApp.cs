@@ -59,6 +59,10 @@ public static class PackagesWebApp
             throw new StartupException($"The cache regions cannot be built: {ex.Message}", ex);
         }
 
+        // Errors wrap everything; HEAD becomes GET before routing picks an endpoint (so UseRouting is explicit).
+        app.UseErrorResponses();
+        app.UseHeadAsGet();
+        app.UseRouting();
         app.MapPackages();
         app.MapBugs();
         app.MapOps();
