@@ -19,15 +19,17 @@ public sealed class ErrorResponseTests
         "/", "/?search=kern", "/packages/kernel/bugs", "/api/packages/kernel/bugs", "/api/packages?search=kern", "/metrics", "/status", "/healthz",
     };
 
-    [Fact]
-    public async Task ColdRequests_WithRedisDown_Are503NamingTheBackend_AsJsonAndPages()
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memcached")]
+    public async Task ColdRequests_WithTheBackendDown_Are503NamingIt_AsJsonAndPages(string backend)
     {
-        await using var redis = ServerProcess.Redis();
-        await redis.StartAsync();
-        await using var web = await WebAppHarness.StartAsync(0, 300, WebAppHarness.RedisSettings(redis));
-        Assert.Equal(HttpStatusCode.OK, (await web.GetReplyAsync("healthz")).Status);
-        redis.Kill();
-        var expected = $"The cache backend (redis at {redis.Endpoint}) is unavailable: ";
+        await using var server = backend == "redis" ? ServerProcess.Redis() : ServerProcess.Memcached();
+        await server.StartAsync();
+        await using var web = await WebAppHarness.StartAsync(0, 300, "--Cache:Backend", backend, "--Cache:Connection", server.Endpoint);
+        Assert.Equal(HttpStatusCode.OK, (await web.GetReplyAsync("api/packages/kernel/bugs")).Status);
+        server.Kill();
+        var expected = $"The cache backend ({backend} at {server.Endpoint}) is unavailable: ";
 
         var api = await web.GetReplyAsync("api/packages/bash/bugs");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, api.Status);
