@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -14,6 +16,8 @@ public static class PackagesWebApp
 {
     /// <summary>Where the app listens when neither <c>--urls</c> nor <c>Urls</c> nor <c>ASPNETCORE_URLS</c> says otherwise.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
 
     /// <summary>
     /// Builds the app from command-line arguments (plus environment and appsettings.json), checks every setting,
@@ -39,6 +43,12 @@ public static class PackagesWebApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // The host logs a failed start with its stack trace; StartAsync and Program report it in one line instead.
+        // Only until the app has started: later host errors (a faulted background service) keep their log. (This rule
+        // replaces the configured level for the host's category, so it keeps the Information floor itself.)
+        var started = new StrongBox<bool>();
+        builder.Logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (level < LogLevel.Error || started.Value));
+
         var settings = PackagesSettings.Load(builder.Configuration);
         CacheSetup.AddPackageCaching(builder.Services, settings);
         if (settings.Upstream.Url is null)
@@ -49,6 +59,7 @@ public static class PackagesWebApp
         }
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => started.Value = true);
         try
         {
             _ = app.Services.GetRequiredService<PackageCache>();
@@ -59,11 +70,47 @@ public static class PackagesWebApp
             throw new StartupException($"The cache regions cannot be built: {ex.Message}", ex);
         }
 
+        // Errors wrap everything; HEAD becomes GET before routing picks an endpoint (so UseRouting is explicit).
+        app.UseErrorResponses();
+        app.UseHeadAsGet();
+        app.UseRouting();
         app.MapPackages();
         app.MapBugs();
         app.MapOps();
         return app;
     }
+
+    /// <summary>
+    /// Starts the app (the listener, and the embedded simulator when there is one). An address already in use is a
+    /// <see cref="StartupException"/> that says so and how to pick another port, not a stack trace.
+    /// </summary>
+    /// <param name="app">An app from <see cref="Build"/>.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>A task that completes once the app listens.</returns>
+    /// <exception cref="StartupException">The address is taken.</exception>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex) when (ex.InnerException is AddressInUseException)
+        {
+            // Kestrel: "Failed to bind to address http://127.0.0.1:5080: address already in use."
+            // The server forgets its addresses when binding fails: name the configured ones.
+            var urls = app.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } configured ? configured : DefaultUrl;
+            throw new StartupException(
+                $"{urls}: the address is already in use (another process listens on that port); pick another port with --urls, e.g. --urls {OtherPort(urls.Split(';')[0])}",
+                ex);
+        }
+    }
+
+    /// <summary>The address with the next port, as an example of what to pass instead.</summary>
+    private static string OtherPort(string url) =>
+        Uri.TryCreate(url.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port is > 0 and < 65535
+            ? new UriBuilder(uri) { Port = uri.Port + 1 }.Uri.GetLeftPart(UriPartial.Authority)
+            : "http://127.0.0.1:5081";
 
     /// <summary>The address the started app listens on, e.g. <c>http://127.0.0.1:5080/</c> (the real port when bound to 0).</summary>
     /// <param name="app">A started app.</param>

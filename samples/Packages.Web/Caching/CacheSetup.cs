@@ -14,6 +14,13 @@ public static class CacheSetup
     /// <summary>Region of the package list (one key: the whole list; searches filter it in memory).</summary>
     public const string PackagesRegion = "packages";
 
+    // Each region caches one type, so each has one validator.
+    private static readonly (string Name, Func<object?, bool> Validator)[] Regions =
+    [
+        (BugsRegion, CachedValues.IsValidBugList),
+        (PackagesRegion, CachedValues.IsValidPackageIndex),
+    ];
+
     /// <summary>
     /// The one place that maps <c>Cache:Backend</c> to its wiring: memory (embedded default), redis (shared backend,
     /// distributed lock and invalidation, optional durable refresh queue and worker) or memcached (shared backend and
@@ -40,11 +47,16 @@ public static class CacheSetup
         factory.AddServices(services, settings);
 
         var dogpile = services.AddDogpile();
-        foreach (var name in (string[])[BugsRegion, PackagesRegion])
+        foreach (var (name, validator) in Regions)
         {
             dogpile.AddRegion(name, o =>
             {
                 o.Expiration = settings.Cache.Expiration;
+
+                // A shared store can hand back bytes this app never wrote: strict parsing and a per-type check turn
+                // anything that is not a valid value into a miss (see CachedValues).
+                o.Serializer = CachedValues.Serializer;
+                o.ValueValidator = validator;
 
                 // The point of the app: once a value exists, nobody waits for the tracker again. The elected caller
                 // gets the stale value too and the refresh runs in the background (dogpile's async creation runner).
@@ -70,5 +82,4 @@ public static class CacheSetup
         services.AddSingleton(sp => new UpstreamClient(sp.GetRequiredService<UpstreamLocation>(), settings.Upstream.Timeout));
         services.AddSingleton<PackageCache>();
     }
-
 }

@@ -24,6 +24,14 @@ public interface ICacheBackendFactory
     /// <param name="settings">The app's settings.</param>
     /// <param name="services">The built service provider, to resolve what <see cref="AddServices"/> registered.</param>
     void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services);
+
+    /// <summary>
+    /// Whether <paramref name="error"/> (or one of its causes, asked one at a time) says the backend could not be
+    /// reached or did not answer, so a request that needed it is answered 503 naming the backend, not 500.
+    /// </summary>
+    /// <param name="error">An exception a request ended with.</param>
+    /// <returns>True for this backend's connection failures and timeouts.</returns>
+    bool IsUnavailable(Exception error);
 }
 
 /// <summary>The embedded default: each region keeps its values in this process's memory and refreshes in-process.</summary>
@@ -36,4 +44,7 @@ internal sealed class MemoryBackendFactory : ICacheBackendFactory
 
     public void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services) =>
         region.Backend = new MemoryCacheBackend(MemoryCacheBackend.DefaultCapacity, services.GetRequiredService<TimeProvider>());
+
+    // This process's memory is always there.
+    public bool IsUnavailable(Exception error) => false;
 }

@@ -38,4 +38,7 @@ internal sealed class MemcachedBackendFactory : ICacheBackendFactory
         region.LockProvider = services.GetRequiredService<MemcachedLockProvider>();
         region.KeyPrefix ??= region.Name + ":";
     }
+
+    public bool IsUnavailable(Exception error) =>
+        error is MemcachedConnectionException or MemcachedTimeoutException or MemcachedServerUnavailableException;
 }

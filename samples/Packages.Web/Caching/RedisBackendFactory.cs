@@ -1,5 +1,6 @@
 using Dogpile;
 using Dogpile.Redis;
+using StackExchange.Redis;
 using Packages.Web.Configuration;
 using Packages.Web.Metrics;
 
@@ -56,6 +57,11 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
 
     public void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services)
         => services.GetRequiredService<DogpileRedis>().ApplyTo(region, useRefreshQueue: settings.Cache.Refresh == RefreshMode.Queue);
+
+    // Dogpile.Redis reports an unreachable or slow server as DogpileRedisUnavailableException; the client's own
+    // exceptions are listed too, for any call that reaches the multiplexer directly (the queue depth, say).
+    public bool IsUnavailable(Exception error) =>
+        error is DogpileRedisUnavailableException or RedisConnectionException or RedisTimeoutException;
 
     /// <summary>The stream's length for <c>/metrics</c>.</summary>
     private sealed class RedisQueueDepth(DogpileRedis redis) : IRefreshQueueDepth

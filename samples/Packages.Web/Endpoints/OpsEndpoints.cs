@@ -8,7 +8,7 @@ using Packages.Web.Upstream;
 
 namespace Packages.Web.Endpoints;
 
-/// <summary>Operations: Prometheus metrics, a human status page, a liveness probe, and a 404 page for everything else.</summary>
+/// <summary>Operations: Prometheus metrics, a human status page, a liveness probe. Unknown addresses are answered by <see cref="ErrorResponses"/>.</summary>
 internal static class OpsEndpoints
 {
     public static IEndpointRouteBuilder MapOps(this IEndpointRouteBuilder app)
@@ -16,7 +16,6 @@ internal static class OpsEndpoints
         app.MapGet("/metrics", GetMetricsAsync);
         app.MapGet("/status", GetStatusAsync);
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain; charset=utf-8"));
-        app.MapFallback(() => Page.Error(StatusCodes.Status404NotFound, "Not found", "There is no page at this address."));
         return app;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 
 namespace Packages.Tests.Web;
 
@@ -25,6 +26,27 @@ public sealed class ChildProcessTests
 
         using var tracker = new HttpClient { BaseAddress = child.UpstreamAddress };
         Assert.Contains("\"kernel\":1", await tracker.GetStringAsync(new Uri("stats", UriKind.Relative)));
+    }
+
+    [Fact]
+    public async Task PortInUse_ExitsWithCode2_AndOneLineSayingHowToPickAnother()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+
+        using var process = Process.Start(AppProcess.WebStartInfo("--urls", url, "--Upstream:DelayScale", "0"))!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single((await error).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: {url}: the address is already in use", line, StringComparison.Ordinal);
+        Assert.Contains("pick another port with --urls, e.g. --urls http://127.0.0.1:", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", await output, StringComparison.Ordinal);
+        Assert.DoesNotContain("open http", await output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Dogpile.Testing;
 using Packages.Tests.Upstream;
 using Microsoft.AspNetCore.Builder;
 using Packages.Web;
@@ -35,7 +36,8 @@ internal sealed class WebAppHarness : IAsyncDisposable
 
     /// <param name="delayScale">0.02 by default: kernel answers in ~60 ms, a small package in ~2 ms.</param>
     /// <param name="expirationSeconds">Cache:ExpirationSeconds; long by default so nothing expires unless a test wants it to.</param>
-    public static async Task<WebAppHarness> StartAsync(double delayScale = 0.02, double expirationSeconds = 300)
+    /// <param name="settings">More settings, e.g. <see cref="RedisSettings"/>.</param>
+    public static async Task<WebAppHarness> StartAsync(double delayScale = 0.02, double expirationSeconds = 300, params string[] settings)
     {
         var upstream = await UpstreamHarness.StartAsync(delayScale);
         try
@@ -46,6 +48,7 @@ internal sealed class WebAppHarness : IAsyncDisposable
                 "--Upstream:Url", upstream.Server.BaseAddress.ToString(),
                 "--Cache:ExpirationSeconds", expirationSeconds.ToString(CultureInfo.InvariantCulture),
                 "--Logging:LogLevel:Default", "Warning",
+                .. settings,
             ]);
             await app.StartAsync();
             return new WebAppHarness(app, upstream);
@@ -56,6 +59,9 @@ internal sealed class WebAppHarness : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>The settings that put both regions on a redis-server (in-process refresh).</summary>
+    public static string[] RedisSettings(ServerProcess redis) => ["--Cache:Backend", "redis", "--Cache:Connection", redis.Endpoint];
 
     public async Task<HttpResponseMessage> GetAsync(string path) => await Http.GetAsync(new Uri(path, UriKind.Relative));
 
