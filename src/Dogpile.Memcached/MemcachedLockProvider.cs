@@ -100,6 +100,10 @@ public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
     }
 
     /// <inheritdoc />
+    public async ValueTask<bool> IsHeldAsync(string key, CancellationToken cancellationToken)
+        => (await _client.GetAsync(LockKeyFor(key), cancellationToken).ConfigureAwait(false)).Found;
+
+    /// <inheritdoc />
     public async ValueTask<ICacheLock?> AcquireAsync(
         string key,
         TimeSpan timeout,

@@ -290,6 +290,25 @@ public sealed partial class CacheRegion : IAsyncDisposable
     }
 
     /// <summary>
+    /// Whether the key's creation lock is held now: a creation or refresh is running in this process, or, with a
+    /// <see cref="CacheRegionOptions.LockProvider"/>, in any process (dogpile's <c>key_is_locked</c>). For diagnostics:
+    /// the answer can change as soon as it is given.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels the question to the lock provider.</param>
+    /// <returns>Whether the lock is held.</returns>
+    public ValueTask<bool> IsLockedAsync(string key, CancellationToken cancellationToken = default)
+    {
+        string backendKey = ToBackendKey(key);
+        if (_gates.IsBusy(backendKey) || _flights.ContainsKey(backendKey))
+        {
+            return new(true);
+        }
+
+        return _lockProvider is null ? new(false) : _lockProvider.IsHeldAsync(backendKey, cancellationToken);
+    }
+
+    /// <summary>
     /// Counts a fresh hit when <see cref="CacheRegionOptions.CountHits"/> is set or a listener collects
     /// <c>dogpile.hits</c>: the per-thread cell is a thread-static access, a call on linux-x64, and would be
     /// a third of an unobserved memory hit.

@@ -51,6 +51,15 @@ public interface ICacheLockProvider
     /// <param name="backend">The region's backend.</param>
     /// <returns>Whether the provider's entries are <paramref name="backend"/>'s.</returns>
     bool ReadsFrom(ICacheBackend backend) => false;
+
+    /// <summary>
+    /// Whether any owner holds the key's lock right now (dogpile's <c>key_is_locked</c>), for diagnostics: the answer
+    /// may be out of date as soon as it arrives, so never decide whether to create on it.
+    /// </summary>
+    /// <param name="key">The backend key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Whether the lock is held; a provider that cannot tell answers <see langword="false"/>.</returns>
+    ValueTask<bool> IsHeldAsync(string key, CancellationToken cancellationToken) => new(false);
 }
 
 /// <summary>A held creation lock: an owner token, a lease, and a fencing token.</summary>

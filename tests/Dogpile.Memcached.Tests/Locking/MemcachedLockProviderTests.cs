@@ -40,6 +40,22 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     }
 
     [Fact]
+    public async Task IsHeld_SeesAnotherProvidersLock_UntilItIsReleased()
+    {
+        MemcachedLockProvider mine = Provider(), theirs = Provider();
+        string key = NewKey("held");
+        await using var region = new CacheRegion(new CacheRegionOptions { Name = "locked", Backend = _backend, LockProvider = mine });
+
+        Assert.False(await region.IsLockedAsync(key));
+        ICacheLock held = (await theirs.TryAcquireAsync(key, CancellationToken.None))!;
+        Assert.True(await mine.IsHeldAsync(key, CancellationToken.None));
+        Assert.True(await region.IsLockedAsync(key));
+
+        await held.ReleaseAsync();
+        Assert.False(await region.IsLockedAsync(key));
+    }
+
+    [Fact]
     public async Task TryAcquire_HeldKey_ReturnsNull_ReleasedKey_CanBeTakenAgain()
     {
         var provider = Provider();

@@ -51,6 +51,24 @@ public sealed class DogpileScenarioTests
     }
 
     [Fact]
+    public async Task IsLocked_TrueWhileACreationRuns_FalseBeforeAndAfter()
+    {
+        await using var t = new TestRegion();
+        var creator = new ControlledCreator<string>(_ => "v");
+        creator.Hold();
+        Assert.False(await t.Region.IsLockedAsync("k"));
+
+        Task<string> creation = t.Region.GetOrCreateAsync("k", creator.CreateAsync).AsTask();
+        await creator.Started.Task;
+        Assert.True(await t.Region.IsLockedAsync("k"));
+        Assert.False(await t.Region.IsLockedAsync("other"));
+
+        creator.Release();
+        Assert.Equal("v", await creation);
+        Assert.False(await t.Region.IsLockedAsync("k"));
+    }
+
+    [Fact]
     public async Task ClockSteppedBackBehindAnInvalidation_ValuesStampedAfterTheMark_AreNotMistakenForFutureStamps()
     {
         // A value created after a mark is stamped after it, even when the clock is behind the mark: that is a truthful
