@@ -1,3 +1,4 @@
+using Dogpile.Engine;
 using System.Runtime.CompilerServices;
 using Dogpile.Internal;
 
@@ -260,53 +261,56 @@ public sealed partial class CacheRegion
 
         long now = _clock.CoarseUtcTicks;
         Lookup<T> lookup = Classify<T>(call.Key, entry, now);
-        switch (lookup.State)
+        switch (Decide(lookup.State, call.BackendKey, now))
         {
-            case EntryState.Fresh:
+            case ReadAction.Serve:
                 CountHit();
                 return ToItem(lookup, now, CacheItemSource.Hit);
 
-            case EntryState.FreshEarly:
+            case ReadAction.ServeAndRefreshEarly:
                 CountHit();
                 StartEarlyRefresh(call);
                 return ToItem(lookup, now, CacheItemSource.Hit);
 
-            case EntryState.Stale:
-                return await ServeStaleAsync(call, lookup, now, cancellationToken).ConfigureAwait(false);
-
-            case EntryState.TooStale when IsBackingOff(call.BackendKey, now):
-                // The creator failed moments ago: serve the old value (stale-if-error) instead of another attempt.
+            case ReadAction.ServeStale:
                 _staleServed.Increment();
                 return ToItem(lookup, now, CacheItemSource.Stale);
+
+            case ReadAction.ServeStaleAndRefresh:
+            case ReadAction.ElectToRegenerate:
+                return await ServeStaleAsync(call, lookup, now, cancellationToken).ConfigureAwait(false);
 
             default:
                 return await WaitForCreationAsync(call, lookup, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>A stale value: elect one regenerator without blocking; everyone else gets the stale value now.</summary>
+    /// <summary>The decision table applied to a key as it stands now.</summary>
+    private ReadAction Decide(EntryState state, string backendKey, long now)
+        => state is EntryState.Missing or EntryState.Fresh
+            ? EntryPolicy.Decide(state, backingOff: false, refreshBusy: false, _backgroundRefresh)
+            : EntryPolicy.Decide(state, IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh);
+
+    /// <summary>A stale value nobody refreshes yet: elect one regenerator without blocking; everyone else gets the stale value now.</summary>
     private async ValueTask<CacheItem<T>> ServeStaleAsync<TState, T>(Call<TState, T> call, Lookup<T> stale, long now, CancellationToken cancellationToken)
     {
-        if (!IsBackingOff(call.BackendKey, now))
+        RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
+        if (request is not null)
         {
-            RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
-            if (request is not null)
+            if (_backgroundRefresh)
             {
-                if (_backgroundRefresh)
+                await ScheduleAsync(request).ConfigureAwait(false);
+            }
+            else
+            {
+                // Dogpile's synchronous mode: the elected caller regenerates in line and gets the new value.
+                RefreshResult<T> result = await ExecuteRefreshAsync(call, request, cancellationToken).ConfigureAwait(false);
+                if (result.Outcome is RefreshOutcome.Refreshed or RefreshOutcome.NotCached or RefreshOutcome.Superseded)
                 {
-                    await ScheduleAsync(request).ConfigureAwait(false);
+                    return new CacheItem<T>(result.Value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, false, CacheItemSource.Miss, call.Expiration);
                 }
-                else
-                {
-                    // Dogpile's synchronous mode: the elected caller regenerates in line and gets the new value.
-                    RefreshResult<T> result = await ExecuteRefreshAsync(call, request, cancellationToken).ConfigureAwait(false);
-                    if (result.Outcome is RefreshOutcome.Refreshed or RefreshOutcome.NotCached or RefreshOutcome.Superseded)
-                    {
-                        return new CacheItem<T>(result.Value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, false, CacheItemSource.Miss, call.Expiration);
-                    }
 
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
 

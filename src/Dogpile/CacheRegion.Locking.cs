@@ -1,3 +1,4 @@
+using Dogpile.Engine;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -136,13 +137,21 @@ public sealed partial class CacheRegion
                     ? Classify<T>(call.Key, readWithLock, _clock.CoarseUtcTicks)
                     : await ReadLookupAsync<T>(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
                 long now = _clock.CoarseUtcTicks;
-                if (lookup.IsFresh)
+                ReadAction action = lookup.IsFresh ? ReadAction.Serve
+                    : EntryPolicy.Decide(lookup.State, IsBackingOff(call.BackendKey, now), refreshBusy: false, _backgroundRefresh);
+                if (action == ReadAction.Serve)
                 {
                     // Another caller (or process) created it while we waited for the lock.
                     return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false);
                 }
 
-                if (lookup.State == EntryState.Stale && _backgroundRefresh && !IsBackingOff(call.BackendKey, now))
+                if (action == ReadAction.ServeStale)
+                {
+                    // A creation failed moments ago and left a usable value: stale-if-error, not another attempt.
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
+                }
+
+                if (action == ReadAction.ServeStaleAndRefresh)
                 {
                     // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
                     handedOff = true;

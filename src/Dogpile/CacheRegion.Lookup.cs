@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Dogpile.Engine;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -7,15 +8,6 @@ namespace Dogpile;
 // How a stored entry is judged at read time: fresh, stale, too stale to serve (fallback only) or missing.
 public sealed partial class CacheRegion
 {
-    private enum EntryState
-    {
-        Missing,
-        Fresh,
-        FreshEarly,
-        Stale,
-        TooStale,
-    }
-
     private readonly struct Lookup<T>
     {
         public Lookup(EntryState state, CacheEntry? entry, T value)
@@ -95,7 +87,7 @@ public sealed partial class CacheRegion
                 long softMark = Volatile.Read(ref _softMark);
                 long staleSince = entry.CreatedUtcTicks <= softMark ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
                 if (now >= staleSince && now - staleSince <= _maxStalenessTicks
-                    && (_gates.IsBusy(backendKey) || IsBackingOff(backendKey, now)))
+                    && EntryPolicy.Decide(EntryState.Stale, IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh) == ReadAction.ServeStale)
                 {
                     value = typed;
                     return true;

@@ -1,3 +1,4 @@
+using Dogpile.Engine;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -124,36 +125,33 @@ public sealed partial class CacheRegion
             MultiSlot<T> slot = distinct[i];
             Lookup<T> lookup = Classify<T>(slot.Key, entries[i], now);
             slot.Lookup = lookup;
-            switch (lookup.State)
+            switch (Decide(lookup.State, slot.BackendKey, now))
             {
-                case EntryState.Fresh:
+                case ReadAction.Serve:
                     CountHit();
                     slot.Done(lookup.Value);
                     break;
-                case EntryState.FreshEarly:
+                case ReadAction.ServeAndRefreshEarly:
                     CountHit();
                     slot.Done(lookup.Value);
                     StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration));
                     break;
-                case EntryState.Stale when _backgroundRefresh || IsBackingOff(slot.BackendKey, now):
+                case ReadAction.ServeStale:
                     _staleServed.Increment();
                     slot.Done(lookup.Value);
-                    if (_backgroundRefresh && !IsBackingOff(slot.BackendKey, now))
+                    break;
+                case ReadAction.ServeStaleAndRefresh:
+                    _staleServed.Increment();
+                    slot.Done(lookup.Value);
+                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    if (request is not null)
                     {
-                        RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
-                        if (request is not null)
-                        {
-                            await ScheduleAsync(request).ConfigureAwait(false);
-                        }
+                        await ScheduleAsync(request).ConfigureAwait(false);
                     }
 
                     break;
-                case EntryState.TooStale when IsBackingOff(slot.BackendKey, now):
-                    _staleServed.Increment();
-                    slot.Done(lookup.Value);
-                    break;
                 default:
-                    // Missing and too stale: wait for the lock. Stale (synchronous mode): try it when its turn comes.
+                    // Wait (missing, too stale) and ElectToRegenerate (stale, synchronous mode): handled with the locks in sorted order.
                     needed.Add(slot);
                     break;
             }

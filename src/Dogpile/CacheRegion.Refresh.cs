@@ -1,3 +1,4 @@
+using Dogpile.Engine;
 using Dogpile.Internal;
 
 namespace Dogpile;

@@ -1,3 +1,4 @@
+using Dogpile.Engine;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
