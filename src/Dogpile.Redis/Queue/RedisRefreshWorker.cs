@@ -304,16 +304,28 @@ public sealed class RedisRefreshWorker : BackgroundService
         using var timeout = new CancellationTokenSource(_options.JobTimeout, _time);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(shutdown, timeout.Token);
         using ITimer heartbeat = _time.CreateTimer(static state => ((JobHeartbeat)state!).Beat(), new JobHeartbeat(this, entryId), HeartbeatPeriod, HeartbeatPeriod);
-        RedisLockHandle? held = null;
         try
         {
-            held = await TakeLockAsync(refresh!.BackendKey, fields.GetValueOrDefault(JobFields.Token, ""), fence, run.Token).ConfigureAwait(false);
-            if (held is not null)
+            RedisLockHandle? held = null;
+            try
             {
-                // WaitAsync: a function that ignores cancellation is abandoned at the time limit, not waited for.
-                Task<RefreshOutcome> running = refresh.RunAsync(held, run.Token).AsTask();
-                _ = running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                _ = await running.WaitAsync(run.Token).ConfigureAwait(false);
+                held = await TakeLockAsync(refresh!.BackendKey, fields.GetValueOrDefault(JobFields.Token, ""), fence, run.Token).ConfigureAwait(false);
+                if (held is not null)
+                {
+                    // WaitAsync: a function that ignores cancellation is abandoned at the time limit, not waited for.
+                    Task<RefreshOutcome> running = refresh.RunAsync(held, run.Token).AsTask();
+                    _ = running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    _ = await running.WaitAsync(run.Token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // Every lock the worker took is released before the job is acknowledged, retried or dead-lettered,
+                // however the run ended (a no-op when the fenced write already released it).
+                if (held is not null)
+                {
+                    await ReleaseQuietlyAsync(held).ConfigureAwait(false);
+                }
             }
 
             // No lock: another owner is creating this key right now, and that creation stands for this job.
@@ -341,14 +353,6 @@ public sealed class RedisRefreshWorker : BackgroundService
         {
             _queue.CountFailed();
             await RecordFailureAsync(entryId, jobId, fields, ex, shutdown).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Every lock the worker took is released here, unless the fenced write already released it (then a no-op).
-            if (held is not null)
-            {
-                await ReleaseQuietlyAsync(held).ConfigureAwait(false);
-            }
         }
     }
 

@@ -138,13 +138,7 @@ public sealed class MalformedJobTests(RedisServer server) : IClassFixture<RedisS
         Assert.Equal(1, rig.Calls);
     }
 
-    /// <summary>Every lock key under the rig's prefix.</summary>
-    private static async Task<string[]> LocksAsync(QueueRig rig)
-    {
-        IDatabase db = await rig.Redis.DbAsync();
-        RedisResult keys = await db.ExecuteAsync("KEYS", $"{rig.Redis.Options.KeyPrefix}:*:lock");
-        return ((RedisResult[])keys!).Select(k => (string)k!).ToArray();
-    }
+    private static Task<string[]> LocksAsync(QueueRig rig) => JobTimeLimitTests.LocksAsync(rig);
 
     private static string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 
