@@ -9,8 +9,8 @@ namespace Dogpile.Redis;
 
 /// <summary>
 /// The worker daemon of the refresh queue: reads jobs with <c>XREADGROUP</c> (woken by the enqueue's PUBLISH, polling
-/// as a fallback), runs each with <see cref="CacheRegion.RunRegisteredRefreshAsync"/> under the job's lock (or a fresh
-/// one when that lock has expired), and acknowledges it only after the value is written and the lock released.
+/// as a fallback), checks each with <see cref="CacheRegion.TryPrepareRegisteredRefresh"/>, runs it under the job's lock
+/// (or a fresh one when that lock has expired), and acknowledges it only after the value is written and the lock released.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -409,6 +409,7 @@ public sealed class RedisRefreshWorker : BackgroundService
         if (enqueuedMs is { } ms)
         {
             lag = _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            lag = lag < TimeSpan.Zero ? TimeSpan.Zero : lag; // clocks of other machines
         }
 
         return null;
