@@ -53,6 +53,7 @@ public sealed class RedisRefreshWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _jobs = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -120,7 +121,7 @@ public sealed class RedisRefreshWorker : BackgroundService
                     stoppingToken).ConfigureAwait(false);
                 foreach (StreamEntry entry in entries)
                 {
-                    await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
+                    _ = await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
                 }
 
                 if (entries.Length == 0)
@@ -246,8 +247,10 @@ public sealed class RedisRefreshWorker : BackgroundService
         int count = 0;
         foreach (StreamEntry entry in entries)
         {
-            count++;
-            await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false);
+            if (await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+            }
         }
 
         if (count > 0)
@@ -257,11 +260,30 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
     }
 
-    private async Task DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    /// <summary>Starts the job on a free slot; <see langword="false"/> when this worker is already handling it.</summary>
+    private async Task<bool> DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        string entryId = (string)entry.Id!;
+        if (!_running.TryAdd(entryId, 0))
+        {
+            // XAUTOCLAIM handed back a job this worker is still handling (a beat came late): it must not run twice.
+            return false;
+        }
+
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _running.TryRemove(entryId, out _);
+            throw;
+        }
+
         Task job = Task.Run(async () =>
         {
+            // From the first moment: checking and dead-lettering a large job can take a while too.
+            using ITimer heartbeat = _time.CreateTimer(static state => ((JobHeartbeat)state!).Beat(), new JobHeartbeat(this, entryId), HeartbeatPeriod, HeartbeatPeriod);
             try
             {
                 await ProcessAsync(entry, deliveries, _jobs.Token).ConfigureAwait(false);
@@ -274,11 +296,13 @@ public sealed class RedisRefreshWorker : BackgroundService
             }
             finally
             {
+                _running.TryRemove(entryId, out _);
                 _slots.Release();
             }
         }, CancellationToken.None);
         _inFlight.TryAdd(job, 0);
         _ = job.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return true;
     }
 
     private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken shutdown)
@@ -303,7 +327,6 @@ public sealed class RedisRefreshWorker : BackgroundService
 
         using var timeout = new CancellationTokenSource(_options.JobTimeout, _time);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(shutdown, timeout.Token);
-        using ITimer heartbeat = _time.CreateTimer(static state => ((JobHeartbeat)state!).Beat(), new JobHeartbeat(this, entryId), HeartbeatPeriod, HeartbeatPeriod);
         try
         {
             RedisLockHandle? held = null;

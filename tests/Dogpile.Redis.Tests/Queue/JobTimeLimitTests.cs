@@ -71,17 +71,19 @@ public sealed class JobTimeLimitTests(RedisServer server) : IClassFixture<RedisS
     public async Task JobRunningLongerThanMinIdleTime_NotTakenOverByAnotherWorker_RunsOnce()
     {
         await using var rig = new QueueRig(server) { Hold = new(TaskCreationOptions.RunContinuationsAsynchronously) };
-        using RedisRefreshWorker first = rig.Worker();
+        // MinIdleTime 1 s: beats every 333 ms, so only a stall of over 600 ms on a loaded machine could miss one.
+        Action<RedisRefreshWorkerOptions> idle = o => o.MinIdleTime = TimeSpan.FromSeconds(1);
+        using RedisRefreshWorker first = rig.Worker(idle);
         await first.StartAsync(CancellationToken.None);
         await rig.MakeStaleAsync("l");
         Assert.Equal("old", await rig.Fetch.InvokeAsync("l"));
         await rig.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-        using RedisRefreshWorker second = rig.Worker();
+        using RedisRefreshWorker second = rig.Worker(idle);
         await second.StartAsync(CancellationToken.None);
 
-        // Five MinIdleTimes (300 ms): without the running job's heartbeat the second worker would take it over.
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        // Three MinIdleTimes: without the running job's heartbeat the second worker would take it over.
+        await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.Equal(1, rig.Calls);
         Assert.Equal(0, (await rig.Redis.GetQueueSnapshotAsync()).Reclaimed);
 
