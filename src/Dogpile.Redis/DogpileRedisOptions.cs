@@ -176,6 +176,18 @@ public sealed class RedisRefreshWorkerOptions
     /// <value>Default: 10 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long one run of a job may take, from taking its lock to acknowledging it. A run past it is cancelled (one
+    /// whose function ignores cancellation is abandoned), its lock is released, and it counts as a failed attempt:
+    /// retried, and dead-lettered after <see cref="MaxAttempts"/>.
+    /// </summary>
+    /// <value>Default: 2 minutes.</value>
+    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>The largest serialized arguments a job may carry; a job with larger ones is dead-lettered without being decoded.</summary>
+    /// <value>Default: 1 MiB.</value>
+    public int MaxArgumentsSize { get; set; } = 1024 * 1024;
+
     /// <summary>Throws when a value is out of range.</summary>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
     public void Validate()
@@ -193,6 +205,16 @@ public sealed class RedisRefreshWorkerOptions
         if (MinIdleTime <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || ShutdownTimeout < TimeSpan.Zero)
         {
             throw new ArgumentException("RedisRefreshWorkerOptions.MinIdleTime and PollInterval must be positive and ShutdownTimeout not negative.", nameof(MinIdleTime));
+        }
+
+        if (JobTimeout <= TimeSpan.Zero || JobTimeout.TotalMilliseconds > uint.MaxValue - 1)
+        {
+            throw new ArgumentException($"RedisRefreshWorkerOptions.JobTimeout must be positive and at most {TimeSpan.FromMilliseconds(uint.MaxValue - 1)}, not {JobTimeout}.", nameof(JobTimeout));
+        }
+
+        if (MaxArgumentsSize < 1)
+        {
+            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxArgumentsSize must be at least 1, not {MaxArgumentsSize}.", nameof(MaxArgumentsSize));
         }
     }
 }

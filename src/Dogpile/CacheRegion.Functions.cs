@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Dogpile.Engine;
 using Dogpile.Internal;
 
@@ -48,6 +49,55 @@ public sealed partial class CacheRegion
     public bool IsFunctionRegistered(string name) => _functions.ContainsKey(name);
 
     /// <summary>
+    /// Reads a refresh job for a registered function without running it: finds the function, deserializes the
+    /// arguments with the region's serializer and derives the key they are cached under, checked against the
+    /// backend's key limit. A queue worker calls this before it takes any lock, so a job that can never run is
+    /// rejected with its reason instead of holding a lock.
+    /// </summary>
+    /// <param name="functionName">The registered name.</param>
+    /// <param name="serializedArguments">The arguments, as <see cref="RefreshRequest.SerializeArguments"/> wrote them.</param>
+    /// <param name="refresh">The job, ready to run under the lock of its <see cref="RegisteredRefresh.BackendKey"/>.</param>
+    /// <param name="problem">Why the job cannot run: an unknown function, unreadable arguments or an invalid key.</param>
+    /// <returns><see langword="true"/> when the job can run.</returns>
+    public bool TryPrepareRegisteredRefresh(
+        string functionName,
+        ReadOnlyMemory<byte> serializedArguments,
+        [NotNullWhen(true)] out RegisteredRefresh? refresh,
+        [NotNullWhen(false)] out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(functionName);
+        refresh = null;
+        if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
+        {
+            problem = $"unknown function '{functionName}': no cached function of that name is registered in region '{Name}'";
+            return false;
+        }
+
+        try
+        {
+            refresh = function.PrepareRefresh(serializedArguments);
+            problem = null;
+            return true;
+        }
+        catch (CacheSerializationException ex)
+        {
+            problem = $"unreadable arguments: {ex.Message}";
+        }
+        catch (ArgumentException ex)
+        {
+            problem = $"invalid key: {ex.Message}";
+        }
+#pragma warning disable CA1031 // A key builder is the application's code: whatever it throws makes the job's key unusable.
+        catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            problem = $"invalid key: the key builder of '{functionName}' failed: {ex.GetType().Name}: {ex.Message}";
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Runs a refresh job for a registered function, as a worker does for a job taken from a durable queue:
     /// deserializes the arguments, skips the job if the key is fresh, otherwise runs the function, stores the
     /// value (fenced by <paramref name="heldLock"/> when the backend can) and releases <paramref name="heldLock"/>
@@ -55,12 +105,16 @@ public sealed partial class CacheRegion
     /// </summary>
     /// <param name="functionName">The registered name.</param>
     /// <param name="serializedArguments">The arguments, as <see cref="RefreshRequest.SerializeArguments"/> wrote them.</param>
-    /// <param name="heldLock">The distributed lock the job carries, if any.</param>
+    /// <param name="heldLock">The distributed lock the job carries, if any: it must guard the key the arguments give.</param>
     /// <param name="cancellationToken">Cancels the refresh.</param>
     /// <returns>How the refresh ended.</returns>
     /// <exception cref="CacheFunctionNotFoundException">No function of that name is registered.</exception>
     /// <exception cref="CacheSerializationException">The arguments cannot be read.</exception>
-    /// <remarks>A failing function throws here (after the lock is released), so the caller can retry or dead-letter the job.</remarks>
+    /// <exception cref="ArgumentException">The key the arguments give is invalid (over the backend's limit, say), or <paramref name="heldLock"/> guards another key.</exception>
+    /// <remarks>
+    /// A failing function throws here (after the lock is released), so the caller can retry or dead-letter the job.
+    /// A worker that must not take a lock for a job that cannot run uses <see cref="TryPrepareRegisteredRefresh"/> first.
+    /// </remarks>
     public async ValueTask<RefreshOutcome> RunRegisteredRefreshAsync(
         string functionName,
         ReadOnlyMemory<byte> serializedArguments,
@@ -68,25 +122,23 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(functionName);
-        if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
-        {
-            if (heldLock is not null)
-            {
-                await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
-            }
-
-            throw new CacheFunctionNotFoundException(functionName, Name);
-        }
-
+        RegisteredRefresh refresh;
         try
         {
-            return await function.RefreshFromJobAsync(serializedArguments, heldLock, cancellationToken).ConfigureAwait(false);
+            if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
+            {
+                throw new CacheFunctionNotFoundException(functionName, Name);
+            }
+
+            refresh = function.PrepareRefresh(serializedArguments);
         }
-        catch (CacheSerializationException) when (heldLock is not null)
+        catch (Exception) when (heldLock is not null)
         {
             await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
             throw;
         }
+
+        return await refresh.RunAsync(heldLock, cancellationToken).ConfigureAwait(false);
     }
 
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
@@ -108,12 +160,20 @@ public sealed partial class CacheRegion
     internal async ValueTask<RefreshOutcome> RefreshForJobAsync<TArg, T>(
         CachedFunction<TArg, T> function,
         string key,
+        string backendKey,
         TArg arguments,
         CacheEntryOptions? options,
         ICacheLock? heldLock,
         CancellationToken cancellationToken)
     {
-        Call<TArg, T> call = FunctionCall(function, key, ToBackendKey(key), arguments, options);
+        if (heldLock is not null && !string.Equals(heldLock.Key, backendKey, StringComparison.Ordinal))
+        {
+            // A fenced write under another key's lock would compare against that key's fence and leave this lock held.
+            await ReleaseQuietlyAsync(heldLock, key).ConfigureAwait(false);
+            throw new ArgumentException($"The lock guards '{Throw.Truncate(heldLock.Key)}', not the job's key '{Throw.Truncate(backendKey)}'.", nameof(heldLock));
+        }
+
+        Call<TArg, T> call = FunctionCall(function, key, backendKey, arguments, options);
         var release = new LockRelease();
         KeyedGates.GateLease? gate = null;
         try

@@ -9,23 +9,42 @@ namespace Dogpile.Redis;
 
 /// <summary>
 /// The worker daemon of the refresh queue: reads jobs with <c>XREADGROUP</c> (woken by the enqueue's PUBLISH, polling
-/// as a fallback), runs each with <see cref="CacheRegion.RunRegisteredRefreshAsync"/> under the job's lock (or a fresh
-/// one when that lock has expired), and acknowledges it only after the value is written and the lock released.
+/// as a fallback), checks each with <see cref="CacheRegion.TryPrepareRegisteredRefresh"/>, runs it under the job's lock
+/// (or a fresh one when that lock has expired), and acknowledges it only after the value is written and the lock released.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
 /// <item>At most <see cref="RedisRefreshWorkerOptions.MaxConcurrency"/> jobs run at once.</item>
 /// <item>Jobs left unacknowledged by a dead consumer for <see cref="RedisRefreshWorkerOptions.MinIdleTime"/> are taken
 /// over with <c>XAUTOCLAIM</c>; a failed job stays pending and is retried that way.</item>
-/// <item>After <see cref="RedisRefreshWorkerOptions.MaxAttempts"/> failed runs, or at once for a malformed job (missing
-/// fields, bad base64, unknown region or function, unreadable arguments), the job moves to the dead-letter stream with
-/// its reason, and the worker goes on.</item>
+/// <item>Each job is checked whole before any lock is taken: its fields, its region and function, its arguments
+/// (decoded, within <see cref="RedisRefreshWorkerOptions.MaxArgumentsSize"/>), and the key they give (equal to the job's
+/// backend key, within the backend's limit). A job that fails a check is dead-lettered at once with its reason, and the
+/// lock it carries is released.</item>
+/// <item>Each run has <see cref="RedisRefreshWorkerOptions.JobTimeout"/>; every lock the worker takes is released when
+/// the run ends, however it ends. While a job runs its entry is kept owned, so a long job is not taken over by
+/// another worker; a dead worker's jobs are.</item>
+/// <item>After <see cref="RedisRefreshWorkerOptions.MaxAttempts"/> failed (or timed-out) runs the job moves to the
+/// dead-letter stream with its reason, and the worker goes on.</item>
 /// <item>On shutdown it stops reading, lets running jobs finish for up to
 /// <see cref="RedisRefreshWorkerOptions.ShutdownTimeout"/>, then cancels them; what is unfinished stays pending.</item>
 /// </list>
 /// </remarks>
 public sealed class RedisRefreshWorker : BackgroundService
 {
+    /// <summary>
+    /// KEYS: stream. ARGV: group, consumer, entry id. Resets the idle time of a job this consumer still owns (XCLAIM
+    /// JUSTID leaves the delivery count alone), so a job that runs longer than MinIdleTime is not taken over while its
+    /// worker lives; a job another worker already took is left to it.
+    /// </summary>
+    private const string HeartbeatScript = """
+        if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2]) == 1 then
+          redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+          return 1
+        end
+        return 0
+        """;
+
     private readonly DogpileRedis _redis;
     private readonly RedisConnection _connection;
     private readonly RedisRefreshQueue _queue;
@@ -34,6 +53,7 @@ public sealed class RedisRefreshWorker : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _jobs = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -101,7 +121,7 @@ public sealed class RedisRefreshWorker : BackgroundService
                     stoppingToken).ConfigureAwait(false);
                 foreach (StreamEntry entry in entries)
                 {
-                    await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
+                    _ = await DispatchAsync(entry, deliveries: 1, stoppingToken).ConfigureAwait(false);
                 }
 
                 if (entries.Length == 0)
@@ -148,6 +168,9 @@ public sealed class RedisRefreshWorker : BackgroundService
         _jobs.Dispose();
         _slots.Dispose();
     }
+
+    /// <summary>A running job's entry is touched this often: well inside <see cref="RedisRefreshWorkerOptions.MinIdleTime"/>.</summary>
+    private TimeSpan HeartbeatPeriod => _options.MinIdleTime / 3;
 
     private void Wake() => Interlocked.Exchange(ref _wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
@@ -224,8 +247,10 @@ public sealed class RedisRefreshWorker : BackgroundService
         int count = 0;
         foreach (StreamEntry entry in entries)
         {
-            count++;
-            await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false);
+            if (await DispatchAsync(entry, deliveries.GetValueOrDefault((string)entry.Id!, 0), cancellationToken).ConfigureAwait(false))
+            {
+                count++;
+            }
         }
 
         if (count > 0)
@@ -235,25 +260,52 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
     }
 
-    private async Task DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    /// <summary>Starts the job on a free slot; <see langword="false"/> when this worker is already handling it.</summary>
+    private async Task<bool> DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        string entryId = (string)entry.Id!;
+        if (!_running.TryAdd(entryId, 0))
+        {
+            // XAUTOCLAIM handed back a job this worker is still handling (a beat came late): it must not run twice.
+            return false;
+        }
+
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _running.TryRemove(entryId, out _);
+            throw;
+        }
+
         Task job = Task.Run(async () =>
         {
+            // From the first moment: checking and dead-lettering a large job can take a while too.
+            using ITimer heartbeat = _time.CreateTimer(static state => ((JobHeartbeat)state!).Beat(), new JobHeartbeat(this, entryId), HeartbeatPeriod, HeartbeatPeriod);
             try
             {
                 await ProcessAsync(entry, deliveries, _jobs.Token).ConfigureAwait(false);
             }
+#pragma warning disable CA1031 // A bug in one job's handling must not fault the worker: the job stays pending and is handled again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.WorkerLoopFailed(_logger, ex);
+            }
             finally
             {
+                _running.TryRemove(entryId, out _);
                 _slots.Release();
             }
         }, CancellationToken.None);
         _inFlight.TryAdd(job, 0);
         _ = job.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _inFlight, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return true;
     }
 
-    private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
+    private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken shutdown)
     {
         string entryId = (string)entry.Id!;
         Dictionary<string, string> fields = new(StringComparer.Ordinal);
@@ -263,24 +315,82 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
 
         string jobId = fields.GetValueOrDefault(JobFields.Job, "");
-        string? problem = Validate(fields, out byte[] arguments, out long fence);
+
+        // The whole job is checked before any lock is taken: a job that can never run must not hold its key's lock.
+        string? problem = Check(fields, deliveries, out RegisteredRefresh? refresh, out long fence, out TimeSpan lag);
         if (problem is not null)
         {
             await ReleaseJobLockAsync(fields).ConfigureAwait(false);
-            await DeadLetterAsync(entryId, jobId, fields, problem, cancellationToken).ConfigureAwait(false);
+            await DeadLetterAsync(entryId, jobId, fields, problem, shutdown).ConfigureAwait(false);
             return;
         }
 
-        if (deliveries > _options.MaxAttempts)
+        using var timeout = new CancellationTokenSource(_options.JobTimeout, _time);
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(shutdown, timeout.Token);
+        try
         {
-            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
-            await DeadLetterAsync(entryId, jobId, fields, $"delivered {deliveries} times without completing (its workers died or hung)", cancellationToken).ConfigureAwait(false);
-            return;
+            RedisLockHandle? held = null;
+            try
+            {
+                held = await TakeLockAsync(refresh!.BackendKey, fields.GetValueOrDefault(JobFields.Token, ""), fence, run.Token).ConfigureAwait(false);
+                if (held is not null)
+                {
+                    // WaitAsync: a function that ignores cancellation is abandoned at the time limit, not waited for.
+                    Task<RefreshOutcome> running = refresh.RunAsync(held, run.Token).AsTask();
+                    _ = running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    _ = await running.WaitAsync(run.Token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // Every lock the worker took is released before the job is acknowledged, retried or dead-lettered,
+                // however the run ended (a no-op when the fenced write already released it).
+                if (held is not null)
+                {
+                    await ReleaseQuietlyAsync(held).ConfigureAwait(false);
+                }
+            }
+
+            // No lock: another owner is creating this key right now, and that creation stands for this job.
+            await CompleteAsync(entryId, jobId, refresh.BackendKey).ConfigureAwait(false);
+            _queue.CountCompleted(lag);
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            // Shutdown: the job stays pending for another worker.
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            _queue.CountFailed();
+            var late = new TimeoutException($"The job ran longer than JobTimeout ({_options.JobTimeout}).");
+            await RecordFailureAsync(entryId, jobId, fields, late, shutdown).ConfigureAwait(false);
+        }
+        catch (DogpileRedisUnavailableException ex)
+        {
+            // Not the job's fault: it stays pending and is retried once Redis is back.
+            Log.WorkerLoopFailed(_logger, ex);
+        }
+#pragma warning disable CA1031 // A failing job is counted, retried, and finally dead-lettered: never fatal to the worker.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _queue.CountFailed();
+            await RecordFailureAsync(entryId, jobId, fields, ex, shutdown).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Why the job cannot run (then it is dead-lettered), or <see langword="null"/> with the job ready to run.</summary>
+    private string? Check(Dictionary<string, string> fields, int deliveries, out RegisteredRefresh? refresh, out long fence, out TimeSpan lag)
+    {
+        refresh = null;
+        lag = TimeSpan.Zero;
+        string? problem = Validate(fields, _options.MaxArgumentsSize, out byte[] arguments, out fence, out long? enqueuedMs);
+        if (problem is not null)
+        {
+            return problem;
         }
 
         string regionName = fields[JobFields.Region];
-        string function = fields[JobFields.Function];
-        string backendKey = fields[JobFields.BackendKey];
         CacheRegion? region;
         try
         {
@@ -293,74 +403,67 @@ public sealed class RedisRefreshWorker : BackgroundService
 
         if (region is null)
         {
-            await ReleaseJobLockAsync(fields).ConfigureAwait(false);
-            await DeadLetterAsync(entryId, jobId, fields, $"unknown region '{regionName}'", cancellationToken).ConfigureAwait(false);
-            return;
+            return $"unknown region '{Shorten(regionName)}'";
         }
 
-        TimeSpan lag = TimeSpan.Zero;
-        if (long.TryParse(fields.GetValueOrDefault(JobFields.EnqueuedAt), NumberStyles.Integer, CultureInfo.InvariantCulture, out long enqueuedMs))
+        if (!region.TryPrepareRegisteredRefresh(fields[JobFields.Function], arguments, out refresh, out problem))
         {
-            lag = _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(enqueuedMs);
+            return problem;
         }
 
-        try
+        // The lock, the fence and the pending marker are all the named key's: arguments that give another key would
+        // run under that lock, be fenced against the other key's counter and write nothing.
+        string backendKey = fields[JobFields.BackendKey];
+        if (!string.Equals(refresh.BackendKey, backendKey, StringComparison.Ordinal))
         {
-            ICacheLock? held = await TakeLockAsync(backendKey, fields.GetValueOrDefault(JobFields.Token, ""), fence, cancellationToken).ConfigureAwait(false);
-            if (held is not null)
-            {
-                // Throws for an unknown function or unreadable arguments, after releasing the lock.
-                _ = await region.RunRegisteredRefreshAsync(function, arguments, held, cancellationToken).ConfigureAwait(false);
-            }
+            return $"mismatched key: the arguments give the backend key '{Shorten(refresh.BackendKey)}', the job names '{Shorten(backendKey)}'";
+        }
 
-            // No lock: another owner is creating this key right now, and that creation stands for this job.
-            await CompleteAsync(entryId, jobId, backendKey).ConfigureAwait(false);
-            _queue.CountCompleted(lag);
-        }
-        catch (CacheFunctionNotFoundException ex)
+        if (fields.TryGetValue(JobFields.Key, out string? key) && key.Length > 0 && !string.Equals(refresh.Key, key, StringComparison.Ordinal))
         {
-            await DeadLetterAsync(entryId, jobId, fields, $"unknown function: {ex.Message}", cancellationToken).ConfigureAwait(false);
+            return $"mismatched key: the arguments give the key '{Shorten(refresh.Key)}', the job names '{Shorten(key)}'";
         }
-        catch (CacheSerializationException ex)
+
+        if (deliveries > _options.MaxAttempts)
         {
-            await DeadLetterAsync(entryId, jobId, fields, $"unreadable arguments: {ex.Message}", cancellationToken).ConfigureAwait(false);
+            return $"delivered {deliveries} times without completing (its workers died or hung)";
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        if (enqueuedMs is { } ms)
         {
-            // Shutdown: the job stays pending for another worker.
+            lag = _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            lag = lag < TimeSpan.Zero ? TimeSpan.Zero : lag; // clocks of other machines
         }
-        catch (DogpileRedisUnavailableException ex)
-        {
-            // Not the job's fault: it stays pending and is retried once Redis is back.
-            Log.WorkerLoopFailed(_logger, ex);
-        }
-#pragma warning disable CA1031 // A failing job is counted, retried, and finally dead-lettered: never fatal to the worker.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            _queue.CountFailed();
-            await RecordFailureAsync(entryId, jobId, fields, ex, cancellationToken).ConfigureAwait(false);
-        }
+
+        return null;
     }
 
-    private static string? Validate(Dictionary<string, string> fields, out byte[] arguments, out long fence)
+    /// <summary>Checks the fields an enqueue writes, without the regions: what every job must carry, in the form the enqueue writes it.</summary>
+    private static string? Validate(Dictionary<string, string> fields, int maxArgumentsSize, out byte[] arguments, out long fence, out long? enqueuedMs)
     {
         arguments = [];
         fence = 0;
-        foreach (string required in (ReadOnlySpan<string>)[JobFields.Job, JobFields.Region, JobFields.Function, JobFields.Arguments, JobFields.BackendKey])
+        enqueuedMs = null;
+        foreach (string required in (ReadOnlySpan<string>)[JobFields.Job, JobFields.Region, JobFields.Function, JobFields.BackendKey])
         {
-            if (string.IsNullOrEmpty(fields.GetValueOrDefault(required)) && required != JobFields.Arguments)
-            {
-                return $"missing field '{required}'";
-            }
-
-            if (!fields.ContainsKey(required))
+            if (string.IsNullOrEmpty(fields.GetValueOrDefault(required)))
             {
                 return $"missing field '{required}'";
             }
         }
 
-        string encoded = fields[JobFields.Arguments];
+        // Empty arguments are a value the serializer judges; a missing field is not.
+        if (!fields.TryGetValue(JobFields.Arguments, out string? encoded))
+        {
+            return $"missing field '{JobFields.Arguments}'";
+        }
+
+        long size = (long)encoded.Length * 3 / 4;
+        if (size > maxArgumentsSize)
+        {
+            return $"the arguments are about {size} bytes, over the limit of {maxArgumentsSize} (RedisRefreshWorkerOptions.MaxArgumentsSize)";
+        }
+
         var buffer = new byte[(encoded.Length * 3 / 4) + 3];
         if (!Convert.TryFromBase64String(encoded, buffer, out int written))
         {
@@ -368,20 +471,71 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
 
         arguments = buffer.AsSpan(0, written).ToArray();
-        if (fields.TryGetValue(JobFields.Fence, out string? fenceText) && fenceText.Length > 0
-            && !long.TryParse(fenceText, NumberStyles.Integer, CultureInfo.InvariantCulture, out fence))
+        string token = fields.GetValueOrDefault(JobFields.Token, "");
+        if (token.Length > 0 && !IsLockToken(token))
         {
-            return $"the fence '{fenceText}' is not a number";
+            return $"the lock token '{Shorten(token)}' is not one a lock provider issues";
+        }
+
+        if (fields.TryGetValue(JobFields.Fence, out string? fenceText) && fenceText.Length > 0)
+        {
+            if (!long.TryParse(fenceText, NumberStyles.None, CultureInfo.InvariantCulture, out fence))
+            {
+                return $"the fence '{Shorten(fenceText)}' is not a number (a non-negative integer)";
+            }
+        }
+        else if (token.Length > 0)
+        {
+            // The enqueue writes both or neither: a token without its fence could not be fenced.
+            return "the job carries a lock token but no fence";
+        }
+
+        if (fence != 0 && token.Length == 0)
+        {
+            return $"the job carries a fence ({fence}) but no lock token";
+        }
+
+        if (fields.TryGetValue(JobFields.EnqueuedAt, out string? enqueuedText) && enqueuedText.Length > 0)
+        {
+            if (!long.TryParse(enqueuedText, NumberStyles.None, CultureInfo.InvariantCulture, out long ms)
+                || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+            {
+                return $"enqueuedAt '{Shorten(enqueuedText)}' is not a time in Unix milliseconds";
+            }
+
+            enqueuedMs = ms;
         }
 
         return null;
     }
 
+    /// <summary>Lock tokens are short runs of URL-safe characters (Dogpile's are hex); anything else was not written by an enqueue.</summary>
+    private static bool IsLockToken(string token)
+    {
+        if (token.Length > 128)
+        {
+            return false;
+        }
+
+        foreach (char c in token)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '+' or '/' or '='))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Values quoted in reasons are shortened: the dead-letter entry keeps the fields whole.</summary>
+    private static string Shorten(string value) => value.Length <= 120 ? value : string.Concat(value.AsSpan(0, 117), "...");
+
     /// <summary>
     /// The job's own lock when its token still holds it (extended, then renewed while the job runs); otherwise (the
     /// lease ended while the job waited, or a retry) a fresh lock; <see langword="null"/> when another owner holds it.
     /// </summary>
-    private async ValueTask<ICacheLock?> TakeLockAsync(string backendKey, string token, long fence, CancellationToken cancellationToken)
+    private async ValueTask<RedisLockHandle?> TakeLockAsync(string backendKey, string token, long fence, CancellationToken cancellationToken)
     {
         RedisLockProvider locks = _redis.LockProvider;
         if (token.Length > 0)
@@ -395,6 +549,20 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
 
         return (await locks.TryAcquireCoreAsync(backendKey, readValue: false, cancellationToken).ConfigureAwait(false)).Lock;
+    }
+
+    private async ValueTask ReleaseQuietlyAsync(RedisLockHandle held)
+    {
+        try
+        {
+            await held.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Its lease ends it anyway; the job's outcome is already recorded.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.WorkerLoopFailed(_logger, ex);
+        }
     }
 
     private async ValueTask ReleaseJobLockAsync(Dictionary<string, string> fields)
@@ -487,6 +655,42 @@ public sealed class RedisRefreshWorker : BackgroundService
 #pragma warning restore CA1031
         {
             Log.WorkerLoopFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>Keeps one running job's entry owned by this worker (see <see cref="HeartbeatScript"/>).</summary>
+    private sealed class JobHeartbeat(RedisRefreshWorker worker, string entryId)
+    {
+        private int _beating;
+
+        public void Beat() => _ = BeatAsync();
+
+        private async Task BeatAsync()
+        {
+            // A slow Redis must not pile up beats.
+            if (Interlocked.Exchange(ref _beating, 1) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                RedisConnection connection = worker._connection;
+                await connection.RunAsync(
+                    db => db.ScriptEvaluateAsync(HeartbeatScript, [connection.Keys.JobStream], [worker._queue.Group, worker.ConsumerName, entryId]),
+                    "job heartbeat",
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Best effort: a missed beat at worst lets another worker run the job too, which the fence makes safe.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.WorkerLoopFailed(worker._logger, ex);
+            }
+            finally
+            {
+                Volatile.Write(ref _beating, 0);
+            }
         }
     }
 }

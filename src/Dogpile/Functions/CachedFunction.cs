@@ -93,19 +93,24 @@ public sealed class CachedFunction<TArg, T> : IRegisteredFunction
         return buffer.WrittenMemory;
     }
 
-    ValueTask<RefreshOutcome> IRegisteredFunction.RefreshFromJobAsync(ReadOnlyMemory<byte> serializedArguments, ICacheLock? heldLock, CancellationToken cancellationToken)
+    RegisteredRefresh IRegisteredFunction.PrepareRefresh(ReadOnlyMemory<byte> serializedArguments)
     {
         TArg arguments;
         try
         {
             arguments = _region.Serializer.Deserialize<TArg>(new System.Buffers.ReadOnlySequence<byte>(serializedArguments));
         }
-        catch (CacheSerializationException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // A custom serializer may throw anything for bytes it cannot read: to the worker they are all unreadable arguments.
             throw new CacheSerializationException($"The arguments of a refresh job for function '{Name}' are not a valid {typeof(TArg).Name}: {ex.Message}", ex);
         }
 
-        return _region.RefreshForJobAsync(this, KeyFor(arguments), arguments, _options, heldLock, cancellationToken);
+        string key = KeyFor(arguments);
+
+        // Throws for a key over the backend's limit, before anyone takes a lock on it.
+        string backendKey = _region.ToBackendKey(key);
+        return new RegisteredRefresh(Name, key, backendKey, (heldLock, cancellationToken) => _region.RefreshForJobAsync(this, key, backendKey, arguments, _options, heldLock, cancellationToken));
     }
 }
 
@@ -116,5 +121,6 @@ internal interface IRegisteredFunction
 
     ReadOnlyMemory<byte> SerializeArguments(object? arguments);
 
-    ValueTask<RefreshOutcome> RefreshFromJobAsync(ReadOnlyMemory<byte> serializedArguments, ICacheLock? heldLock, CancellationToken cancellationToken);
+    /// <summary>Decodes a job's arguments and derives its key; throws <see cref="CacheSerializationException"/> for unreadable arguments, <see cref="ArgumentException"/> for an invalid key.</summary>
+    RegisteredRefresh PrepareRefresh(ReadOnlyMemory<byte> serializedArguments);
 }
