@@ -77,6 +77,7 @@ public static class PackagesWebApp
         app.MapPackages();
         app.MapBugs();
         app.MapOps();
+        app.MapDiagnostics();
         return app;
     }
 

@@ -5,7 +5,10 @@ using Dogpile.Scenarios.Peers;
 
 namespace Dogpile.Scenarios.Report;
 
-/// <summary>Writes docs/benchmarks.md. Everything in it is generated: edit this file, not the document.</summary>
+/// <summary>
+/// Writes docs/benchmarks.md. Everything in it is generated: edit this file, not the document. The soak section is
+/// bench/soak.sh's (minutes per mode, so bench/run.sh does not rerun it): it is carried over from the current document.
+/// </summary>
 public static class DocWriter
 {
     /// <param name="distributed">
@@ -64,7 +67,7 @@ public static class DocWriter
 
         sb.Append(distributedMarkdown);
         sb.Append(WebSummary(repoRoot));
-
+        sb.Append(SoakSection(repoRoot));
 
         return sb.ToString();
     }
@@ -129,6 +132,17 @@ public static class DocWriter
         }
 
         return sb.AppendLine().ToString();
+    }
+
+    /// <summary>The section bench/soak.sh wrote between its markers in the current docs/benchmarks.md, unchanged; empty when there is none.</summary>
+    private static string SoakSection(string repoRoot)
+    {
+        const string begin = "<!-- soak:begin -->", end = "<!-- soak:end -->";
+        string path = Path.Combine(repoRoot, "docs", "benchmarks.md");
+        string doc = File.Exists(path) ? File.ReadAllText(path) : "";
+        int from = doc.IndexOf(begin, StringComparison.Ordinal);
+        int to = doc.IndexOf(end, StringComparison.Ordinal);
+        return from >= 0 && to > from ? string.Concat(doc.AsSpan(from, to + end.Length - from), "\n") : "";
     }
 
     /// <summary>The summary of docs/benchmarks-web.md (bench/web-load.sh appends its runs there; wrk needs its own minutes).</summary>
