@@ -191,7 +191,7 @@ public sealed partial class CacheRegion
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            Interlocked.Increment(ref _refreshesFailed);
+            _counters.RefreshFailed();
             throw;
         }
         finally

@@ -1,5 +1,5 @@
-using Dogpile.Engine;
 using System.Runtime.CompilerServices;
+using Dogpile.Engine;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -86,7 +86,7 @@ public sealed partial class CacheRegion
             && key is not null
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
             && memory.PeekForHit(key) is { } entry
-            && entry.CreatedUtcTicks > Volatile.Read(ref _anyMark)
+            && entry.CreatedUtcTicks > _marks.Any
             && _clock.CoarseUtcTicks < entry.FreshUntilUtcTicks
             && TryCast(entry.Value, out value))
         {
@@ -120,7 +120,7 @@ public sealed partial class CacheRegion
 
             if (TryGetStaleWhileBusy(peeked, backendKey, out T stale))
             {
-                _staleServed.Increment();
+                _counters.StaleServed();
                 return new ValueTask<T>(stale);
             }
         }
@@ -273,7 +273,7 @@ public sealed partial class CacheRegion
                 return ToItem(lookup, now, CacheItemSource.Hit);
 
             case ReadAction.ServeStale:
-                _staleServed.Increment();
+                _counters.StaleServed();
                 return ToItem(lookup, now, CacheItemSource.Stale);
 
             case ReadAction.ServeStaleAndRefresh:
@@ -294,7 +294,7 @@ public sealed partial class CacheRegion
     /// <summary>A stale value nobody refreshes yet: elect one regenerator without blocking; everyone else gets the stale value now.</summary>
     private async ValueTask<CacheItem<T>> ServeStaleAsync<TState, T>(Call<TState, T> call, Lookup<T> stale, long now, CancellationToken cancellationToken)
     {
-        RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
+        RefreshRequest? request = await TryElectAsync(call, _marks.ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
         if (request is not null)
         {
             if (_backgroundRefresh)
@@ -314,12 +314,9 @@ public sealed partial class CacheRegion
             }
         }
 
-        _staleServed.Increment();
+        _counters.StaleServed();
         return ToItem(stale, now, CacheItemSource.Stale);
     }
-
-    private RefreshReason ReasonFor(CacheEntry entry)
-        => entry.CreatedUtcTicks <= Volatile.Read(ref _softMark) ? RefreshReason.SoftInvalidated : RefreshReason.Expired;
 
     /// <summary>Everything a slow-path call needs, captured once so flights and refreshes can carry it.</summary>
     private sealed class Call<TState, T>(

@@ -10,10 +10,10 @@ public sealed partial class CacheRegion
     private async ValueTask<CacheItem<T>> WaitForCreationAsync<TState, T>(Call<TState, T> call, Lookup<T> fallback, CancellationToken cancellationToken)
     {
         Flight flight = JoinOrStartFlight(call, out bool joined);
-        Interlocked.Increment(ref _misses);
+        _counters.Miss();
         if (joined)
         {
-            Interlocked.Increment(ref _lockWaits);
+            _counters.LockWaited();
         }
 
         try
@@ -23,14 +23,14 @@ public sealed partial class CacheRegion
         }
         catch (TimeoutException ex) when (ex is not CacheLockTimeoutException && !cancellationToken.IsCancellationRequested && !fallback.HasValue)
         {
-            Interlocked.Increment(ref _lockTimeouts);
+            _counters.LockTimedOut();
             throw new CacheLockTimeoutException(call.Key, _lockTimeout);
         }
         catch (Exception ex) when (fallback.HasValue && !cancellationToken.IsCancellationRequested)
         {
             // Too stale to serve normally, but within the stale window: stale-if-error.
             Log.ServingStaleAfterError(_logger, ex, Name, call.Key);
-            _staleServed.Increment();
+            _counters.StaleServed();
             return ToItem(fallback, _clock.CoarseUtcTicks, CacheItemSource.Stale);
         }
         finally
@@ -155,7 +155,7 @@ public sealed partial class CacheRegion
                 {
                     // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
                     handedOff = true;
-                    await ScheduleAsync(NewRefreshRequest(call, ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
+                    await ScheduleAsync(NewRefreshRequest(call, _marks.ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
                     return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
                 }
             }
@@ -191,14 +191,14 @@ public sealed partial class CacheRegion
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            Interlocked.Increment(ref _creationFailures);
+            _counters.CreationFailed();
             RecordFailure(call.BackendKey);
             throw;
         }
 
         TimeSpan duration = _time.GetElapsedTime(started);
-        long created = StampCreated();
-        Interlocked.Increment(ref _creations);
+        long created = _marks.StampCreated();
+        _counters.Created();
 
         if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
         {

@@ -39,7 +39,7 @@ public sealed partial class CacheRegion
         ArgumentNullException.ThrowIfNull(items);
         TimeSpan? expiration = ResolveExpiration(options);
         TimeSpan? ttl = TimeToLive(expiration);
-        long created = StampCreated();
+        long created = _marks.StampCreated();
         var writes = new List<CacheWrite>();
         foreach (KeyValuePair<string, T> item in items)
         {
@@ -137,13 +137,13 @@ public sealed partial class CacheRegion
                     StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration));
                     break;
                 case ReadAction.ServeStale:
-                    _staleServed.Increment();
+                    _counters.StaleServed();
                     slot.Done(lookup.Value);
                     break;
                 case ReadAction.ServeStaleAndRefresh:
-                    _staleServed.Increment();
+                    _counters.StaleServed();
                     slot.Done(lookup.Value);
-                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), _marks.ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (request is not null)
                     {
                         await ScheduleAsync(request).ConfigureAwait(false);
@@ -188,10 +188,10 @@ public sealed partial class CacheRegion
                 if (slot.Lookup.State == EntryState.Stale)
                 {
                     // A stale key is never waited for: if another caller is regenerating it, serve it stale.
-                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), _marks.ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (elected is null)
                     {
-                        _staleServed.Increment();
+                        _counters.StaleServed();
                         slot.Done(slot.Lookup.Value);
                         continue;
                     }
@@ -200,7 +200,7 @@ public sealed partial class CacheRegion
                 }
                 else
                 {
-                    Interlocked.Increment(ref _misses);
+                    _counters.Miss();
                     slot.Gate = await AcquireGateAsync(slot.Key, slot.BackendKey, cancellationToken).ConfigureAwait(false);
                     if (_lockProvider is not null)
                     {
@@ -272,7 +272,7 @@ public sealed partial class CacheRegion
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            Interlocked.Increment(ref _creationFailures);
+            _counters.CreationFailed();
             Log.CreatorFailed(_logger, ex, Name, string.Join(",", keys));
             foreach (MultiSlot<T> slot in toCreate)
             {
@@ -284,7 +284,7 @@ public sealed partial class CacheRegion
             {
                 foreach (MultiSlot<T> slot in toCreate)
                 {
-                    _staleServed.Increment();
+                    _counters.StaleServed();
                     slot.Done(slot.Lookup.Value);
                 }
 
@@ -295,9 +295,9 @@ public sealed partial class CacheRegion
         }
 
         TimeSpan duration = _time.GetElapsedTime(started);
-        long created = StampCreated();
+        long created = _marks.StampCreated();
         TimeSpan? ttl = TimeToLive(expiration);
-        Interlocked.Add(ref _creations, keys.Length);
+        _counters.Created(keys.Length);
         var plainWrites = new List<CacheWrite>(keys.Length);
         var plainKeys = new List<string>(keys.Length);
         for (int i = 0; i < toCreate.Count; i++)
@@ -411,7 +411,7 @@ public sealed partial class CacheRegion
         }
         catch (TimeoutException) when (!cancellationToken.IsCancellationRequested)
         {
-            Interlocked.Increment(ref _lockTimeouts);
+            _counters.LockTimedOut();
             throw new CacheLockTimeoutException(key, _lockTimeout);
         }
     }

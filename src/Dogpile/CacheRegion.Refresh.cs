@@ -129,22 +129,22 @@ public sealed partial class CacheRegion
     {
         if (await TryScheduleOnAsync(_runner, request).ConfigureAwait(false))
         {
-            Interlocked.Increment(ref _refreshesStarted);
+            _counters.RefreshStarted();
             return;
         }
 
         if (!ReferenceEquals(_runner, _localRunner))
         {
-            Interlocked.Increment(ref _refreshFallbacks);
+            _counters.RefreshFellBack();
             Log.RunnerFallback(_logger, null, Name, request.Key);
             if (await TryScheduleOnAsync(_localRunner, request).ConfigureAwait(false))
             {
-                Interlocked.Increment(ref _refreshesStarted);
+                _counters.RefreshStarted();
                 return;
             }
         }
 
-        Interlocked.Increment(ref _refreshesSkipped);
+        _counters.RefreshSkipped();
         Log.RefreshSkipped(_logger, Name, request.Key);
         await ReleaseQuietlyAsync(request, request.Key).ConfigureAwait(false);
     }
@@ -210,7 +210,7 @@ public sealed partial class CacheRegion
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Interlocked.Increment(ref _refreshesFailed);
+            _counters.RefreshFailed();
             Log.RefreshFailed(_logger, ex, Name, call.Key, CurrentBackoff(call.BackendKey));
             return new RefreshResult<T>(RefreshOutcome.Failed, default!, 0);
         }

@@ -1,8 +1,7 @@
-using Dogpile.Engine;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text;
+using Dogpile.Engine;
 using Dogpile.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,12 +32,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     // refresh): one null check on the hit path instead of three.
     private readonly MemoryCacheBackend? _inlineHitMemory;
     private readonly bool _storesObjects;
-    private readonly int _maxKeyBytes;
+    private readonly BackendKeys _keys;
     private readonly int _hitKeyMaxChars;
-    private readonly string? _prefix;
-    private readonly Func<string, string>? _mangler;
-    private readonly bool _plainKeys;
-    private readonly bool _manglerSeesPrefix;
     private readonly ICacheSerializer _serializer;
     private readonly Func<object?, bool>? _validator;
     private readonly ICacheLockProvider? _lockProvider;
@@ -64,35 +59,18 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly UnstoredValues _unstored = new();
     private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
 
-    // Invalidation marks in UTC ticks: values created at or before them are missing (hard) or stale (soft).
-    // _anyMark is the later of the two, so the hit path compares one number.
-    private long _hardMark;
-    private long _softMark;
-    private long _anyMark;
-
-    // The latest created time this region stamped: an invalidation mark never falls below it.
-    private long _lastStamp;
+    private readonly InvalidationMarks _marks;
     private int _disposed;
 
-    private readonly StripedCounter _hits = new();
+    private readonly RegionCounters _counters;
+
+    // Copies of what the hit path needs to count a hit, so it reads no further object.
     private readonly int _hitsSlot;
     private readonly bool _countHits;
 
     // The lock provider's entries (read with a lock, carried by a release notice) are this backend's: use them as reads.
     private readonly bool _lockReadsBackend;
-    private readonly StripedCounter _staleServed = new();
-    private long _misses;
-    private long _creations;
-    private long _creationFailures;
-    private long _lockWaits;
-    private long _lockTimeouts;
-    private long _refreshesStarted;
-    private long _refreshesSkipped;
-    private long _refreshesFailed;
-    private long _refreshFallbacks;
-    private long _unreadable;
     private long _lastFutureStampLog;
-    private long _notStored;
 
     /// <summary>
     /// How far in the future a stored created time may be before the reader stops trusting it: clocks of servers kept in
@@ -113,21 +91,16 @@ public sealed partial class CacheRegion : IAsyncDisposable
         Name = options.Name;
         _time = timeProvider ?? TimeProvider.System;
         _clock = new RegionClock(_time);
+        _marks = new InvalidationMarks(_clock);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
         _memory = _backend as MemoryCacheBackend;
-        _hitsSlot = _hits.Slot;
-        _countHits = options.CountHits;
+        _counters = new RegionCounters(options.CountHits);
+        _hitsSlot = _counters.HitsSlot;
+        _countHits = _counters.CountHitsAlways;
         _storesObjects = _backend.StoresObjects;
-        _maxKeyBytes = _backend.MaxKeyLength;
-
-        // Keys this short are within the backend's limit whatever their UTF-8 encoding (at most 3 bytes per char).
-        _hitKeyMaxChars = _maxKeyBytes / 3;
-        _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
-        _mangler = options.KeyMangler ?? _backend.DefaultKeyMangler;
-        _plainKeys = _mangler is null && _prefix is null;
-        // The backend's mangler enforces the backend's rules, which apply to the whole key it receives.
-        _manglerSeesPrefix = options.KeyMangler is null && _mangler is not null;
+        _keys = new BackendKeys(_backend, options.KeyPrefix, options.KeyMangler);
+        _hitKeyMaxChars = _keys.PlainHitMaxChars;
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
         _validator = options.ValueValidator;
         _lockProvider = options.LockProvider;
@@ -140,12 +113,12 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _earlyRatio = options.EarlyRefreshRatio ?? 0;
         _earlyBeta = options.EarlyExpirationBeta ?? 0;
         _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
-        _inlineHitMemory = _plainKeys && !_earlyRefreshEnabled ? _memory : null;
+        _inlineHitMemory = _keys.IsPlain && !_earlyRefreshEnabled ? _memory : null;
         _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
         _runner = options.RefreshRunner ?? _localRunner;
         _invalidationStore = options.InvalidationStore;
-        _invalidationSubscription = _invalidationStore?.Subscribe(Name, ApplyInvalidation);
+        _invalidationSubscription = _invalidationStore?.Subscribe(Name, _marks.Apply);
         DogpileMetrics.Register(this);
     }
 
@@ -222,7 +195,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         string backendKey = ToBackendKey(key);
         TimeSpan? expiration = ResolveExpiration(options);
-        CacheEntry entry = MakeEntry(value, StampCreated(), expiration, TimeSpan.Zero);
+        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero);
         _failures.Succeeded(backendKey);
         _unstored.Forget(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
@@ -281,8 +254,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <returns>A task that completes when the invalidation is in force (and published).</returns>
     public async ValueTask InvalidateAsync(InvalidationMode mode = InvalidationMode.Hard, CancellationToken cancellationToken = default)
     {
-        RegionInvalidation marks = NextInvalidation(mode);
-        ApplyInvalidation(marks);
+        RegionInvalidation marks = _marks.Next(mode);
+        _marks.Apply(marks);
         Log.Invalidated(_logger, Name, mode);
         if (_invalidationStore is not null)
         {
@@ -309,40 +282,12 @@ public sealed partial class CacheRegion : IAsyncDisposable
         return _lockProvider is null ? new(false) : _lockProvider.IsHeldAsync(backendKey, cancellationToken);
     }
 
-    /// <summary>
-    /// Counts a fresh hit when <see cref="CacheRegionOptions.CountHits"/> is set or a listener collects
-    /// <c>dogpile.hits</c>: the per-thread cell is a thread-static access, a call on linux-x64, and would be
-    /// a third of an unobserved memory hit.
-    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void CountHit()
-    {
-        if (_countHits || DogpileMetrics.HitsListened)
-        {
-            StripedCounter.Increment(_hitsSlot);
-        }
-    }
+    private void CountHit() => RegionCounters.Hit(_countHits, _hitsSlot);
 
     /// <summary>A snapshot of the region's counters.</summary>
     /// <returns>The counters.</returns>
-    public CacheRegionStatistics GetStatistics() => new()
-    {
-        Hits = _hits.Sum(),
-        Misses = Volatile.Read(ref _misses),
-        StaleServed = _staleServed.Sum(),
-        Creations = Volatile.Read(ref _creations),
-        CreationFailures = Volatile.Read(ref _creationFailures),
-        LockWaits = Volatile.Read(ref _lockWaits),
-        LockTimeouts = Volatile.Read(ref _lockTimeouts),
-        RefreshesStarted = Volatile.Read(ref _refreshesStarted),
-        RefreshesSkipped = Volatile.Read(ref _refreshesSkipped),
-        RefreshesFailed = Volatile.Read(ref _refreshesFailed),
-        RefreshFallbacks = Volatile.Read(ref _refreshFallbacks),
-        UnreadableEntries = Volatile.Read(ref _unreadable),
-        ValuesNotStored = Volatile.Read(ref _notStored),
-        RefreshesRunning = _localRunner.Running,
-        RefreshesQueued = _localRunner.Queued,
-    };
+    public CacheRegionStatistics GetStatistics() => _counters.Snapshot(_localRunner.Running, _localRunner.Queued);
 
     /// <summary>Stops background refreshes (queued ones are dropped and their locks released) and unregisters metrics.</summary>
     /// <returns>A task that completes when the runner has stopped.</returns>
@@ -358,100 +303,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
         await _localRunner.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The created time of a value finishing now. Always after the latest invalidation mark, so a value created
-    /// after an invalidation (in program order) is never caught by it, even within the same clock tick.
-    /// </summary>
-    private long StampCreated()
-    {
-        long now = _clock.PreciseUtcTicks;
-        long mark = Volatile.Read(ref _anyMark);
-        long stamp = now > mark ? now : mark + 1;
-        InterlockedMax(ref _lastStamp, stamp);
-        return stamp;
-    }
-
-    /// <summary>
-    /// The mark of an invalidation now: strictly after the previous mark of its kind, and at or after every created time
-    /// this region has stamped, so it covers "every value created until now" even when the clock has not moved since (a
-    /// coarse tick, a fake clock) or was stepped back (NTP).
-    /// </summary>
-    private RegionInvalidation NextInvalidation(InvalidationMode mode)
-    {
-        long previous = mode == InvalidationMode.Hard ? Volatile.Read(ref _hardMark) : Volatile.Read(ref _softMark);
-        long mark = Math.Max(_clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
-        return mode == InvalidationMode.Hard ? new(mark, 0) : new(0, mark);
-    }
-
-    private void ApplyInvalidation(RegionInvalidation marks)
-    {
-        InterlockedMax(ref _hardMark, marks.HardUtcTicks);
-        InterlockedMax(ref _softMark, marks.SoftUtcTicks);
-        InterlockedMax(ref _anyMark, Math.Max(marks.HardUtcTicks, marks.SoftUtcTicks));
-    }
-
-    private static void InterlockedMax(ref long target, long value)
-    {
-        long current = Volatile.Read(ref target);
-        while (value > current)
-        {
-            long seen = Interlocked.CompareExchange(ref target, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
-
     /// <summary>Validates a caller's key and turns it into the backend's key (mangled, then prefixed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal string ToBackendKey(string key)
-    {
-        if (string.IsNullOrEmpty(key))
-        {
-            Throw.KeyNullOrEmpty(key);
-        }
-
-        if (_plainKeys)
-        {
-            // UTF-8 needs at most 3 bytes per UTF-16 char: only long keys need counting.
-            if (key.Length * 3 > _maxKeyBytes)
-            {
-                CheckKeyLength(key);
-            }
-
-            return key;
-        }
-
-        return ComposeKey(key);
-    }
-
-    private string ComposeKey(string key)
-    {
-        string mangled = _mangler is null || _manglerSeesPrefix ? key : _mangler(key);
-        string full = _prefix is null ? mangled : string.Concat(_prefix, mangled);
-        if (_manglerSeesPrefix)
-        {
-            full = _mangler!(full);
-        }
-        if (full.Length * 3 > _maxKeyBytes)
-        {
-            CheckKeyLength(full);
-        }
-
-        return full;
-    }
-
-    private void CheckKeyLength(string key)
-    {
-        int bytes = Encoding.UTF8.GetByteCount(key);
-        if (bytes > _maxKeyBytes)
-        {
-            Throw.KeyTooLong(key, bytes, _maxKeyBytes);
-        }
-    }
+    internal string ToBackendKey(string key) => _keys.ToBackendKey(key);
 
     private TimeSpan? ResolveExpiration(CacheEntryOptions? options)
     {
@@ -575,7 +429,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// </summary>
     private void HoldUnstorable(string key, string backendKey, CacheEntry entry, CacheValueTooLargeException ex)
     {
-        Interlocked.Increment(ref _notStored);
+        _counters.NotStored();
         long now = _clock.PreciseUtcTicks;
         long ttl = TimeToLive(entry.Expiration) is { } t ? t.Ticks : long.MaxValue;
         _unstored.Hold(key, entry, ttl > long.MaxValue - entry.CreatedUtcTicks ? long.MaxValue : entry.CreatedUtcTicks + ttl, now);
@@ -589,7 +443,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
     private void CountUnreadable(string key, Exception ex)
     {
-        Interlocked.Increment(ref _unreadable);
+        _counters.Unreadable();
         Log.UnreadableEntry(_logger, ex, Name, key);
     }
 

@@ -1,4 +1,4 @@
-using Dogpile.Internal;
+using Dogpile.Engine;
 using Dogpile.Tests.Infrastructure;
 
 namespace Dogpile.Tests.Region;

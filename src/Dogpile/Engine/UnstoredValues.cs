@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Dogpile.Internal;
+namespace Dogpile.Engine;
 
 /// <summary>
 /// Values a region created but its backend refused to store (larger than its item or size limit). They were created,

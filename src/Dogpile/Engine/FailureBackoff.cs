@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Dogpile.Internal;
+namespace Dogpile.Engine;
 
 /// <summary>
 /// The per-key failure records behind stale-if-error: after a failed creation or refresh a key backs off (doubling per
