@@ -26,21 +26,56 @@ public sealed partial class CacheRegion
         Func<TArg, string>? keyBuilder = null,
         CacheEntryOptions? options = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        CheckFunctionName(name);
         ArgumentNullException.ThrowIfNull(function);
+        _ = ResolveExpiration(options);
+        var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
+        Register(name, cached);
+        return cached;
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="function"/>, which takes many arguments at once, as a cached function registered under
+    /// <paramref name="name"/> (dogpile's <c>cache_multi_on_arguments</c>): results are cached one per argument, and a
+    /// call runs the function once with only the arguments that need a result. See <see cref="CachedManyFunction{TArg, T}"/>.
+    /// </summary>
+    /// <typeparam name="TArg">The type of one argument.</typeparam>
+    /// <typeparam name="T">The type of one result.</typeparam>
+    /// <param name="name">The function's name: unique in the region, and the same in every process that refreshes it.</param>
+    /// <param name="function">Receives the arguments that need results and returns one result per argument, in order.</param>
+    /// <param name="keyBuilder">Writes one argument into its key; the default is <see cref="FunctionKeys.Format{TArg}"/>.</param>
+    /// <param name="options">Per-call options for every call of the function.</param>
+    /// <returns>The cached function.</returns>
+    /// <exception cref="ArgumentException">The name is empty, contains ':' or is already registered.</exception>
+    public CachedManyFunction<TArg, T> CreateManyFunction<TArg, T>(
+        string name,
+        Func<IReadOnlyList<TArg>, CancellationToken, ValueTask<IReadOnlyList<T>>> function,
+        Func<TArg, string>? keyBuilder = null,
+        CacheEntryOptions? options = null)
+    {
+        CheckFunctionName(name);
+        ArgumentNullException.ThrowIfNull(function);
+        _ = ResolveExpiration(options);
+        var cached = new CachedManyFunction<TArg, T>(this, name, function, keyBuilder, options);
+        Register(name, cached);
+        return cached;
+    }
+
+    private static void CheckFunctionName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (name.Contains(':', StringComparison.Ordinal))
         {
             throw new ArgumentException($"A cached function's name must not contain ':' (it separates the name from the arguments in keys): '{name}'.", nameof(name));
         }
+    }
 
-        _ = ResolveExpiration(options);
-        var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
-        if (!_functions.TryAdd(name, cached))
+    private void Register(string name, IRegisteredFunction function)
+    {
+        if (!_functions.TryAdd(name, function))
         {
             throw new ArgumentException($"A cached function named '{name}' is already registered in region '{Name}'.", nameof(name));
         }
-
-        return cached;
     }
 
     /// <summary>Whether a cached function with this name is registered.</summary>

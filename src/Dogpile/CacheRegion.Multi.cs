@@ -93,7 +93,7 @@ public sealed partial class CacheRegion
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The values, in the order of <paramref name="keys"/>.</returns>
     /// <exception cref="InvalidOperationException">The creator returned a different number of values than keys.</exception>
-    public async ValueTask<T[]> GetOrCreateManyAsync<T>(
+    public ValueTask<T[]> GetOrCreateManyAsync<T>(
         IReadOnlyList<string> keys,
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options = null,
@@ -101,6 +101,35 @@ public sealed partial class CacheRegion
     {
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(creator);
+        return GetOrCreateManyCoreAsync(keys, creator, options, function: null, force: false, cancellationToken);
+    }
+
+    /// <summary>A many-argument cached function's call: its keys, with the argument behind each for single-key refreshes.</summary>
+    internal ValueTask<T[]> GetOrCreateManyRegisteredAsync<TArg, T>(
+        CachedManyFunction<TArg, T> function,
+        string[] keys,
+        Dictionary<string, TArg> byKey,
+        CacheEntryOptions? options,
+        bool force,
+        CancellationToken cancellationToken)
+        => GetOrCreateManyCoreAsync<T>(
+            keys,
+            (missing, ct) => function.Function(missing.Select(k => byKey[k]).ToArray(), ct),
+            options,
+            new ManyFunction(function, key => byKey[key]),
+            force,
+            cancellationToken);
+
+    // function: the registered function behind the creator, so a single key's refresh can leave the process.
+    // force: regenerate every key under its lock whatever is cached (a cached function's refresh).
+    private async ValueTask<T[]> GetOrCreateManyCoreAsync<T>(
+        IReadOnlyList<string> keys,
+        Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
+        CacheEntryOptions? options,
+        ManyFunction? function,
+        bool force,
+        CancellationToken cancellationToken)
+    {
         ThrowIfDisposed();
         TimeSpan? expiration = ResolveExpiration(options);
 
@@ -115,15 +144,16 @@ public sealed partial class CacheRegion
         }
 
         MultiSlot<T>[] distinct = [.. slots.Values];
-        CacheEntry?[] entries = await ReadManyAsync(
-            distinct.Select(s => s.Key).ToArray(), distinct.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
+        CacheEntry?[] entries = force
+            ? new CacheEntry?[distinct.Length]
+            : await ReadManyAsync(distinct.Select(s => s.Key).ToArray(), distinct.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
 
         long now = _clock.CoarseUtcTicks;
         var needed = new List<MultiSlot<T>>();
         for (int i = 0; i < distinct.Length; i++)
         {
             MultiSlot<T> slot = distinct[i];
-            Lookup<T> lookup = Classify<T>(slot.Key, entries[i], now);
+            Lookup<T> lookup = force ? Lookup<T>.Missing : Classify<T>(slot.Key, entries[i], now);
             slot.Lookup = lookup;
             switch (Decide(lookup.State, slot.BackendKey, now))
             {
@@ -134,7 +164,7 @@ public sealed partial class CacheRegion
                 case ReadAction.ServeAndRefreshEarly:
                     CountHit();
                     slot.Done(lookup.Value);
-                    StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration));
+                    StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration, function));
                     break;
                 case ReadAction.ServeStale:
                     _counters.StaleServed();
@@ -143,7 +173,7 @@ public sealed partial class CacheRegion
                 case ReadAction.ServeStaleAndRefresh:
                     _counters.StaleServed();
                     slot.Done(lookup.Value);
-                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), _marks.ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), _marks.ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (request is not null)
                     {
                         await ScheduleAsync(request).ConfigureAwait(false);
@@ -159,7 +189,7 @@ public sealed partial class CacheRegion
 
         if (needed.Count > 0)
         {
-            await CreateManyAsync(needed, creator, options, expiration, cancellationToken).ConfigureAwait(false);
+            await CreateManyAsync(needed, creator, options, expiration, function, force, cancellationToken).ConfigureAwait(false);
         }
 
         var results = new T[keys.Count];
@@ -176,6 +206,8 @@ public sealed partial class CacheRegion
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options,
         TimeSpan? expiration,
+        ManyFunction? function,
+        bool force,
         CancellationToken cancellationToken)
     {
         // Sorted acquisition: a caller only ever waits for a key while holding smaller keys, so no cycle can form.
@@ -188,7 +220,7 @@ public sealed partial class CacheRegion
                 if (slot.Lookup.State == EntryState.Stale)
                 {
                     // A stale key is never waited for: if another caller is regenerating it, serve it stale.
-                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration), _marks.ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), _marks.ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (elected is null)
                     {
                         _counters.StaleServed();
@@ -217,14 +249,15 @@ public sealed partial class CacheRegion
             }
 
             // Dogpile: re-read under the locks; another caller may have created some values meanwhile.
-            CacheEntry?[] reread = await ReadManyAsync(
-                held.Select(s => s.Key).ToArray(), held.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
+            CacheEntry?[] reread = force
+                ? new CacheEntry?[held.Count]
+                : await ReadManyAsync(held.Select(s => s.Key).ToArray(), held.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
             long now = _clock.CoarseUtcTicks;
             var toCreate = new List<MultiSlot<T>>(held.Count);
             for (int i = 0; i < held.Count; i++)
             {
                 Lookup<T> lookup = Classify<T>(held[i].Key, reread[i], now);
-                if (lookup.IsFresh)
+                if (lookup.IsFresh && !force)
                 {
                     held[i].Done(lookup.Value);
                 }
@@ -421,7 +454,8 @@ public sealed partial class CacheRegion
         MultiSlot<T> slot,
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration)
+        TimeSpan? expiration,
+        ManyFunction? function)
     {
         string key = slot.Key;
         return new(
@@ -437,9 +471,12 @@ public sealed partial class CacheRegion
             },
             options,
             expiration,
-            null,
-            null);
+            function?.Function,
+            function?.ArgumentOf(key));
     }
+
+    /// <summary>The registered function behind a multi-key creator, and how to find the argument of one of its keys.</summary>
+    private sealed record ManyFunction(IRegisteredFunction Function, Func<string, object?> ArgumentOf);
 
     private string[] ToBackendKeys(IReadOnlyList<string> keys)
     {
