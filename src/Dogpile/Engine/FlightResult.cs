@@ -1,0 +1,13 @@
+namespace Dogpile.Engine;
+
+/// <summary>What one creation produced, handed to every caller that waited for it.</summary>
+internal sealed class FlightResult(object? value, long createdUtcTicks, TimeSpan? expiration, bool stale)
+{
+    public object? Value { get; } = value;
+
+    public long CreatedUtcTicks { get; } = createdUtcTicks;
+
+    public TimeSpan? Expiration { get; } = expiration;
+
+    public bool Stale { get; } = stale;
+}
