@@ -89,12 +89,12 @@ internal static class OpsEndpoints
         var body = new StringBuilder(16 * 1024);
         body.Append("<p class=\"meta\">Live: the charts redraw every second from samples the app takes once a second (the last two minutes). "
             + "Requests counted are pages and API calls; this page's own polling is left out.</p>\n")
-            .Append("<div id=\"live\">").Append(Charts(sampler, settings, tracker, recorder, client)).Append("</div>\n")
             .Append("<div class=\"card\" id=\"stampede-card\"><h2>Stampede</h2>\n<p>Fires N concurrent requests at a package whose bug list was just dropped from the cache. "
                 + "Without Dogpile each would call the tracker; with it, one does and the rest wait for its answer.</p>\n")
             .Append(CultureInfo.InvariantCulture, $"<form id=\"stampede\" method=\"post\" action=\"/status/stampede\">N <input name=\"n\" type=\"number\" min=\"1\" max=\"{Endpoints.Stampede.MaxRequests}\" value=\"50\"> ")
             .Append("package <input name=\"package\" placeholder=\"(a random one)\"> <button type=\"submit\">Fire</button></form>\n")
             .Append("<p id=\"stampede-result\" class=\"meta\" aria-live=\"polite\"></p></div>\n")
+            .Append("<div id=\"live\">").Append(Charts(sampler, settings, tracker, recorder, client)).Append("</div>\n")
             .Append(Script)
             .Append("<h2>Configuration</h2>\n<table>\n")
             .Append(Row("Cache:Backend", PackagesSettings.Name(settings.Cache.Backend)))
