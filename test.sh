@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test in the solution against real servers. Installs what the tests need when it is missing
-# (redis-server and memcached from Debian; the fixtures start their own instances on free loopback ports),
+# (redis-server, memcached and chromium from Debian; the fixtures start their own instances on free loopback ports),
 # then prints one summary line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v memcached >/dev/null 2>&1 || missing+=(memcached)
+# The browser tests drive Debian's chromium through its path (no Playwright browser download).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "Installing ${missing[*]} (needed by the tests) ..."
   sudo=""

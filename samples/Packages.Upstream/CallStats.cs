@@ -10,10 +10,25 @@ internal sealed class CallStats(BugCatalog catalog)
 {
     private readonly long[] _calls = new long[catalog.PackageNames.Count];
 
+    private long _infoCalls;
+    private long _bugCalls;
+
     public void Record(int packageIndex) => Interlocked.Increment(ref _calls[packageIndex]);
+
+    /// <summary>Calls to <c>/packages/{name}</c> (the overview), all packages together.</summary>
+    public long InfoCalls => Interlocked.Read(ref _infoCalls);
+
+    /// <summary>Calls to <c>/bug/{id}</c>, all bugs together.</summary>
+    public long BugCalls => Interlocked.Read(ref _bugCalls);
+
+    public void RecordInfo() => Interlocked.Increment(ref _infoCalls);
+
+    public void RecordBug() => Interlocked.Increment(ref _bugCalls);
 
     public void Reset()
     {
+        Interlocked.Exchange(ref _infoCalls, 0);
+        Interlocked.Exchange(ref _bugCalls, 0);
         for (var i = 0; i < _calls.Length; i++)
         {
             Interlocked.Exchange(ref _calls[i], 0);

@@ -11,6 +11,8 @@ internal sealed record PackagesResponse(IEnumerable<string> Packages);
 
 internal sealed record StatsResponse(long Total, IReadOnlyDictionary<string, long> Calls);
 
+internal sealed record EndpointStatsResponse(long Bugs, long Info, long Bug);
+
 internal sealed record FaultRequest(string? Mode, int? DelayMs);
 
 internal sealed record FaultResponse(string Mode, int DelayMs);

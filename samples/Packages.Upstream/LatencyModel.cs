@@ -15,4 +15,10 @@ internal static class LatencyModel
         var share = maxBugCount == 0 ? 0 : (double)bugCount / maxBugCount;
         return (Base + PerFullList * share) * scale;
     }
+
+    /// <summary>The package database's overview query: <c>400 ms × scale</c>, whatever the package.</summary>
+    public static TimeSpan ForInfo(double scale) => TimeSpan.FromMilliseconds(400) * scale;
+
+    /// <summary>One bug by id: <c>200 ms × scale</c>.</summary>
+    public static TimeSpan ForBug(double scale) => TimeSpan.FromMilliseconds(200) * scale;
 }

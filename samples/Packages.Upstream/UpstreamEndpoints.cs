@@ -30,11 +30,18 @@ internal static class UpstreamEndpoints
         _ = app.ServiceProvider.GetRequiredService<BugCatalog>();
         app.MapGet("/bugs/{package}", GetBugsAsync);
         app.MapGet("/packages", GetPackages);
+        app.MapGet("/packages/{package}", GetInfoAsync);
+        app.MapGet("/bug/{id}", GetBugAsync);
+        app.MapGet("/show_bug/{id}", ShowBug);
         app.MapGet("/stats", (CallStats stats) =>
         {
             var calls = stats.Snapshot();
             return Results.Json(new StatsResponse(calls.Values.Sum(), calls));
         });
+
+        // Calls per endpoint, all keys together: /stats stays the per-package count of /bugs it always was.
+        app.MapGet("/stats/endpoints", (CallStats stats) =>
+            Results.Json(new EndpointStatsResponse(stats.Snapshot().Values.Sum(), stats.InfoCalls, stats.BugCalls)));
         app.MapPost("/stats/reset", (CallStats stats) =>
         {
             stats.Reset();
@@ -92,6 +99,93 @@ internal static class UpstreamEndpoints
         return fault.Mode == FaultMode.Garbage
             ? Results.Text(Truncate(JsonSerializer.Serialize(body, WebJson)), "application/json")
             : Results.Json(body);
+    }
+
+    private static async Task<IResult> GetInfoAsync(
+        string package,
+        BugCatalog catalog,
+        CallStats stats,
+        FaultInjector faults,
+        UpstreamOptions options,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (Validate(package, "package name") is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (!catalog.TryGetIndex(package, out var index))
+        {
+            return Error(StatusCodes.Status404NotFound, $"no package named '{package}'");
+        }
+
+        stats.RecordInfo();
+        return await AnswerAsync(catalog.GetInfo(index), LatencyModel.ForInfo(options.DelayScale), faults.Current, time, cancellationToken);
+    }
+
+    private static async Task<IResult> GetBugAsync(
+        string id,
+        BugCatalog catalog,
+        CallStats stats,
+        FaultInjector faults,
+        UpstreamOptions options,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) || number <= 0)
+        {
+            return Error(StatusCodes.Status400BadRequest, "a bug id is a positive number");
+        }
+
+        if (!catalog.TryGetBug(number, out var bug))
+        {
+            return Error(StatusCodes.Status404NotFound, $"no bug {number}");
+        }
+
+        stats.RecordBug();
+        return await AnswerAsync(bug, LatencyModel.ForBug(options.DelayScale), faults.Current, time, cancellationToken);
+    }
+
+    /// <summary>The tracker's own page for one bug (what bugzilla's show_bug.cgi was): plain HTML, no latency, no faults.</summary>
+    private static IResult ShowBug(string id, BugCatalog catalog)
+    {
+        if (!int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+            || !catalog.TryGetBug(number, out var bug))
+        {
+            return Results.Content("<!DOCTYPE html><title>No such bug</title><h1>No such bug</h1>", "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        static string E(string text) => System.Net.WebUtility.HtmlEncode(text);
+        var html = $"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bug {bug.Id} - {E(bug.Summary)}</title></head>\n"
+            + $"<body><h1>Bug {bug.Id} - {E(bug.Summary)}</h1>\n<table><tr><th>Product</th><td>Fedora</td></tr><tr><th>Component</th><td>{E(bug.Component)}</td></tr>"
+            + $"<tr><th>Status</th><td>{E(bug.Status)}</td></tr><tr><th>Reported</th><td>{E(bug.Reported)}</td></tr></table>\n"
+            + "<p>Served by the bug tracker simulator (Packages.Upstream).</p></body></html>\n";
+        return Results.Content(html, "text/html; charset=utf-8");
+    }
+
+    /// <summary>Applies the current fault and the latency, then answers with <paramref name="body"/> as JSON.</summary>
+    private static async Task<IResult> AnswerAsync<T>(T body, TimeSpan delay, FaultSettings fault, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (fault.Mode == FaultMode.Fail)
+        {
+            return Error(StatusCodes.Status500InternalServerError, "simulated bug tracker failure (fault mode 'fail')");
+        }
+
+        if (fault.Mode == FaultMode.Slow)
+        {
+            delay += TimeSpan.FromMilliseconds(fault.DelayMs);
+        }
+
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, time, cancellationToken);
+        }
+
+        var json = JsonSerializer.Serialize(body, WebJson);
+        return fault.Mode == FaultMode.Garbage
+            ? Results.Text(json[..(json.Length / 2)], "application/json")
+            : Results.Text(json, "application/json; charset=utf-8");
     }
 
     private static IResult GetPackages(string? search, BugCatalog catalog)

@@ -7,6 +7,7 @@ using Packages.Upstream;
 using Packages.Web.Caching;
 using Packages.Web.Configuration;
 using Packages.Web.Endpoints;
+using Packages.Web.Metrics;
 using Packages.Web.Upstream;
 
 namespace Packages.Web;
@@ -58,6 +59,10 @@ public static class PackagesWebApp
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedUpstream>());
         }
 
+        builder.Services.AddSingleton<RequestRecorder>();
+        builder.Services.AddSingleton<DashboardSampler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
+
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => started.Value = true);
         try
@@ -73,6 +78,7 @@ public static class PackagesWebApp
         // Errors wrap everything; HEAD becomes GET before routing picks an endpoint (so UseRouting is explicit).
         app.UseErrorResponses();
         app.UseHeadAsGet();
+        app.UseRequestRecorder();
         app.UseRouting();
         app.MapPackages();
         app.MapBugs();

@@ -14,11 +14,19 @@ public static class CacheSetup
     /// <summary>Region of the package list (one key: the whole list; searches filter it in memory).</summary>
     public const string PackagesRegion = "packages";
 
+    /// <summary>Region of the package overviews (summary, description, links), one key per package.</summary>
+    public const string InfoRegion = "info";
+
+    /// <summary>Region of single bugs, one key per bug id.</summary>
+    public const string BugRegion = "bug";
+
     // Each region caches one type, so each has one validator.
     private static readonly (string Name, Func<object?, bool> Validator)[] Regions =
     [
         (BugsRegion, CachedValues.IsValidBugList),
         (PackagesRegion, CachedValues.IsValidPackageIndex),
+        (InfoRegion, CachedValues.IsValidPackageInfo),
+        (BugRegion, CachedValues.IsValidBugDetail),
     ];
 
     /// <summary>
@@ -80,6 +88,7 @@ public static class CacheSetup
         services.AddSingleton(factory);
         services.AddSingleton(new UpstreamLocation(settings.Upstream.Url));
         services.AddSingleton(sp => new UpstreamClient(sp.GetRequiredService<UpstreamLocation>(), settings.Upstream.Timeout));
+        services.AddSingleton(sp => new FetchTracker(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<PackageCache>();
     }
 }

@@ -43,4 +43,19 @@ internal static class CachedValues
     /// <returns>Whether it may be served.</returns>
     public static bool IsValidPackageIndex(object? value) =>
         value is PackageIndex { Names: { } names } && names.All(static name => !string.IsNullOrEmpty(name));
+
+    /// <summary>The info region's validator: an overview of a valid package name; a "no such package" answer is empty.</summary>
+    /// <param name="value">The decoded value.</param>
+    /// <returns>Whether it may be served.</returns>
+    public static bool IsValidPackageInfo(object? value) =>
+        value is PackageInfo { Name: { } name, Summary: not null, Description: not null, Homepage: not null, License: not null, Maintainer: not null, Version: not null } info
+        && PackageName.IsValid(name)
+        && (info.Exists || info.Summary.Length == 0);
+
+    /// <summary>The bug region's validator: a positive id, and a package name when the bug exists.</summary>
+    /// <param name="value">The decoded value.</param>
+    /// <returns>Whether it may be served.</returns>
+    public static bool IsValidBugDetail(object? value) =>
+        value is BugDetail { Id: > 0, Package: { } package, Summary: not null, Status: not null, Reported: not null } bug
+        && (bug.Exists ? PackageName.IsValid(package) : package.Length == 0);
 }

@@ -70,5 +70,8 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
 
         public async ValueTask<long> GetDepthAsync(CancellationToken cancellationToken)
             => (await redis.GetQueueSnapshotAsync(cancellationToken).ConfigureAwait(false)).Length;
+
+        public async ValueTask<long> GetDeadLettersAsync(CancellationToken cancellationToken)
+            => (await redis.GetQueueSnapshotAsync(cancellationToken).ConfigureAwait(false)).DeadLetterLength;
     }
 }

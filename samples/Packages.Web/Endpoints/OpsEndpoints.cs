@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Dogpile;
+using Packages.Web.Caching;
 using Packages.Web.Configuration;
 using Packages.Web.Html;
 using Packages.Web.Metrics;
@@ -15,6 +16,9 @@ internal static class OpsEndpoints
     {
         app.MapGet("/metrics", GetMetricsAsync);
         app.MapGet("/status", GetStatusAsync);
+        app.MapGet("/status/charts", GetChartsAsync);
+        app.MapGet("/api/status", GetStatusJson);
+        app.MapPost("/status/stampede", Stampede.RunAsync);
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain; charset=utf-8"));
         return app;
     }
@@ -22,17 +26,77 @@ internal static class OpsEndpoints
     private static async Task<IResult> GetMetricsAsync(ICacheRegionProvider regions, IEnumerable<IRefreshQueueDepth> queues, CancellationToken cancellationToken) =>
         Results.Text(RegionMetrics.Render(Snapshot(regions), await QueueDepthsAsync(queues, cancellationToken)), RegionMetrics.ContentType);
 
+    // Redraws the charts every second and runs the stampede form without leaving the page. Written by hand: no library.
+    private const string Script = """
+        <script>
+        (() => {
+          const live = document.getElementById('live');
+          let busy = false;
+          setInterval(async () => {
+            if (busy) return;
+            busy = true;
+            try {
+              const r = await fetch('/status/charts', { cache: 'no-store' });
+              if (r.ok) live.innerHTML = await r.text();
+            } catch (e) {
+              // The app is restarting or gone: keep the last picture, try again next second.
+            } finally {
+              busy = false;
+            }
+          }, 1000);
+          const form = document.getElementById('stampede');
+          const out = document.getElementById('stampede-result');
+          form.addEventListener('submit', async (e) => {
+            e.preventDefault();
+            out.textContent = 'Firing ' + form.n.value + ' requests…';
+            const q = new URLSearchParams({ n: form.n.value });
+            if (form.package.value) q.set('package', form.package.value);
+            const r = await fetch('/status/stampede?' + q, { method: 'POST' });
+            const j = await r.json();
+            out.dataset.upstreamCalls = r.ok ? j.upstreamCalls : '';
+            out.textContent = r.ok
+              ? j.requests + ' requests for ' + j.package + ' cost ' + j.upstreamCalls + ' upstream call' + (j.upstreamCalls === 1 ? '' : 's')
+                + ' (' + j.fetched + ' fetched, ' + j.waited + ' waited for it, ' + j.hits + ' hits) in ' + j.elapsedMs + ' ms.'
+              : 'Refused: ' + j.error;
+          });
+        })();
+        </script>
+
+        """;
+
+    private static string Charts(DashboardSampler sampler, PackagesSettings settings, FetchTracker tracker, RequestRecorder recorder, UpstreamClient client) =>
+        Html.Charts.Render(sampler.Samples, PackagesSettings.Name(settings.Cache.Backend), tracker.FailingKeys, client.Calls, recorder.Requests);
+
+    private static IResult GetChartsAsync(DashboardSampler sampler, PackagesSettings settings, FetchTracker tracker, RequestRecorder recorder, UpstreamClient client) =>
+        Results.Content(Charts(sampler, settings, tracker, recorder, client), Page.ContentType);
+
+    private static IResult GetStatusJson(DashboardSampler sampler, RequestRecorder recorder, UpstreamClient client, FetchTracker tracker) =>
+        Results.Json(new StatusResponse(recorder.Requests, client.Calls, tracker.FailingKeys, sampler.Samples));
+
     private static async Task<IResult> GetStatusAsync(
         ICacheRegionProvider regions,
         IEnumerable<IRefreshQueueDepth> queues,
         PackagesSettings settings,
         UpstreamLocation upstream,
+        DashboardSampler sampler,
+        FetchTracker tracker,
+        RequestRecorder recorder,
+        UpstreamClient client,
         CancellationToken cancellationToken)
     {
         var stats = Snapshot(regions);
         var depths = await QueueDepthsAsync(queues, cancellationToken);
-        var body = new StringBuilder(4096);
-        body.Append("<h2>Configuration</h2>\n<table>\n")
+        var body = new StringBuilder(16 * 1024);
+        body.Append("<p class=\"meta\">Live: the charts redraw every second from samples the app takes once a second (the last two minutes). "
+            + "Requests counted are pages and API calls; this page's own polling is left out.</p>\n")
+            .Append("<div class=\"card\" id=\"stampede-card\"><h2>Stampede</h2>\n<p>Fires N concurrent requests at a package whose bug list was just dropped from the cache. "
+                + "Without Dogpile each would call the tracker; with it, one does and the rest wait for its answer.</p>\n")
+            .Append(CultureInfo.InvariantCulture, $"<form id=\"stampede\" method=\"post\" action=\"/status/stampede\">N <input name=\"n\" type=\"number\" min=\"1\" max=\"{Endpoints.Stampede.MaxRequests}\" value=\"50\"> ")
+            .Append("package <input name=\"package\" placeholder=\"(a random one)\"> <button type=\"submit\">Fire</button></form>\n")
+            .Append("<p id=\"stampede-result\" class=\"meta\" aria-live=\"polite\"></p></div>\n")
+            .Append("<div id=\"live\">").Append(Charts(sampler, settings, tracker, recorder, client)).Append("</div>\n")
+            .Append(Script)
+            .Append("<h2>Configuration</h2>\n<table>\n")
             .Append(Row("Cache:Backend", PackagesSettings.Name(settings.Cache.Backend)))
             .Append(Row("Cache:Connection", settings.Cache.Endpoints.Count == 0 ? "(none)" : string.Join(",", settings.Cache.Endpoints)))
             .Append(Row("Cache:ExpirationSeconds", settings.Cache.Expiration.TotalSeconds.ToString(CultureInfo.InvariantCulture)))
@@ -92,3 +156,6 @@ internal static class OpsEndpoints
         return depths;
     }
 }
+
+/// <summary>The dashboard's figures as JSON (pkgwat watch reads it).</summary>
+internal sealed record StatusResponse(long Requests, long UpstreamCalls, int FailingKeys, IReadOnlyList<DashboardSample> Samples);

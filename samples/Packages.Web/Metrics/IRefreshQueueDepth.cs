@@ -13,4 +13,9 @@ public interface IRefreshQueueDepth
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The number of waiting jobs.</returns>
     ValueTask<long> GetDepthAsync(CancellationToken cancellationToken);
+
+    /// <summary>Jobs that failed for good and were moved to the dead-letter stream.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The dead-letter stream's length.</returns>
+    ValueTask<long> GetDeadLettersAsync(CancellationToken cancellationToken);
 }

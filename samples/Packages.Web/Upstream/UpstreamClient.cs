@@ -60,6 +60,53 @@ public sealed class UpstreamClient : IDisposable
         return new BugList(package, true, bugs);
     }
 
+    /// <summary>Requests sent to the tracker since the start, for the status dashboard.</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+
+    private long _calls;
+
+    /// <summary>A package's overview.</summary>
+    /// <param name="package">A valid package name.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The overview, or <see cref="PackageInfo.NotFound"/>.</returns>
+    /// <exception cref="UpstreamException">The tracker failed or answered nonsense.</exception>
+    public async ValueTask<PackageInfo> GetInfoAsync(string package, CancellationToken cancellationToken)
+    {
+        var what = $"the overview of '{package}'";
+        using var response = await SendAsync($"packages/{Uri.EscapeDataString(package)}", what, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return PackageInfo.NotFound(package);
+        }
+
+        var wire = await ReadAsync<WireInfo>(response, what, cancellationToken);
+        return new PackageInfo(
+            package, true, wire.Summary ?? "", wire.Description ?? "", wire.Homepage ?? "", wire.License ?? "", wire.Maintainer ?? "", wire.Version ?? "");
+    }
+
+    /// <summary>One bug.</summary>
+    /// <param name="id">A bug number (positive).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The bug, or <see cref="BugDetail.NotFound"/>.</returns>
+    /// <exception cref="UpstreamException">The tracker failed or answered nonsense.</exception>
+    public async ValueTask<BugDetail> GetBugAsync(long id, CancellationToken cancellationToken)
+    {
+        var what = $"bug {id}";
+        using var response = await SendAsync($"bug/{id}", what, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return BugDetail.NotFound(id);
+        }
+
+        var wire = await ReadAsync<WireBugDetail>(response, what, cancellationToken);
+        if (wire.Id != id || string.IsNullOrEmpty(wire.Package))
+        {
+            throw new UpstreamException($"the bug tracker's answer for {what} is about another bug");
+        }
+
+        return new BugDetail(id, true, wire.Package, wire.Summary ?? "", wire.Status ?? "", wire.Reported ?? "");
+    }
+
     /// <summary>Every package name the tracker knows.</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The names.</returns>
@@ -83,6 +130,7 @@ public sealed class UpstreamClient : IDisposable
     private async Task<HttpResponseMessage> SendAsync(string path, string what, CancellationToken cancellationToken)
     {
         var baseAddress = await _location.GetAsync(cancellationToken);
+        Interlocked.Increment(ref _calls);
         HttpResponseMessage response;
         try
         {
@@ -136,4 +184,8 @@ public sealed class UpstreamClient : IDisposable
     private sealed record WireBug(long Id, string? Summary, string? Status);
 
     private sealed record WirePackages(List<string>? Packages);
+
+    private sealed record WireInfo(string? Summary, string? Description, string? Homepage, string? License, string? Maintainer, string? Version);
+
+    private sealed record WireBugDetail(long Id, string? Package, string? Summary, string? Status, string? Reported);
 }

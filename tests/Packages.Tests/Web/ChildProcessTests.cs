@@ -14,7 +14,7 @@ public sealed class ChildProcessTests
         using var http = new HttpClient { BaseAddress = child.Address, Timeout = TimeSpan.FromSeconds(30) };
 
         Assert.Equal("ok", await http.GetStringAsync(new Uri("healthz", UriKind.Relative)));
-        Assert.Contains("<a href=\"/packages/kernel/bugs\">kernel</a>", await http.GetStringAsync(new Uri("", UriKind.Relative)));
+        Assert.Contains("<a href=\"/packages/kernel\">kernel</a>", await http.GetStringAsync(new Uri("", UriKind.Relative)));
 
         using var miss = await http.GetAsync(new Uri("api/packages/kernel/bugs", UriKind.Relative));
         using var hit = await http.GetAsync(new Uri("packages/kernel/bugs", UriKind.Relative));

@@ -16,7 +16,7 @@ public sealed class ErrorResponseTests
 {
     public static TheoryData<string> Routes => new()
     {
-        "/", "/?search=kern", "/packages/kernel/bugs", "/api/packages/kernel/bugs", "/api/packages?search=kern", "/metrics", "/status", "/healthz",
+        "/", "/?search=kern", "/packages/kernel", "/api/packages/kernel", "/packages/kernel/bugs", "/packages/kernel/bugs?status=closed&page=2", "/api/packages/kernel/bugs", "/api/packages?search=kern", "/metrics", "/status", "/healthz",
     };
 
     [Theory]
@@ -103,7 +103,7 @@ public sealed class ErrorResponseTests
     [InlineData("GET", "/no/such/page", "text/html")]
     [InlineData("POST", "/no/such/page", "text/html")]
     [InlineData("DELETE", "/api/no-such-endpoint", "application/problem+json")]
-    [InlineData("PUT", "/packages/kernel", "text/html")]
+    [InlineData("PUT", "/packages/kernel/sources", "text/html")]
     public async Task AnyMethod_OnAnUnknownAddress_Is404_AndSaysSo(string method, string path, string contentType)
     {
         await using var web = await WebAppHarness.StartAsync(delayScale: 0);
