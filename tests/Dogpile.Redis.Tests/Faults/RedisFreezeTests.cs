@@ -62,7 +62,7 @@ public sealed class RedisFreezeTests(RedisServer server) : IClassFixture<RedisSe
     [Fact]
     public async Task ReleaseDuringFreeze_FailsButIsRetried_TheLockIsGoneAfterResume()
     {
-        await using DogpileRedis redis = TestRedis.Create(server, o => { o.OperationTimeout = TimeSpan.FromMilliseconds(300); o.RenewLocks = false; });
+        await using DogpileRedis redis = TestRedis.Create(server, o => { o.OperationTimeout = TimeSpan.FromSeconds(1); o.RenewLocks = false; });
         ICacheLock held = (await redis.LockProvider.TryAcquireAsync("release-frozen", CancellationToken.None))!;
 
         server.Pause();
@@ -101,7 +101,8 @@ public sealed class RedisFreezeTests(RedisServer server) : IClassFixture<RedisSe
         }
 
         // Redis runs the queued lock scripts on resume; without their release every key would stay locked, and so
-        // stale, for the 30 s lease. Documented bound: fresh on the first read after Redis answers again.
+        // stale, for the 30 s lease. Documented bound: fresh on the first read once Redis answers and the key's
+        // refresh back-off (RefreshFailureBackoff, 5 s on the region's clock) has passed.
         await warm.UntilEveryKeyIsAsync("v2", TimeSpan.FromSeconds(10), "the freeze ended");
         await warm.NoLockLeftAsync(TimeSpan.FromSeconds(5));
 
