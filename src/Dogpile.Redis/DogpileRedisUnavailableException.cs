@@ -1,7 +1,8 @@
 namespace Dogpile.Redis;
 
 /// <summary>
-/// Redis could not be reached, or did not answer within <see cref="DogpileRedisOptions.OperationTimeout"/>. The call
+/// Redis could not be reached, refused the call (loading, busy), or did not answer within
+/// <see cref="DogpileRedisOptions.OperationTimeout"/>. The message says which, and how long the call took. The call
 /// failed fast; the connection is re-established in the background and later calls succeed once Redis is back.
 /// </summary>
 public sealed class DogpileRedisUnavailableException : Exception
@@ -25,4 +26,10 @@ public sealed class DogpileRedisUnavailableException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// Whether Redis may have run the command anyway, or may still run it: it was sent and no answer came (a time-out, a
+    /// connection lost on the way). False when it was never sent (not connected) or the server refused it.
+    /// </summary>
+    internal bool MayHaveRun { get; init; }
 }

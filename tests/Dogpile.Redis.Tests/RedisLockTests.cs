@@ -19,6 +19,9 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
 
     private static string Text(CacheEntry? entry) => Encoding.UTF8.GetString(entry!.Payload.Span);
 
+    /// <summary>Lock acquisitions on this class's server so far: each one runs the fence counter's INCR once.</summary>
+    private Task<long> AcquisitionsAsync() => server.CommandCallsAsync("incr");
+
     [Fact]
     public async Task TryAcquire_Free_TakesLockWithTokenAndGrowingFence()
     {
@@ -29,7 +32,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
 
         ICacheLock second = (await _redis.LockProvider.TryAcquireAsync("k", CancellationToken.None))!;
         Assert.NotEqual(first.OwnerToken, second.OwnerToken);
-        Assert.Equal(first.FencingToken + 1, second.FencingToken);
+        Assert.True(second.FencingToken > first.FencingToken, $"{second.FencingToken} after {first.FencingToken}");
         await second.ReleaseAsync();
         await second.ReleaseAsync(); // idempotent
     }
@@ -80,6 +83,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     {
         await using DogpileRedis slowPoll = await TestRedis.Create(server, o => { o.LockPollMinInterval = TimeSpan.FromSeconds(5); o.LockPollMaxInterval = TimeSpan.FromSeconds(5); }, _redis.Options.KeyPrefix).ListeningAsync();
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("produced", CancellationToken.None))!;
+        long acquisitions = await AcquisitionsAsync();
         int checks = 0;
 
         ValueTask<ICacheLock?> waiting = slowPoll.LockProvider.AcquireAsync(
@@ -94,9 +98,10 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         // A plain release carries no entry: the waiter is told to read.
         Assert.Null(await waiting);
         Assert.Equal(1, checks);
-        // The waiter never took the lock: the next owner's fence follows the first one's directly.
+        // The waiter never took the lock.
+        Assert.Equal(acquisitions, await AcquisitionsAsync());
         ICacheLock next = (await _redis.LockProvider.TryAcquireAsync("produced", CancellationToken.None))!;
-        Assert.Equal(held.FencingToken + 1, next.FencingToken);
+        Assert.True(next.FencingToken > held.FencingToken);
         await next.ReleaseAsync();
     }
 
@@ -149,6 +154,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     [Fact]
     public async Task ColdKey_TwoProcesses_TheWaitingOneReadsTheValueWithoutTakingTheLock()
     {
+        long acquisitions = await AcquisitionsAsync();
         await using ColdKeyRig rig = await ColdKeyRig.StartAsync(server, "made once");
         await Task.Delay(300);
         Assert.False(rig.Waiter.IsCompleted);
@@ -162,7 +168,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         IServer redisServer = (await rig.First.GetMultiplexerAsync()).GetServers()[0];
         RedisKey[] fences = redisServer.Keys(pattern: rig.Prefix + "*fence").ToArray();
         Assert.Single(fences);
-        Assert.Equal(1, (long)await db.StringGetAsync(fences[0]));
+        Assert.Equal(acquisitions + 1, await AcquisitionsAsync());
     }
 
     [Theory]
@@ -240,6 +246,36 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task FenceCounterLost_NewOwnerWrites_OldOwnersLateWriteIsRefused()
+    {
+        ICacheLock old = (await _redis.LockProvider.TryAcquireAsync("counter-lost", CancellationToken.None))!;
+
+        // Redis loses the lock and the counter (a failover to a replica that missed them, a restart without persistence).
+        IDatabase admin = await server.AdminAsync();
+        await admin.KeyDeleteAsync([_redis.Connection.Keys.Lock("counter-lost"), _redis.Connection.Keys.Fence("counter-lost")]);
+
+        ICacheLock newer = (await _redis.LockProvider.TryAcquireAsync("counter-lost", CancellationToken.None))!;
+        Assert.True(newer.FencingToken > old.FencingToken, $"fence {newer.FencingToken} after the reset is not above {old.FencingToken}");
+        Assert.True(await _redis.Backend.SetAndReleaseAsync("counter-lost", Entry("newer"), TimeSpan.FromMinutes(1), newer, CancellationToken.None));
+
+        Assert.False(await _redis.Backend.SetAndReleaseAsync("counter-lost", Entry("late"), TimeSpan.FromMinutes(1), old, CancellationToken.None));
+        Assert.Equal("newer", Text(await _redis.Backend.GetAsync("counter-lost", CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task Fence_IsSeededFromTheServerClock_SoItOutgrowsAnyCounterBeforeAReset()
+    {
+        IDatabase admin = await server.AdminAsync();
+        RedisResult[] time = (RedisResult[])(await admin.ExecuteAsync("TIME"))!;
+        long serverMicroseconds = (((long)time[0]) * 1_000_000) + (long)time[1];
+
+        ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("seeded", CancellationToken.None))!;
+        Assert.InRange(held.FencingToken, serverMicroseconds, serverMicroseconds + 60_000_000);
+        Assert.Equal(held.FencingToken.ToString(System.Globalization.CultureInfo.InvariantCulture), (string?)await admin.StringGetAsync(_redis.Connection.Keys.Fence("seeded")));
+        await held.ReleaseAsync();
+    }
+
+    [Fact]
     public async Task FencedWrite_WhileNewOwnerStillHoldsLock_IsRejectedAndDoesNotReleaseTheirLock()
     {
         await using DogpileRedis shortLease = TestRedis.Create(server, o => { o.LockLease = TimeSpan.FromMilliseconds(300); o.RenewLocks = false; });
@@ -260,11 +296,13 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     public async Task Region_WithRedisLock_UncontendedCreation_WritesFencedAndReleases()
     {
         await using CacheRegion region = TestRedis.Region(_redis, "locked");
+        long acquisitions = await AcquisitionsAsync();
         Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("v")));
 
         IDatabase db = await _redis.DbAsync();
         Assert.False(await db.KeyExistsAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:lock"));
-        Assert.Equal(1, (long)await db.StringGetAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:fence"));
+        Assert.True(await db.KeyExistsAsync($"{_redis.Options.KeyPrefix}:{{locked:k}}:fence"));
+        Assert.Equal(acquisitions + 1, await AcquisitionsAsync());
     }
 
     /// <summary>

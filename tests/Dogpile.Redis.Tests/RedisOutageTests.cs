@@ -67,6 +67,39 @@ public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task ReleaseWhileDisconnected_IsRetriedOnceReconnected_TheLockDoesNotWaitForItsLease()
+    {
+        await using DogpileRedis redis = TestRedis.Create(server, o => o.RenewLocks = false);
+        ICacheLock held = (await redis.LockProvider.TryAcquireAsync("cut-off", CancellationToken.None))!;
+
+        // The server drops this client's connections and refuses new ones (no room under maxclients): the lock stays,
+        // and the release cannot reach it.
+        IDatabase admin = await server.AdminAsync();
+        IServer redisServer = admin.Multiplexer.GetServers()[0];
+        ClientInfo[] clients = await redisServer.ClientListAsync();
+        string maxClients = (await redisServer.ConfigGetAsync("maxclients"))[0].Value;
+        await redisServer.ConfigSetAsync("maxclients", clients.Count(client => client.Name != "dogpile"));
+        try
+        {
+            foreach (ClientInfo client in clients.Where(client => client.Name == "dogpile"))
+            {
+                await redisServer.ClientKillAsync(client.Id);
+            }
+
+            await Assert.ThrowsAsync<DogpileRedisUnavailableException>(async () => await held.ReleaseAsync());
+            Assert.True(await admin.KeyExistsAsync(redis.Connection.Keys.Lock("cut-off")));
+        }
+        finally
+        {
+            await redisServer.ConfigSetAsync("maxclients", maxClients);
+        }
+
+        // Released once the client is back, not 30 s (the lease) later.
+        await Eventually.TrueAsync(async () => !await admin.KeyExistsAsync(redis.Connection.Keys.Lock("cut-off")), "the lock is released after the reconnect", TimeSpan.FromSeconds(10));
+        await Eventually.TrueAsync(() => redis.LockProvider.PendingReleases.Count == 0, "nothing waits for a release any more");
+    }
+
+    [Fact]
     public async Task SlowFirstConnect_FirstCallWaitsForIt_NotJustOneOperationTimeout()
     {
         // The server answers no command for 1.5 s, so the new connection's handshake takes that long: longer than one

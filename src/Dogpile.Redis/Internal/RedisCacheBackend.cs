@@ -24,6 +24,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
         RedisValue value;
+        long started = connection.Time.GetTimestamp();
         try
         {
             // The read every hit makes: awaited directly when the multiplexer's own timeout bounds it (no closure, no
@@ -42,7 +43,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
                     throw;
                 }
 
-                throw connection.Unavailable("GET", ex);
+                throw connection.Unavailable("GET", ex, connection.Time.GetElapsedTime(started));
             }
 
             Log.ServedFromLocalFallback(logger, ex, key);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -23,6 +24,7 @@ internal sealed class RedisConnection : IAsyncDisposable
     // process that starts under load does not fail its first calls while the handshake is still on its way.
     private readonly TimeSpan _connectWait;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _subscriptions = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _closing = new();
     private volatile bool _isCluster;
 
     public RedisConnection(DogpileRedisOptions options, TimeProvider time, ILogger logger)
@@ -69,6 +71,9 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public TimeProvider Time => _time;
 
+    /// <summary>Cancelled when this connection is disposed: background work on it stops.</summary>
+    public CancellationToken Closing => _closing.Token;
+
     /// <summary>Raised when the connection comes back after a failure (subscriptions re-load their state).</summary>
     public event Action? Restored;
 
@@ -87,12 +92,15 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// <summary>Runs one Redis call with a bounded wait; connection failures and time-outs become <see cref="DogpileRedisUnavailableException"/>.</summary>
     public async ValueTask<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, string what, CancellationToken cancellationToken)
     {
+        long started = _time.GetTimestamp();
+        bool sent = false;
         try
         {
             Task<IConnectionMultiplexer> connecting = _multiplexer.Value;
             IConnectionMultiplexer multiplexer = connecting.IsCompletedSuccessfully
                 ? connecting.Result
                 : await connecting.WaitAsync(_connectWait, _time, cancellationToken).ConfigureAwait(false);
+            sent = true;
             Task<T> pending = operation(multiplexer.GetDatabase());
 
             return _multiplexerBoundsCalls && !cancellationToken.CanBeCanceled
@@ -101,7 +109,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
-            throw Unavailable(what, ex);
+            throw Unavailable(what, ex, _time.GetElapsedTime(started), sent);
         }
     }
 
@@ -150,8 +158,33 @@ internal sealed class RedisConnection : IAsyncDisposable
         return false;
     }
 
-    public DogpileRedisUnavailableException Unavailable(string what, Exception ex)
-        => new($"Redis is unavailable: {what} did not complete within {Timeout} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex);
+    /// <summary>
+    /// The exception for a failed call, saying what happened: not sent (no connection), refused by the server, the
+    /// connection lost on the way, or no answer in time; with the time the call actually took, and whether Redis may
+    /// still run the command (see <see cref="DogpileRedisUnavailableException.MayHaveRun"/>).
+    /// </summary>
+    /// <param name="what">The call, as the message names it.</param>
+    /// <param name="ex">The client's error.</param>
+    /// <param name="elapsed">How long the call took until it failed.</param>
+    /// <param name="sent">False when it failed before the command was handed to the multiplexer (the first connect).</param>
+    public DogpileRedisUnavailableException Unavailable(string what, Exception ex, TimeSpan elapsed, bool sent = true)
+    {
+        string after = Milliseconds(elapsed);
+        (string happened, bool mayHaveRun) = ex switch
+        {
+            _ when !sent => ($"{what} was not sent: no connection to Redis after {after} (the first connect did not complete)", false),
+            RedisConnectionException { FailureType: ConnectionFailureType.UnableToResolvePhysicalConnection } =>
+                ($"{what} was not sent: not connected to Redis (failed after {after})", false),
+            RedisConnectionException connection => ($"the connection failed during {what} ({connection.FailureType}, after {after})", true),
+            RedisServerException => ($"Redis refused {what} after {after}", false),
+            RedisTimeoutException or TimeoutException => ($"{what} timed out: no answer after {after} (the limit is {Milliseconds(Timeout)})", true),
+            ObjectDisposedException => ($"{what} failed after {after}: the connection was disposed", false),
+            _ => ($"{what} failed after {after}", true),
+        };
+        return new DogpileRedisUnavailableException($"Redis is unavailable: {happened} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex) { MayHaveRun = mayHaveRun };
+    }
+
+    private static string Milliseconds(TimeSpan span) => span.TotalMilliseconds.ToString("#,0", CultureInfo.InvariantCulture) + " ms";
 
     public static bool IsUnavailable(Exception ex)
         => ex is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException
@@ -201,6 +234,7 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _closing.CancelAsync().ConfigureAwait(false);
         if (_ownsMultiplexer && _multiplexer.IsValueCreated && _multiplexer.Value.IsCompletedSuccessfully)
         {
             await _multiplexer.Value.Result.DisposeAsync().ConfigureAwait(false);

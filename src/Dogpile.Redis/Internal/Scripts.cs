@@ -7,11 +7,25 @@ internal static class Scripts
     /// KEYS: lock, fence, value. ARGV: token, lease ms, fence ttl ms, read ("1": also return the value). Returns the new
     /// fence, or 0 when the lock is held; with read, <c>{fence or 0, value or nil}</c>, the value read in the same step.
     /// </summary>
+    /// <remarks>
+    /// The fence is the counter plus one, but never less than the server's clock in microseconds (<c>TIME</c>): a counter
+    /// that Redis lost (a restart without persistence, a failover to a replica that missed the last <c>INCR</c>, the
+    /// fence key's expiry) starts again above every fence handed out before, so an old owner's late write can never match
+    /// a new owner's fence. Between resets the fence grows by one per acquisition, far slower than the clock, so it never
+    /// runs ahead of it. Lua numbers are doubles: microseconds since 1970 stay exact (below 2^53) until the year 2255.
+    /// </remarks>
     public const string Acquire = """
         local fence = 0
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
           fence = redis.call('INCR', KEYS[2])
-          redis.call('PEXPIRE', KEYS[2], ARGV[3])
+          local now = redis.call('TIME')
+          local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
+          if fence < floor then
+            fence = floor
+            redis.call('SET', KEYS[2], string.format('%.0f', floor), 'PX', ARGV[3])
+          else
+            redis.call('PEXPIRE', KEYS[2], ARGV[3])
+          end
         end
         if ARGV[4] == '1' then
           return {fence, redis.call('GET', KEYS[3])}

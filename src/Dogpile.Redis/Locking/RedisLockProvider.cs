@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace Dogpile.Redis;
 
 /// <summary>
-/// The cross-process creation lock on Redis: <c>SET lock token NX PX lease</c> and <c>INCR fence</c> in one script (one
+/// The cross-process creation lock on Redis: <c>SET lock token NX PX lease</c> and the next fence in one script (one
 /// round trip), released and extended only by compare-and-delete / compare-and-pexpire scripts on the owner token.
 /// </summary>
 /// <remarks>
@@ -18,6 +18,10 @@ namespace Dogpile.Redis;
 /// <para>Waiters are woken by the release script's <c>PUBLISH</c>, received on one subscription per process, and poll
 /// with a bounded, jittered back-off as a fallback; on each wake a waiter checks for the value before it retries the
 /// lock. An uncontended acquire and release cost two round trips.</para>
+/// <para>Fences only grow, even when Redis loses the counter (a restart without persistence, a failover): each is at
+/// least the server's clock in microseconds (see docs/redis.md for the assumption). An acquire that got no answer, and a
+/// release that failed, are released by their token once Redis answers again, so a lock that Redis set after the client
+/// gave up (as a frozen server does when it resumes) does not keep the key for a lease.</para>
 /// </remarks>
 public sealed class RedisLockProvider : ICacheLockProvider
 {
@@ -40,12 +44,16 @@ public sealed class RedisLockProvider : ICacheLockProvider
         _pollMin = options.LockPollMinInterval;
         _pollMax = options.LockPollMaxInterval;
         Logger = logger;
+        PendingReleases = new PendingLockReleases(ReleaseCoreAsync, 2 * Lease, _time, logger, connection.Closing);
     }
 
     /// <summary>The lease a lock is taken (and renewed) with.</summary>
     public TimeSpan Lease { get; }
 
     internal ILogger Logger { get; }
+
+    /// <summary>Locks that may be held in Redis with no owner, released once Redis answers again.</summary>
+    internal PendingLockReleases PendingReleases { get; }
 
     /// <inheritdoc />
     public async ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
@@ -146,13 +154,31 @@ public sealed class RedisLockProvider : ICacheLockProvider
         ArgumentNullException.ThrowIfNull(key);
         string token = NewToken();
         RedisKeys keys = _connection.Keys;
-        RedisResult result = await _connection.RunAsync(
-            db => db.ScriptEvaluateAsync(
-                Scripts.Acquire,
-                [keys.Lock(key), keys.Fence(key), keys.Value(key)],
-                [token, Milliseconds(Lease), Milliseconds(FenceLifetime), readValue ? "1" : "0"]),
-            "lock acquire",
-            cancellationToken).ConfigureAwait(false);
+        RedisResult result;
+        try
+        {
+            result = await _connection.RunAsync(
+                db => db.ScriptEvaluateAsync(
+                    Scripts.Acquire,
+                    [keys.Lock(key), keys.Fence(key), keys.Value(key)],
+                    [token, Milliseconds(Lease), Milliseconds(FenceLifetime), readValue ? "1" : "0"]),
+                "lock acquire",
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (DogpileRedisUnavailableException ex) when (ex.MayHaveRun)
+        {
+            // Sent but unanswered: Redis may still run it (a frozen server runs what its socket holds when it resumes)
+            // and hold the lock for a whole lease under a token nobody has. Release that token once Redis answers.
+            LockLog.ReleaseScheduled(Logger, ex, key);
+            PendingReleases.Add(key, token);
+            throw;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled while the script was on its way: its outcome is unknown just the same.
+            PendingReleases.Add(key, token);
+            throw;
+        }
         long fence;
         CacheEntry? current = null;
         bool read = false;
@@ -203,9 +229,24 @@ public sealed class RedisLockProvider : ICacheLockProvider
 
     internal async ValueTask ReleaseAsync(RedisLockHandle handle, CancellationToken cancellationToken)
     {
+        try
+        {
+            await ReleaseCoreAsync(handle.Key, handle.OwnerToken, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DogpileRedisUnavailableException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // The lock may still be there (Redis unreachable) or the release may yet run (no answer): compare-and-delete
+            // by this token again once Redis answers; it can only ever delete this handle's own lock.
+            PendingReleases.Add(handle.Key, handle.OwnerToken);
+            throw;
+        }
+    }
+
+    private async ValueTask ReleaseCoreAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    {
         RedisKeys keys = _connection.Keys;
         await _connection.RunAsync(
-            db => db.ScriptEvaluateAsync(Scripts.Release, [keys.Lock(handle.Key)], [handle.OwnerToken, keys.LockReleasedChannel, ReleaseNotice.Head(handle.Key)]),
+            db => db.ScriptEvaluateAsync(Scripts.Release, [keys.Lock(key)], [ownerToken, keys.LockReleasedChannel, ReleaseNotice.Head(key)]),
             "lock release",
             cancellationToken).ConfigureAwait(false);
     }

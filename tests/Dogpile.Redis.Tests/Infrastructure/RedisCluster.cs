@@ -21,6 +21,9 @@ public sealed class RedisCluster : IAsyncLifetime
     private readonly List<RedisServer> _nodes = [];
 
     /// <summary>Every node's endpoint: a client discovers the slot map from any of them.</summary>
+    /// <summary>The nodes, to read each one's <see cref="RedisServer.CommandCallsAsync"/>.</summary>
+    public IReadOnlyList<RedisServer> Nodes => _nodes;
+
     public string ConnectionString => string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}"));
 
     public async Task InitializeAsync()

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Dogpile.Testing;
 using StackExchange.Redis;
 
@@ -15,6 +18,7 @@ public sealed class RedisServer : IAsyncLifetime
     private readonly int _requestedPort;
     private ServerProcess? _server;
     private ConnectionMultiplexer? _admin;
+    private int? _paused;
 
     public RedisServer()
         : this([])
@@ -44,6 +48,7 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        Resume();
         if (_admin is not null)
         {
             await _admin.DisposeAsync();
@@ -55,8 +60,80 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>Starts the server (again) on <see cref="Port"/> and waits until it answers PING.</summary>
     public Task StartAsync() => Server.StartAsync();
 
-    /// <summary>Kills the server process and waits for it to exit.</summary>
-    public void Stop() => _server?.Kill();
+    /// <summary>Kills the server process (SIGKILL: no shutdown, and, without persistence, every key lost) and waits for it to exit.</summary>
+    public void Stop()
+    {
+        Resume();
+        _server?.Kill();
+    }
+
+    /// <summary>Whether the server is frozen by <see cref="Pause"/>.</summary>
+    public bool IsPaused => _paused is not null;
+
+    /// <summary>
+    /// Freezes the server with SIGSTOP: its sockets stay open and the kernel keeps accepting what clients send, but
+    /// nothing is answered, and what was sent runs when <see cref="Resume"/> lets it go on.
+    /// </summary>
+    public void Pause()
+    {
+        if (_paused is not null)
+        {
+            return;
+        }
+
+        int pid = ProcessId();
+        Signal("STOP", pid);
+        _paused = pid;
+    }
+
+    /// <summary>Lets a frozen server go on (SIGCONT); nothing when it is not frozen.</summary>
+    public void Resume()
+    {
+        if (_paused is { } pid)
+        {
+            _paused = null;
+            Signal("CONT", pid);
+        }
+    }
+
+    /// <summary>The server's process id, as it reports it (<c>INFO server</c>), over a connection of its own.</summary>
+    private int ProcessId()
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000 };
+        socket.Connect(IPAddress.Loopback, Port);
+        socket.Send("INFO server\r\n"u8);
+        var reply = new StringBuilder();
+        var buffer = new byte[4096];
+        const string field = "process_id:";
+        while (true)
+        {
+            int read = socket.Receive(buffer);
+            if (read == 0)
+            {
+                throw new InvalidOperationException($"redis-server on port {Port} closed the connection before reporting its process id.");
+            }
+
+            reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            string text = reply.ToString();
+            int at = text.IndexOf(field, StringComparison.Ordinal);
+            int end = at < 0 ? -1 : text.IndexOf('\r', at);
+            if (end > 0)
+            {
+                return int.Parse(text.AsSpan(at + field.Length, end - at - field.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using Process kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {pid} exited with code {kill.ExitCode}.");
+        }
+    }
 
     /// <summary>A shared admin connection for inspecting the server from tests (not counted as Dogpile's).</summary>
     public async Task<IDatabase> AdminAsync()
@@ -74,8 +151,9 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>How many times the server ran these commands (<c>INFO commandstats</c>), those run inside scripts included.</summary>
     public async Task<long> CommandCallsAsync(params string[] commands)
     {
-        IDatabase admin = await AdminAsync();
-        string info = (string)(await admin.ExecuteAsync("INFO", "commandstats"))!;
+        // This server's, by its endpoint: a cluster node's admin connection would send INFO to any node.
+        await AdminAsync();
+        string info = (await _admin!.GetServer(IPAddress.Loopback, Port).InfoRawAsync("commandstats"))!;
         long calls = 0;
         foreach (string line in info.Split('\n'))
         {
