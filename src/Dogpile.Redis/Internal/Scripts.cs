@@ -121,13 +121,17 @@ internal static class Scripts
 
     /// <summary>
     /// KEYS: stream, dead-letter stream, pending marker, failures. ARGV: group, entry id, job id, max length, then
-    /// field/value pairs. Moves the job to the dead-letter stream with its reason, then completes it.
+    /// field/value pairs. Completes the job and moves it to the dead-letter stream with its reason; a job no longer
+    /// pending (another worker completed or dead-lettered it already) is left alone, so it is never dead-lettered twice.
+    /// Returns 1 when it was moved, 0 when it was no longer pending.
     /// </summary>
     public const string DeadLetter = """
+        if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+          return 0
+        end
         local fields = {}
         for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(fields))
-        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
         redis.call('XDEL', KEYS[1], ARGV[2])
         if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) == ARGV[3] then redis.call('DEL', KEYS[3]) end
         if ARGV[3] ~= '' then redis.call('HDEL', KEYS[4], ARGV[3]) end

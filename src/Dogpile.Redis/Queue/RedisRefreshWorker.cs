@@ -640,15 +640,18 @@ public sealed class RedisRefreshWorker : BackgroundService
         args.Add(_time.GetUtcNow().ToUnixTimeMilliseconds());
         try
         {
-            await _connection.RunAsync(
+            RedisResult moved = await _connection.RunAsync(
                 db => db.ScriptEvaluateAsync(
                     Scripts.DeadLetter,
                     [keys.JobStream, keys.DeadLetterStream, keys.PendingMarker(backendKey.Length > 0 ? backendKey : "\0"), keys.Failures],
                     [.. args]),
                 "dead-letter",
                 cancellationToken).ConfigureAwait(false);
-            _queue.CountDeadLettered();
-            Log.JobDeadLettered(_logger, entryId, reason);
+            if ((long)moved == 1)
+            {
+                _queue.CountDeadLettered();
+                Log.JobDeadLettered(_logger, entryId, reason);
+            }
         }
 #pragma warning disable CA1031 // Redis is down: the job stays pending and is handled again later.
         catch (Exception ex)
