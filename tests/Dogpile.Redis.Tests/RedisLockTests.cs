@@ -38,6 +38,20 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task IsHeld_SeesAnotherProcessesLock_UntilReleased()
+    {
+        await using DogpileRedis other = TestRedis.Create(server, prefix: _redis.Options.KeyPrefix);
+        string key = "held-" + Guid.NewGuid().ToString("N");
+        Assert.False(await _redis.LockProvider.IsHeldAsync(key, CancellationToken.None));
+
+        ICacheLock held = (await other.LockProvider.TryAcquireAsync(key, CancellationToken.None))!;
+        Assert.True(await _redis.LockProvider.IsHeldAsync(key, CancellationToken.None));
+
+        await held.ReleaseAsync();
+        Assert.False(await _redis.LockProvider.IsHeldAsync(key, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Release_ByAnotherToken_DoesNotDeleteTheLock()
     {
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("owned", CancellationToken.None))!;

@@ -53,6 +53,26 @@ public sealed class RedisRoundTripAndMetricsTests(RedisServer server) : IClassFi
     }
 
     [Fact]
+    public async Task StaleRead_ElectedCallerReadsTheKeyOnce_TheLockScriptBringsTheValue()
+    {
+        // dogpile's "no double get on expired": GET (stale), the lock script that also reads the value, the enqueue.
+        await using var rig = new QueueRig(server);
+        await rig.MakeStaleAsync("warm");
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("warm")); // scripts loaded, subscriptions made
+        await rig.MakeStaleAsync("m");
+        IConnectionMultiplexer mux = await rig.Redis.GetMultiplexerAsync();
+        long before = mux.GetCounters().Interactive.OperationCount;
+        long getsBefore = await server.CommandCallsAsync("get");
+
+        Assert.Equal("old", await rig.Fetch.InvokeAsync("m"));
+
+        Assert.Equal(3, mux.GetCounters().Interactive.OperationCount - before);
+
+        // Two GETs reach the server: the caller's, and the one inside the lock script (commandstats counts both).
+        Assert.Equal(2, await server.CommandCallsAsync("get") - getsBefore);
+    }
+
+    [Fact]
     public async Task QueueInstruments_ArePublishedOnTheDogpileRedisMeter()
     {
         var seen = new Dictionary<string, double>();

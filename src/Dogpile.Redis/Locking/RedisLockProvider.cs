@@ -56,8 +56,20 @@ public sealed class RedisLockProvider : ICacheLockProvider
     internal PendingLockReleases PendingReleases { get; }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The script also reads the key's entry, so the elected regenerator of a stale value checks it was not refreshed
+    /// meanwhile without another round trip (dogpile reads once before the election and once with it).
+    /// </remarks>
     public async ValueTask<ICacheLock?> TryAcquireAsync(string key, CancellationToken cancellationToken)
-        => (await TryAcquireCoreAsync(key, readValue: false, cancellationToken).ConfigureAwait(false)).Lock;
+        => (await TryAcquireCoreAsync(key, readValue: true, cancellationToken).ConfigureAwait(false)).Lock;
+
+    /// <inheritdoc />
+    public async ValueTask<bool> IsHeldAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        RedisKey lockKey = _connection.Keys.Lock(key);
+        return await _connection.RunAsync(db => db.KeyExistsAsync(lockKey), "EXISTS", cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// True for the Redis backend of the same <see cref="DogpileRedis"/>: the entries this provider reads with a lock,
