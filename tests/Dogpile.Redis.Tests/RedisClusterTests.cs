@@ -72,7 +72,9 @@ public sealed class RedisClusterTests(RedisCluster cluster)
         Assert.True(calls == 1, $"{calls} creator calls. What the library logged about the key:\n{TestLog.WarningsAbout("key 'k' in region 'cold'")}");
         IDatabase db = await first.DbAsync();
         Assert.False(await db.KeyExistsAsync($"{prefix}:{{cold:k}}:lock"));
-        Assert.Equal(acquisitions + 1, await IncrCallsAsync());
+        // One acquisition, or two when the other process's first attempt reaches Redis only after the release (a loaded
+        // machine): that one takes the free lock, finds the value with it (the lock script reads it) and creates nothing.
+        Assert.InRange(await IncrCallsAsync() - acquisitions, 1, 2);
     }
 
     private async Task<long> IncrCallsAsync()
