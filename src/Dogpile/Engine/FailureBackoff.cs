@@ -18,17 +18,21 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
     public const int DefaultCapacity = 10_000;
 
     private readonly ConcurrentDictionary<string, Record> _records = new(StringComparer.Ordinal);
+
+    // Kept beside the map because ConcurrentDictionary's Count and IsEmpty take every lock: every successful creation
+    // asks, and with no failures at all (the usual case) the answer must cost one read.
+    private int _count;
     private long _lastSweepUtcTicks;
     private int _sweeping;
 
     public int Capacity => capacity;
 
-    public int Count => _records.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Whether the key failed recently and must not be tried again yet.</summary>
     public bool IsBackingOff(string key, long nowUtcTicks)
     {
-        if (!_records.TryGetValue(key, out Record? record))
+        if (Volatile.Read(ref _count) == 0 || !_records.TryGetValue(key, out Record? record))
         {
             return false;
         }
@@ -40,7 +44,7 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
 
         if (record.IsOver(nowUtcTicks))
         {
-            _records.TryRemove(new KeyValuePair<string, Record>(key, record));
+            Remove(key, record);
         }
 
         return false;
@@ -48,14 +52,14 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
 
     /// <summary>The key's current back-off; zero when it has none.</summary>
     public TimeSpan Current(string key)
-        => _records.TryGetValue(key, out Record? record) ? new TimeSpan(record.BackoffTicks) : TimeSpan.Zero;
+        => Volatile.Read(ref _count) != 0 && _records.TryGetValue(key, out Record? record) ? new TimeSpan(record.BackoffTicks) : TimeSpan.Zero;
 
     /// <summary>A success ends the key's streak.</summary>
     public void Succeeded(string key)
     {
-        if (!_records.IsEmpty)
+        if (Volatile.Read(ref _count) != 0 && _records.TryRemove(key, out _))
         {
-            _records.TryRemove(key, out _);
+            Interlocked.Decrement(ref _count);
         }
     }
 
@@ -63,27 +67,33 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
     /// <returns>The back-off now in force for the key.</returns>
     public TimeSpan Failed(string key, long nowUtcTicks)
     {
-        if (nowUtcTicks - Volatile.Read(ref _lastSweepUtcTicks) >= maxTicks || (_records.Count >= capacity && !_records.ContainsKey(key)))
+        if (nowUtcTicks - Volatile.Read(ref _lastSweepUtcTicks) >= maxTicks || (Count >= capacity && !_records.ContainsKey(key)))
         {
             Sweep(nowUtcTicks);
-            if (_records.Count >= capacity && !_records.ContainsKey(key))
+            if (Count >= capacity && !_records.ContainsKey(key))
             {
                 return new TimeSpan(baseTicks);
             }
         }
 
-        Record record = _records.AddOrUpdate(
-            key,
-            static (_, arg) => new Record(arg.Base, arg.Now + arg.Base),
-            static (_, previous, arg) =>
+        while (true)
+        {
+            if (_records.TryGetValue(key, out Record? previous))
             {
                 // A streak whose back-off ended long ago starts over from the base interval.
-                long backoff = previous.IsOver(arg.Now) ? arg.Base
-                    : Math.Min(arg.Max, previous.BackoffTicks > arg.Max / 2 ? arg.Max : previous.BackoffTicks * 2);
-                return new Record(backoff, arg.Now + backoff);
-            },
-            (Base: baseTicks, Max: maxTicks, Now: nowUtcTicks));
-        return new TimeSpan(record.BackoffTicks);
+                long backoff = previous.IsOver(nowUtcTicks) ? baseTicks
+                    : Math.Min(maxTicks, previous.BackoffTicks > maxTicks / 2 ? maxTicks : previous.BackoffTicks * 2);
+                if (_records.TryUpdate(key, new Record(backoff, nowUtcTicks + backoff), previous))
+                {
+                    return new TimeSpan(backoff);
+                }
+            }
+            else if (_records.TryAdd(key, new Record(baseTicks, nowUtcTicks + baseTicks)))
+            {
+                Interlocked.Increment(ref _count);
+                return new TimeSpan(baseTicks);
+            }
+        }
     }
 
     private void Sweep(long nowUtcTicks)
@@ -100,13 +110,21 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
             {
                 if (pair.Value.IsOver(nowUtcTicks))
                 {
-                    _records.TryRemove(pair);
+                    Remove(pair.Key, pair.Value);
                 }
             }
         }
         finally
         {
             Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    private void Remove(string key, Record record)
+    {
+        if (_records.TryRemove(new KeyValuePair<string, Record>(key, record)))
+        {
+            Interlocked.Decrement(ref _count);
         }
     }
 

@@ -78,6 +78,9 @@ public sealed class MemcachedRegionFailureAndScaleTests
         }, "the region reads from the restarted server", TimeSpan.FromSeconds(5));
         Assert.Equal("v2", value);
         Assert.Equal("v2", (await region.GetAsync<string>("k")).Value);
+
+        // Nothing left behind: no creation lock on the key, in this process or on the server.
+        Assert.False(await region.IsLockedAsync("k"));
     }
 
     [Fact]
