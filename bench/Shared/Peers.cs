@@ -39,8 +39,8 @@ public sealed record PeerSettings
     /// <summary>FusionCache EagerRefreshThreshold.</summary>
     public float EagerRefreshThreshold { get; init; } = 0.9f;
 
-    /// <summary>Dogpile MaxConcurrentRefreshes (its default is 4).</summary>
-    public int DogpileMaxConcurrentRefreshes { get; init; } = 4;
+    /// <summary>Dogpile MaxConcurrentRefreshes: the library's default unless a scenario says otherwise.</summary>
+    public int DogpileMaxConcurrentRefreshes { get; init; } = new CacheRegionOptions().MaxConcurrentRefreshes;
 
     /// <summary>Dogpile memory backend capacity in entries.</summary>
     public int DogpileCapacity { get; init; } = MemoryCacheBackend.DefaultCapacity;

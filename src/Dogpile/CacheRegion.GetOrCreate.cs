@@ -87,7 +87,7 @@ public sealed partial class CacheRegion
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
             && memory.PeekForHit(key) is { } entry
             && entry.CreatedUtcTicks > _marks.Any
-            && _clock.CoarseUtcTicks < entry.FreshUntilUtcTicks
+            && _clock.CoarseUtcTicks < entry.HitUntilUtcTicks
             && TryCast(entry.Value, out value))
         {
             CountHit();

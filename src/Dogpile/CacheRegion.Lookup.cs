@@ -170,6 +170,21 @@ public sealed partial class CacheRegion
         }
     }
 
+    /// <summary>
+    /// When a ratio-based early refresh starts: after <see cref="CacheRegionOptions.EarlyRefreshRatio"/> of the
+    /// expiration, or earlier by as much as two creations take, so that the refresh lands before the value expires
+    /// even when the creator is slow next to the expiration (a 200 ms creator on a 1 s expiration at 0.8 would
+    /// otherwise land just at expiry, and every queueing delay would make answers stale). The creation-time lead is
+    /// capped at half the expiration.
+    /// </summary>
+    private long EarlyRefreshPoint(CacheEntry entry)
+    {
+        long expiration = entry.ExpirationTicks;
+        long ratioLead = expiration - (long)(expiration * _earlyRatio);
+        long creationLead = Math.Min(2 * entry.CreationDurationTicks, expiration / 2);
+        return entry.FreshUntilUtcTicks - Math.Max(ratioLead, creationLead);
+    }
+
     private bool NeedsEarlyRefresh(CacheEntry entry, long now)
     {
         if (!_earlyRefreshEnabled || entry.FreshUntilUtcTicks == long.MaxValue)
@@ -177,7 +192,8 @@ public sealed partial class CacheRegion
             return false;
         }
 
-        if (_earlyRatio > 0 && now >= entry.CreatedUtcTicks + (long)(entry.ExpirationTicks * _earlyRatio))
+        // An entry this region built carries its (jittered) refresh point; one from elsewhere gets the plain one.
+        if (_earlyRatio > 0 && now >= (entry.HitUntilUtcTicks < entry.FreshUntilUtcTicks ? entry.HitUntilUtcTicks : EarlyRefreshPoint(entry)))
         {
             return true;
         }

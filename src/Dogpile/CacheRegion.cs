@@ -110,10 +110,13 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;
         _lockTimeout = options.LockTimeout;
         _backgroundRefresh = options.BackgroundRefresh;
-        _earlyRatio = options.EarlyRefreshRatio ?? 0;
+        _earlyRatio = options.EffectiveEarlyRefreshRatio;
         _earlyBeta = options.EarlyExpirationBeta ?? 0;
         _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
-        _inlineHitMemory = _keys.IsPlain && !_earlyRefreshEnabled ? _memory : null;
+
+        // A ratio-based refresh point is stamped on the entry (HitUntilUtcTicks), so the inlined hit stays one compare;
+        // XFetch draws at every read and needs the general path.
+        _inlineHitMemory = _keys.IsPlain && _earlyBeta <= 0 ? _memory : null;
         _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
         _runner = options.RefreshRunner ?? _localRunner;
@@ -333,15 +336,26 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
     private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
     {
+        CacheEntry entry;
         if (_storesObjects)
         {
-            return new CacheEntry(value, createdUtcTicks, expiration, creationDuration);
+            entry = new CacheEntry(value, createdUtcTicks, expiration, creationDuration);
+        }
+        else
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            _serializer.Serialize(value, buffer);
+            entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration);
+            entry.Decoded = value;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(256);
-        _serializer.Serialize(value, buffer);
-        var entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration) { };
-        entry.Decoded = value;
+        if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue)
+        {
+            // Up to a tenth of the expiration earlier, at random: keys created together (a warm-up, a mass expiry) come
+            // due over a spread instead of all at once, so the bounded runner is not handed them in one burst.
+            entry.HitUntilUtcTicks = EarlyRefreshPoint(entry) - Random.Shared.NextInt64((entry.ExpirationTicks / 10) + 1);
+        }
+
         return entry;
     }
 

@@ -50,7 +50,7 @@ public static class DocWriter
             sb.AppendLine($"- **{p.Name}**: {p.Describe(load)}.");
         }
 
-        sb.AppendLine($"- **Dogpile (MaxConcurrentRefreshes=32)**, refresh under load only: as Dogpile, with {RefreshUnderLoadScenario.WideDogpileSettings.DogpileMaxConcurrentRefreshes} refresh slots.");
+        sb.AppendLine($"- **Dogpile (MaxConcurrentRefreshes={RefreshUnderLoadScenario.NarrowDogpileSettings.DogpileMaxConcurrentRefreshes})**, refresh under load only: as Dogpile, with {RefreshUnderLoadScenario.NarrowDogpileSettings.DogpileMaxConcurrentRefreshes} refresh slots.");
         sb.AppendLine().AppendLine("The stampede scenario uses a 5 min TTL, the memory scenario 5 min and a 1,048,576-entry Dogpile backend.").AppendLine();
 
         sb.AppendLine("## Micro benchmarks (BenchmarkDotNet)").AppendLine();

@@ -70,6 +70,9 @@ public static class CacheSetup
                 // gets the stale value too and the refresh runs in the background (dogpile's async creation runner).
                 o.BackgroundRefresh = true;
 
+                // Off unless configured, so the stale-while-revalidate story shows (see CacheSettings.EarlyRefreshRatio).
+                o.EarlyRefreshRatio = settings.Cache.EarlyRefreshRatio;
+
                 // Expired values stay servable for a day: they are what users get while the tracker is down.
                 o.StaleWindow = TimeSpan.FromDays(1);
 

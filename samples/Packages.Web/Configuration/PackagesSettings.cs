@@ -34,7 +34,15 @@ public sealed record CacheSettings(
     CacheBackendKind Backend,
     IReadOnlyList<string> Endpoints,
     TimeSpan Expiration,
-    RefreshMode Refresh);
+    RefreshMode Refresh)
+{
+    /// <summary>
+    /// <c>Cache:EarlyRefreshRatio</c>: refresh values ahead of their expiry once this fraction of it has passed (between
+    /// 0 and 1). Default 0, off: the app shows the seed story's stale-while-revalidate, a stale page served at once while
+    /// one refresh runs. The library's own default with background refresh is 0.8, so that nobody sees a stale value.
+    /// </summary>
+    public double EarlyRefreshRatio { get; init; }
+}
 
 /// <summary>The <c>Upstream</c> section.</summary>
 /// <param name="Url"><c>Upstream:Url</c>: the bug tracker; <see langword="null"/> starts the simulator in this process.</param>
@@ -71,6 +79,7 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         var refresh = ParseEnum(configuration, "Cache:Refresh", RefreshMode.InProcess, errors,
             ("inprocess", RefreshMode.InProcess), ("queue", RefreshMode.Queue));
         var expiration = ParseSeconds(configuration, "Cache:ExpirationSeconds", DefaultExpirationSeconds, errors);
+        var earlyRefresh = ParseRatio(configuration, "Cache:EarlyRefreshRatio", errors);
         var endpoints = ParseEndpoints(configuration, "Cache:Connection", errors);
         var worker = ParseBool(configuration, "Worker:Enabled", errors);
         var workerConcurrency = ParsePositiveInt(configuration, "Worker:MaxConcurrency", 4, 256, errors);
@@ -100,7 +109,7 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         }
 
         return new PackagesSettings(
-            new CacheSettings(backend, endpoints, expiration, refresh),
+            new CacheSettings(backend, endpoints, expiration, refresh) { EarlyRefreshRatio = earlyRefresh },
             worker,
             new UpstreamSettings(url, delayScale, timeout))
         {
@@ -155,6 +164,23 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         }
 
         return TimeSpan.FromSeconds(seconds);
+    }
+
+    private static double ParseRatio(IConfiguration configuration, string key, List<string> errors)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return 0;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) || !(ratio >= 0 && ratio < 1))
+        {
+            errors.Add($"{key} must be a number from 0 (off) to below 1; got '{Shown(text)}'.");
+            return 0;
+        }
+
+        return ratio;
     }
 
     private static double ParseDelayScale(IConfiguration configuration, string key, List<string> errors)

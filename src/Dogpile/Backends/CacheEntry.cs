@@ -41,6 +41,7 @@ public sealed class CacheEntry
         ExpirationTicks = expiration is { } e ? e.Ticks : NeverExpiresTicks;
         CreationDurationTicks = creationDuration.Ticks;
         FreshUntilUtcTicks = ComputeFreshUntil(createdUtcTicks, ExpirationTicks);
+        HitUntilUtcTicks = FreshUntilUtcTicks;
     }
 
     /// <summary>Creates an entry that holds serialized bytes (for byte-oriented backends).</summary>
@@ -82,6 +83,13 @@ public sealed class CacheEntry
 
     /// <summary>UTC ticks until which the entry is fresh; <see cref="long.MaxValue"/> when it never expires.</summary>
     internal long FreshUntilUtcTicks { get; }
+
+    /// <summary>
+    /// Until when a read of this very instance may serve it with no further check: <see cref="FreshUntilUtcTicks"/>, or
+    /// earlier when the region that built it refreshes early (set by that region before the entry is published), so the
+    /// inlined hit path needs no early-refresh arithmetic.
+    /// </summary>
+    internal long HitUntilUtcTicks { get; set; }
 
     internal object? Decoded
     {

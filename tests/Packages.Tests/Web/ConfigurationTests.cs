@@ -25,6 +25,7 @@ public sealed class ConfigurationTests
     [InlineData("Cache:Refresh", "sometimes", "Cache:Refresh must be one of inprocess, queue")]
     [InlineData("Cache:ExpirationSeconds", "0", "Cache:ExpirationSeconds must be a number of seconds greater than 0")]
     [InlineData("Cache:ExpirationSeconds", "soon", "Cache:ExpirationSeconds must be a number of seconds")]
+    [InlineData("Cache:EarlyRefreshRatio", "1.5", "Cache:EarlyRefreshRatio must be a number from 0 (off) to below 1")]
     [InlineData("Worker:Enabled", "maybe", "Worker:Enabled must be true or false")]
     [InlineData("Upstream:Url", "ftp://example", "Upstream:Url must be an absolute http:// or https:// URL")]
     [InlineData("Upstream:DelayScale", "-1", "Upstream:DelayScale must be a finite number >= 0")]
