@@ -204,10 +204,13 @@ public static class PkgwatCommand
         var rows = bugs.EnumerateArray().ToList();
         if (rows.Count > 0)
         {
+            var ids = rows.Select(b => CacheInfo.Clean(Printer.Text(b, "id"))).ToList();
+            var statuses = rows.Select(b => CacheInfo.Clean(Printer.Text(b, "status"))).ToList();
+            var room = printer.LastColumnWidth(Math.Max(2, ids.Max(s => s.Length)), Math.Max(6, statuses.Max(s => s.Length)));
             var table = printer.Table("ID", "STATUS", "SUMMARY");
-            foreach (var bug in rows)
+            for (var i = 0; i < rows.Count; i++)
             {
-                table.AddRow(Printer.Cell(Printer.Text(bug, "id")), Printer.Cell(Printer.Text(bug, "status")), Printer.Cell(Printer.Text(bug, "summary")));
+                table.AddRow(Printer.Cell(ids[i]), Printer.Cell(statuses[i]), Printer.Cell(Printer.Fit(Printer.Text(rows[i], "summary"), room)));
             }
 
             printer.Write(table);

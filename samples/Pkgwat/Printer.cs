@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -10,11 +11,15 @@ namespace Pkgwat;
 /// </summary>
 internal sealed class Printer
 {
-    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+    // Relaxed: the JSON goes to a terminal or a program, not into HTML, so '+' and quotes in summaries stay readable.
+    private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private const string Ellipsis = "...";
 
     private readonly TextWriter _output;
     private readonly IAnsiConsole _console;
     private readonly bool _ansi;
+    private readonly StringWriter? _plain;
 
     public Printer(TextWriter output, PkgwatEnvironment environment)
     {
@@ -22,13 +27,17 @@ internal sealed class Printer
         _ansi = environment.Ansi;
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(output),
+            // Plain output goes through a buffer so each line loses the padding Spectre gives the widest cell.
+            Out = new AnsiConsoleOutput(_ansi ? output : _plain = new StringWriter()),
             Ansi = _ansi ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = _ansi ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
-        _console.Profile.Width = Math.Max(environment.Width, PkgwatEnvironment.MinWidth);
+        Width = Math.Max(environment.Width, PkgwatEnvironment.MinWidth);
+        _console.Profile.Width = Width;
     }
+
+    public int Width { get; }
 
     public Table Table(params string[] headers)
     {
@@ -38,7 +47,7 @@ internal sealed class Printer
             table.AddColumn(new TableColumn(new Text(header, new Style(decoration: Decoration.Bold))));
         }
 
-        // Ids and statuses keep their width; the last column (summaries) gives way, cut with "...".
+        // Ids and statuses keep their width; the last column (summaries) is cut to fit (see Fit).
         for (var i = 0; i < table.Columns.Count - 1; i++)
         {
             table.Columns[i].NoWrap = true;
@@ -48,13 +57,39 @@ internal sealed class Printer
     }
 
     /// <summary>Server text as a cell: never markup, control characters blanked, one line cut to fit.</summary>
-    public static IRenderable Cell(string text) => new Text(CacheInfo.Clean(text)) { Overflow = Overflow.Ellipsis };
+    public static IRenderable Cell(string text) => new Text(CacheInfo.Clean(text));
 
-    public void Write(IRenderable renderable) => _console.Write(renderable);
+    public void Write(IRenderable renderable)
+    {
+        _console.Write(renderable);
+        if (_plain is not null)
+        {
+            var text = _plain.ToString();
+            _plain.GetStringBuilder().Clear();
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.Length > 0)
+                {
+                    _output.WriteLine(line.TrimEnd());
+                }
+            }
+        }
+    }
 
-    public void Line(string text) => _console.Write(new Text(CacheInfo.Clean(text) + "\n"));
+    /// <summary>Cuts a cell so a table row stays on one line: Spectre would wrap it, and a wrapped bug list is hard to scan.</summary>
+    public static string Fit(string text, int width)
+    {
+        text = CacheInfo.Clean(text);
+        width = Math.Max(width, Ellipsis.Length + 1);
+        return text.Length <= width ? text : string.Concat(text.AsSpan(0, width - Ellipsis.Length).TrimEnd(), Ellipsis);
+    }
 
-    public void Dim(string text) => _console.Write(new Text(CacheInfo.Clean(text) + "\n", new Style(decoration: Decoration.Dim)));
+    /// <summary>Room left for the last column of a table whose other columns are this wide (borders and padding: 3 a column, plus 1).</summary>
+    public int LastColumnWidth(params int[] otherColumns) => Width - 1 - (3 * (otherColumns.Length + 1)) - otherColumns.Sum();
+
+    public void Line(string text) => Write(new Text(CacheInfo.Clean(text) + "\n"));
+
+    public void Dim(string text) => Write(new Text(CacheInfo.Clean(text) + "\n", new Style(decoration: Decoration.Dim)));
 
     /// <summary>The dim <c>served: fresh, age 12s</c> line, when the app sent cache headers.</summary>
     public void Served(CacheInfo cache)
