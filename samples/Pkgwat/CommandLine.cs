@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Reflection;
 
@@ -99,28 +100,28 @@ internal sealed class CommandLine
         Between(Requests, 1, MaxStampede);
         Timeout.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double?>() is { } t && !(t > 0 && t <= int.MaxValue / 1000))
+            if (Token(r) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) && !(t > 0 && t <= int.MaxValue / 1000))
             {
                 r.AddError("--timeout is a number of seconds greater than 0");
             }
         });
         Interval.Validators.Add(r =>
         {
-            if (!(r.GetValueOrDefault<double>() is > 0 and <= 3600))
+            if (Token(r) is { } text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && !(seconds is > 0 and <= 3600))
             {
                 r.AddError("--interval is a number of seconds from above 0 to 3600");
             }
         });
         Count.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is < 1)
+            if (Token(r) is { } text && long.TryParse(text, CultureInfo.InvariantCulture, out var n) && n < 1)
             {
                 r.AddError("--count is a number from 1");
             }
         });
         BugId.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<long>() is < 1)
+            if (Token(r) is { } text && long.TryParse(text, CultureInfo.InvariantCulture, out var n) && n < 1)
             {
                 r.AddError("a bug id is a positive number");
             }
@@ -193,10 +194,15 @@ internal sealed class CommandLine
         ?? typeof(CommandLine).Assembly.GetName().Version?.ToString()
         ?? "unknown";
 
+    /// <summary>
+    /// The value as typed, for validators: reading the converted value would throw when it does not convert
+    /// ("--limit ten"), and that case already has System.CommandLine's own error.
+    /// </summary>
+    private static string? Token(SymbolResult result) => result.Tokens.Count == 1 ? result.Tokens[0].Value : null;
+
     private static void Between(Option<int> option, int min, int max) => option.Validators.Add(r =>
     {
-        var value = r.GetValueOrDefault<int>();
-        if (value < min || value > max)
+        if (Token(r) is { } text && long.TryParse(text, CultureInfo.InvariantCulture, out var value) && (value < min || value > max))
         {
             r.AddError(max == int.MaxValue ? $"{option.Name} is a number from {min}" : $"{option.Name} is a number from {min} to {max}");
         }

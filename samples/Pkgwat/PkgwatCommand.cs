@@ -270,7 +270,7 @@ public static class PkgwatCommand
         string? last = null;
         if (!json)
         {
-            printer.Line($"{"TIME (UTC)",-10} {"REQ/S",7} {"TRACKER/S",9} {"P50 MS",8} {"P99 MS",8} {"HIT",6} {"STALE",6} {"MISS",6} {"QUEUE",6}  BACKEND");
+            printer.Line($"{"UTC",-8} {"REQ/S",6} {"TRACKER/S",9} {"P50 MS",7} {"P99 MS",7} {"HIT",5} {"STALE",5} {"MISS",5} {"QUEUE",5}  BACKEND");
         }
 
         while (true)
@@ -294,7 +294,7 @@ public static class PkgwatCommand
                         var time = DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture) : at;
                         var up = sample.TryGetProperty("backendUp", out var b) && b.ValueKind == JsonValueKind.True;
                         printer.Line(string.Create(CultureInfo.InvariantCulture,
-                            $"{time,-10} {Int(sample, "requests"),7} {Int(sample, "upstreamCalls"),9} {Num(sample, "p50Ms"),8:0.#} {Num(sample, "p99Ms"),8:0.#} {Int(sample, "hits"),6} {Int(sample, "stale"),6} {Int(sample, "misses"),6} {Int(sample, "queueDepth"),6}  {(up ? "up" : "DOWN")}"));
+                            $"{time,-8} {Int(sample, "requests"),6} {Int(sample, "upstreamCalls"),9} {Num(sample, "p50Ms"),7:0.#} {Num(sample, "p99Ms"),7:0.#} {Int(sample, "hits"),5} {Int(sample, "stale"),5} {Int(sample, "misses"),5} {Int(sample, "queueDepth"),5}  {(up ? "up" : "DOWN")}"));
                     }
 
                     if (printed >= count)

@@ -29,7 +29,7 @@ internal sealed class Printer
         {
             // Plain output goes through a buffer so each line loses the padding Spectre gives the widest cell.
             Out = new AnsiConsoleOutput(_ansi ? output : _plain = new StringWriter()),
-            Ansi = _ansi ? AnsiSupport.Detect : AnsiSupport.No,
+            Ansi = _ansi ? AnsiSupport.Yes : AnsiSupport.No,
             ColorSystem = _ansi ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
