@@ -163,6 +163,20 @@ public sealed class PkgwatAgainstWebTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Timeout_LongerThanTheAppsUpstreamTimeout_LetsTheApps502ExplanationThrough()
+    {
+        // The real numbers scaled down: the app gives the tracker 1 s (not 30), pkgwat waits 4 s (not 45).
+        await using var web = await WebAppHarness.StartAsync(delayScale: 0, settings: ["--Upstream:TimeoutSeconds", "1"]);
+        await web.SetFaultAsync("slow", delayMs: 10_000);
+
+        var run = await PkgwatRun.RunAsync(["bugs", "kernel", "--timeout", "4", "--url", web.Address.ToString()]);
+
+        Assert.Equal(ExitCodes.AppError, run.ExitCode);
+        Assert.StartsWith("error: the packages app at", run.Error);
+        Assert.Contains("answered 502 Bad Gateway for the bugs of 'kernel': The bug tracker failed and no copy of the bugs of 'kernel' is cached yet", run.Error);
+    }
+
+    [Fact]
     public async Task Timeout_TheOptionCutsASlowAnswerShort_Exit4()
     {
         await _web.SetFaultAsync("slow", delayMs: 5000);
@@ -265,6 +279,18 @@ public sealed class PkgwatAgainstWebTests : IAsyncLifetime
         Assert.StartsWith("UTC       REQ/S TRACKER/S  P50 MS  P99 MS", run.OutputLines[0]);
         Assert.All(run.OutputLines[1..], l => Assert.Matches(@"^\d\d:\d\d:\d\d +\d+ +\d+ .* (up|DOWN)$", l));
         Assert.NotEqual(run.OutputLines[1][..8], run.OutputLines[2][..8]);
+    }
+
+    [Fact]
+    public async Task Watch_RunsUntilInterrupted_Exit130()
+    {
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+
+        var run = await PkgwatRun.RunAsync(["watch", "--interval", "0.2", "--url", Url], cancellationToken: interrupt.Token);
+
+        Assert.Equal(ExitCodes.Interrupted, run.ExitCode);
+        Assert.Equal("interrupted" + Environment.NewLine, run.Error);
+        Assert.True(run.OutputLines.Length >= 2, run.Output);
     }
 
     [Fact]
