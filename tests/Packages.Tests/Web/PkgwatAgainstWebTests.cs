@@ -284,7 +284,7 @@ public sealed class PkgwatAgainstWebTests : IAsyncLifetime
     [Fact]
     public async Task Watch_RunsUntilInterrupted_Exit130()
     {
-        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500));
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(2500));
 
         var run = await PkgwatRun.RunAsync(["watch", "--interval", "0.2", "--url", Url], cancellationToken: interrupt.Token);
 
