@@ -1,105 +1,94 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Pkgwat;
 
-/// <summary>One bug as the packages app lists it.</summary>
-internal sealed record BugRow(long Id, string Status, string Summary);
+/// <summary>An answer from the app: its JSON body and how its cache served it.</summary>
+internal sealed record ApiReply(JsonElement Body, CacheInfo Cache);
 
-/// <summary>A package's bugs plus how the app's cache served them (<c>X-Cache</c>, <c>Age</c> headers).</summary>
-internal sealed record BugList(string Package, IReadOnlyList<BugRow> Bugs, string? Cache, TimeSpan? Age);
+/// <summary>A failure worth one clear line to the user (printed after "error: ") and the exit code it earns.</summary>
+internal sealed class PkgwatException(string message, int exitCode, int? status = null, CacheInfo? cache = null) : Exception(message)
+{
+    public int ExitCode => exitCode;
 
-/// <summary>A failure worth one clear line to the user; the message is printed after "error: ".</summary>
-internal sealed class PkgwatException(string message) : Exception(message);
+    /// <summary>The app's HTTP status, when it answered.</summary>
+    public int? Status => status;
+
+    public CacheInfo? Cache => cache;
+}
 
 /// <summary>Talks to the packages web app's JSON API and turns every way it can go wrong into a <see cref="PkgwatException"/>.</summary>
-internal sealed class PackagesClient(HttpClient http, Uri baseUrl)
+internal sealed class PackagesClient(HttpClient http, Uri baseUrl, TimeSpan timeout)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     /// <summary>The address as the user would write it, for messages.</summary>
     private string Shown => baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/');
 
-    public async Task<BugList> GetBugsAsync(string package, CancellationToken cancellationToken)
+    public Task<ApiReply> GetAsync(string pathAndQuery, string what, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, pathAndQuery, what, cancellationToken);
+
+    public Task<ApiReply> PostAsync(string pathAndQuery, string what, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, pathAndQuery, what, cancellationToken);
+
+    private async Task<ApiReply> SendAsync(HttpMethod method, string pathAndQuery, string what, CancellationToken cancellationToken)
     {
-        var uri = new Uri(baseUrl, $"api/packages/{Uri.EscapeDataString(package)}/bugs");
-        using var response = await SendAsync(uri, cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            throw new PkgwatException($"no package named '{package}'");
-        }
-
-        var payload = await ReadAsync<BugsPayload>(response, $"the bugs of '{package}'", cancellationToken);
-        if (payload.Bugs is null)
-        {
-            throw new PkgwatException($"the packages app at {Shown} sent JSON without a \"bugs\" list for '{package}'");
-        }
-
-        var rows = payload.Bugs.Select(b => new BugRow(b.Id, b.Status ?? "", b.Summary ?? "")).ToList();
-        return new BugList(payload.Package ?? package, rows, CacheHeader(response.Headers), response.Headers.Age);
-    }
-
-    public async Task<IReadOnlyList<string>> SearchAsync(string text, CancellationToken cancellationToken)
-    {
-        var uri = new Uri(baseUrl, $"api/packages?search={Uri.EscapeDataString(text)}");
-        using var response = await SendAsync(uri, cancellationToken);
-        var payload = await ReadAsync<PackagesPayload>(response, $"the search for '{text}'", cancellationToken);
-        return payload.Packages ?? throw new PkgwatException(
-            $"the packages app at {Shown} sent JSON without a \"packages\" list for '{text}'");
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(Uri uri, CancellationToken cancellationToken)
-    {
+        // Our own deadline rather than HttpClient.Timeout: it covers the body too, and tells a timeout from Ctrl+C.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
         try
         {
-            // Headers first: the body is read (and its errors reported) separately below.
-            return await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using var request = new HttpRequestMessage(method, new Uri(baseUrl, pathAndQuery));
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            var cache = CacheInfo.From(response.Headers);
+            string body;
+            try
+            {
+                body = await response.Content.ReadAsStringAsync(deadline.Token);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new PkgwatException($"the packages app at {Shown} broke off {what}: {ex.Message}", ExitCodes.AppError, (int)response.StatusCode, cache);
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                var status = (int)response.StatusCode;
+                var detail = ErrorDetail(body);
+                if (response.StatusCode == HttpStatusCode.NotFound && detail is not null)
+                {
+                    // The app's own "no package named 'x'" / "no bug 7": an answer, not a failure of the app.
+                    throw new PkgwatException(detail, ExitCodes.Failure, status, cache);
+                }
+
+                var code = response.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.Usage : ExitCodes.AppError;
+                throw new PkgwatException(
+                    $"the packages app at {Shown} answered {status} {response.ReasonPhrase} for {what}{(detail is null ? "" : ": " + detail)}",
+                    code, status, cache);
+            }
+
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                return new ApiReply(doc.RootElement.Clone(), cache);
+            }
+            catch (JsonException ex)
+            {
+                throw new PkgwatException($"the packages app at {Shown} sent invalid JSON for {what}: {ex.Message}", ExitCodes.AppError, (int)response.StatusCode, cache);
+            }
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
-            throw new PkgwatException($"cannot reach the packages app at {Shown}: {Reason(ex)}");
+            throw new PkgwatException($"cannot reach the packages app at {Shown}: {Reason(ex)}", ExitCodes.Unreachable);
         }
         catch (HttpRequestException ex)
         {
-            throw new PkgwatException($"the packages app at {Shown} failed to answer: {ex.Message}");
+            throw new PkgwatException($"the packages app at {Shown} failed to answer: {ex.Message}", ExitCodes.Unreachable);
         }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // HttpClient reports its own timeout as a cancellation the caller did not ask for.
-            throw new PkgwatException($"the packages app at {Shown} did not answer within {http.Timeout.TotalSeconds:0}s");
-        }
-    }
-
-    private async Task<T> ReadAsync<T>(HttpResponseMessage response, string what, CancellationToken cancellationToken)
-        where T : class
-    {
-        string body;
-        try
-        {
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new PkgwatException($"the packages app at {Shown} broke off {what}: {ex.Message}");
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            var detail = ErrorDetail(body);
             throw new PkgwatException(
-                $"the packages app at {Shown} answered {(int)response.StatusCode} {response.ReasonPhrase} for {what}{(detail is null ? "" : ": " + detail)}");
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(body, Json)
-                ?? throw new PkgwatException($"the packages app at {Shown} sent an empty answer for {what}");
-        }
-        catch (JsonException ex)
-        {
-            throw new PkgwatException($"the packages app at {Shown} sent invalid JSON for {what}: {ex.Message}");
+                $"the packages app at {Shown} did not answer {what} within {timeout.TotalSeconds:0.###}s (--timeout or {PkgwatEnvironment.TimeoutVariable} to wait longer)",
+                ExitCodes.Unreachable);
         }
     }
 
@@ -114,10 +103,7 @@ internal sealed class PackagesClient(HttpClient http, Uri baseUrl)
         }
         : ex.Message;
 
-    private static string? CacheHeader(HttpResponseHeaders headers) =>
-        headers.TryGetValues("X-Cache", out var values) ? values.FirstOrDefault()?.Trim() : null;
-
-    /// <summary>The app's <c>{"error": "..."}</c> message, if it sent one.</summary>
+    /// <summary>The app's <c>{"error": "..."}</c> message (endpoints and problem details both carry one), if it sent one.</summary>
     private static string? ErrorDetail(string body)
     {
         try
@@ -126,7 +112,7 @@ internal sealed class PackagesClient(HttpClient http, Uri baseUrl)
             return doc.RootElement.ValueKind == JsonValueKind.Object
                 && doc.RootElement.TryGetProperty("error", out var error)
                 && error.ValueKind == JsonValueKind.String
-                ? error.GetString()
+                ? CacheInfo.Clean(error.GetString()!)
                 : null;
         }
         catch (JsonException)
@@ -134,10 +120,4 @@ internal sealed class PackagesClient(HttpClient http, Uri baseUrl)
             return null;
         }
     }
-
-    private sealed record BugsPayload(string? Package, List<BugPayload>? Bugs);
-
-    private sealed record BugPayload(long Id, string? Summary, string? Status);
-
-    private sealed record PackagesPayload(List<string>? Packages);
 }

@@ -1,8 +1,7 @@
 using Pkgwat;
 
-// A cold kernel lookup through the app can take the upstream's full ~3 s (more under faults); 30 s is
-// generous for that and still fails in human time when the app hangs.
-using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+// No HttpClient timeout: pkgwat applies its own (--timeout, PKGWAT_TIMEOUT, default 45 s) to each request.
+using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
 using var interrupt = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

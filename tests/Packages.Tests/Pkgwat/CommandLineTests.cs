@@ -25,13 +25,49 @@ public sealed class CommandLineTests
         Assert.Null(CommandLine.TryParseBaseUrl(text));
     }
 
-    [Fact]
-    public void Parse_OptionMayComeAnywhere()
+    [Theory]
+    [InlineData("45", 45.0)]
+    [InlineData(" 0.5 ", 0.5)]
+    public void Seconds_AcceptsPositiveNumbers(string text, double expected)
     {
-        var first = CommandLine.TryParse(["--url", "http://h:1", "bugs", "kernel"], out _);
-        var last = CommandLine.TryParse(["bugs", "kernel", "--url=http://h:1"], out _);
+        Assert.Equal(expected, CommandLine.TryParseSeconds(text));
+    }
 
-        Assert.Equal(new ParsedCommand(CommandKind.Bugs, "kernel", "http://h:1"), first);
-        Assert.Equal(first, last);
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("soon")]
+    [InlineData("1e12")]
+    public void Seconds_RejectsZeroNegativeHugeAndText(string text)
+    {
+        Assert.Null(CommandLine.TryParseSeconds(text));
+    }
+
+    [Fact]
+    public void GlobalOptions_MayComeBeforeOrAfterTheCommand()
+    {
+        var line = new CommandLine();
+        var root = line.Build((_, _, _) => Task.FromResult(0));
+
+        var first = root.Parse(["--url", "http://h:1", "--json", "bugs", "kernel", "--limit", "5"]);
+        var last = root.Parse(["bugs", "kernel", "--url=http://h:1", "--json", "-l", "5"]);
+
+        foreach (var parse in new[] { first, last })
+        {
+            Assert.Empty(parse.Errors);
+            Assert.Equal("http://h:1", parse.GetValue(line.Url));
+            Assert.True(parse.GetValue(line.Json));
+            Assert.Equal("kernel", parse.GetValue(line.PackageName));
+            Assert.Equal(5, parse.GetValue(line.Limit));
+            Assert.Equal(1, parse.GetValue(line.Page));
+            Assert.Equal("open", parse.GetValue(line.Status));
+        }
+    }
+
+    [Fact]
+    public void DefaultTimeout_OutlastsTheAppsOwnUpstreamTimeoutAndLockWait()
+    {
+        // The app gives the tracker 30 s (Upstream:TimeoutSeconds) and a waiting request up to 5 s more for the lock.
+        Assert.True(PkgwatEnvironment.BuiltInTimeoutSeconds > 30 + 5);
     }
 }

@@ -53,41 +53,51 @@ internal sealed class FakePackagesApp : IAsyncDisposable
 
     private static void Map(WebApplication app)
     {
-        app.MapGet("/api/packages/{name}/bugs", (string name, HttpResponse response) =>
+        app.MapGet("/api/packages/{name}/bugs", (string name, string? status, int? page, int? limit, HttpResponse response) =>
         {
+            // The app's paged shape; the fake keeps every bug on one page and echoes the query.
+            IResult Page(string package, params object[] bugs) => Results.Json(new
+            {
+                package,
+                status = status ?? "open",
+                total = bugs.Length,
+                page = page ?? 1,
+                pages = 1,
+                limit = limit ?? 50,
+                counts = new { open = bugs.Length, closed = 0, all = bugs.Length },
+                bugs,
+            });
+
             switch (name)
             {
                 case "kernel":
                     response.Headers["X-Cache"] = "hit";
+                    response.Headers["X-Cache-State"] = "fresh";
+                    response.Headers["X-Cache-Region"] = "bugs";
                     response.Headers.Age = "12";
-                    return Results.Json(new
-                    {
-                        package = "kernel",
-                        bugs = new object[]
-                        {
-                            new { id = 901234, summary = "BUG: soft lockup - CPU#1 stuck for 22s!", status = "NEW" },
-                            new { id = 905678, summary = "Suspend fails on Lenovo ThinkPad T430", status = "ASSIGNED" },
-                            new { id = 1000001, summary = "CVE-2013-0871 kernel: ptrace race", status = "ON_QA" },
-                        },
-                    });
+                    return Page(
+                        "kernel",
+                        new { id = 901234, summary = "BUG: soft lockup - CPU#1 stuck for 22s!", status = "NEW" },
+                        new { id = 905678, summary = "Suspend fails on Lenovo ThinkPad T430", status = "ASSIGNED" },
+                        new { id = 1000001, summary = "CVE-2013-0871 kernel: ptrace race", status = "ON_QA" });
                 case "firefox":
-                    // Miss: no Age header. One summary far wider than any terminal, one with an escape sequence.
+                    // One summary far wider than any terminal, one with an escape sequence and a newline.
                     response.Headers["X-Cache"] = "miss";
-                    return Results.Json(new
-                    {
-                        package = "firefox",
-                        bugs = new object[]
-                        {
-                            new { id = 800001, summary = "firefox: " + string.Concat(Enumerable.Repeat("crashes when opening a large file ", 10)), status = "NEW" },
-                            new { id = 800002, summary = "evil\u001b[31m red\nnewline", status = "CLOSED" },
-                        },
-                    });
+                    response.Headers["X-Cache-State"] = "miss";
+                    response.Headers["X-Cache-Waited-Ms"] = "61";
+                    response.Headers["X-Cache-Fetched-By"] = "another-request";
+                    return Page(
+                        "firefox",
+                        new { id = 800001, summary = "firefox: " + string.Concat(Enumerable.Repeat("crashes when opening a large file ", 10)), status = "NEW" },
+                        new { id = 800002, summary = "evil\u001b[31m red\nnewline", status = "CLOSED" });
                 case "perl-XML-Parser":
                     response.Headers["X-Cache"] = "stale";
+                    response.Headers["X-Cache-State"] = "stale-if-error";
+                    response.Headers["X-Cache-Failing-Since"] = "2026-01-02T03:04:05Z";
                     response.Headers.Age = "600";
-                    return Results.Json(new { package = "perl-XML-Parser", bugs = new[] { new { id = 700001, summary = "perl-XML-Parser: FTBFS", status = "NEW" } } });
+                    return Page("perl-XML-Parser", new { id = 700001, summary = "perl-XML-Parser: FTBFS", status = "NEW" });
                 case "quiet":
-                    return Results.Json(new { package = "quiet", bugs = Array.Empty<object>() });
+                    return Page("quiet");
                 case "broken":
                     return Results.Text("""{"package": "broken", "bugs": [{"id": 1, "summ""", "application/json");
                 case "down":
