@@ -30,9 +30,16 @@ public sealed partial class PackedPackagesTests
                 work.FullName.StartsWith(repository, StringComparison.Ordinal),
                 $"The sample must live outside the repository ({repository}), but the temp folder is {work.FullName}.");
             string feed = Path.Combine(work.FullName, "feed");
+            // Built from scratch into the temp folder (artifacts layout: obj and bin per project there), never into the
+            // repository's bin/obj, which other test assemblies running now may be building or reading.
+            string artifacts = Path.Combine(work.FullName, "artifacts");
             foreach (string package in Packages)
             {
-                await RunAsync("dotnet", ["pack", Path.Combine(repository, "src", package, package + ".csproj"), "-c", "Release", "-o", feed, "-nodeReuse:false", "-clp:NoSummary"], repository);
+                await RunAsync(
+                    "dotnet",
+                    ["pack", Path.Combine(repository, "src", package, package + ".csproj"), "-c", "Release", "-o", feed,
+                        "-p:UseArtifactsOutput=true", $"-p:ArtifactsPath={artifacts}", "-nodeReuse:false", "-clp:NoSummary"],
+                    repository);
             }
 
             string version = AssertFeedHoldsThePackages(feed);
