@@ -384,7 +384,7 @@ public sealed class RedisRefreshWorker : BackgroundService
     {
         refresh = null;
         lag = TimeSpan.Zero;
-        string? problem = Validate(fields, _options.MaxArgumentsSize, out byte[] arguments, out fence, out long? enqueuedMs);
+        string? problem = JobFieldChecks.Validate(fields, _options.MaxArgumentsSize, out byte[] arguments, out fence, out long? enqueuedMs);
         if (problem is not null)
         {
             return problem;
@@ -403,7 +403,7 @@ public sealed class RedisRefreshWorker : BackgroundService
 
         if (region is null)
         {
-            return $"unknown region '{Shorten(regionName)}'";
+            return $"unknown region '{JobFieldChecks.Shorten(regionName)}'";
         }
 
         if (!region.TryPrepareRegisteredRefresh(fields[JobFields.Function], arguments, out refresh, out problem))
@@ -416,12 +416,12 @@ public sealed class RedisRefreshWorker : BackgroundService
         string backendKey = fields[JobFields.BackendKey];
         if (!string.Equals(refresh.BackendKey, backendKey, StringComparison.Ordinal))
         {
-            return $"mismatched key: the arguments give the backend key '{Shorten(refresh.BackendKey)}', the job names '{Shorten(backendKey)}'";
+            return $"mismatched key: the arguments give the backend key '{JobFieldChecks.Shorten(refresh.BackendKey)}', the job names '{JobFieldChecks.Shorten(backendKey)}'";
         }
 
         if (fields.TryGetValue(JobFields.Key, out string? key) && key.Length > 0 && !string.Equals(refresh.Key, key, StringComparison.Ordinal))
         {
-            return $"mismatched key: the arguments give the key '{Shorten(refresh.Key)}', the job names '{Shorten(key)}'";
+            return $"mismatched key: the arguments give the key '{JobFieldChecks.Shorten(refresh.Key)}', the job names '{JobFieldChecks.Shorten(key)}'";
         }
 
         if (deliveries > _options.MaxAttempts)
@@ -437,99 +437,6 @@ public sealed class RedisRefreshWorker : BackgroundService
 
         return null;
     }
-
-    /// <summary>Checks the fields an enqueue writes, without the regions: what every job must carry, in the form the enqueue writes it.</summary>
-    private static string? Validate(Dictionary<string, string> fields, int maxArgumentsSize, out byte[] arguments, out long fence, out long? enqueuedMs)
-    {
-        arguments = [];
-        fence = 0;
-        enqueuedMs = null;
-        foreach (string required in (ReadOnlySpan<string>)[JobFields.Job, JobFields.Region, JobFields.Function, JobFields.BackendKey])
-        {
-            if (string.IsNullOrEmpty(fields.GetValueOrDefault(required)))
-            {
-                return $"missing field '{required}'";
-            }
-        }
-
-        // Empty arguments are a value the serializer judges; a missing field is not.
-        if (!fields.TryGetValue(JobFields.Arguments, out string? encoded))
-        {
-            return $"missing field '{JobFields.Arguments}'";
-        }
-
-        long size = (long)encoded.Length * 3 / 4;
-        if (size > maxArgumentsSize)
-        {
-            return $"the arguments are about {size} bytes, over the limit of {maxArgumentsSize} (RedisRefreshWorkerOptions.MaxArgumentsSize)";
-        }
-
-        var buffer = new byte[(encoded.Length * 3 / 4) + 3];
-        if (!Convert.TryFromBase64String(encoded, buffer, out int written))
-        {
-            return "the arguments are not valid base64";
-        }
-
-        arguments = buffer.AsSpan(0, written).ToArray();
-        string token = fields.GetValueOrDefault(JobFields.Token, "");
-        if (token.Length > 0 && !IsLockToken(token))
-        {
-            return $"the lock token '{Shorten(token)}' is not one a lock provider issues";
-        }
-
-        if (fields.TryGetValue(JobFields.Fence, out string? fenceText) && fenceText.Length > 0)
-        {
-            if (!long.TryParse(fenceText, NumberStyles.None, CultureInfo.InvariantCulture, out fence))
-            {
-                return $"the fence '{Shorten(fenceText)}' is not a number (a non-negative integer)";
-            }
-        }
-        else if (token.Length > 0)
-        {
-            // The enqueue writes both or neither: a token without its fence could not be fenced.
-            return "the job carries a lock token but no fence";
-        }
-
-        if (fence != 0 && token.Length == 0)
-        {
-            return $"the job carries a fence ({fence}) but no lock token";
-        }
-
-        if (fields.TryGetValue(JobFields.EnqueuedAt, out string? enqueuedText) && enqueuedText.Length > 0)
-        {
-            if (!long.TryParse(enqueuedText, NumberStyles.None, CultureInfo.InvariantCulture, out long ms)
-                || ms > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
-            {
-                return $"enqueuedAt '{Shorten(enqueuedText)}' is not a time in Unix milliseconds";
-            }
-
-            enqueuedMs = ms;
-        }
-
-        return null;
-    }
-
-    /// <summary>Lock tokens are short runs of URL-safe characters (Dogpile's are hex); anything else was not written by an enqueue.</summary>
-    private static bool IsLockToken(string token)
-    {
-        if (token.Length > 128)
-        {
-            return false;
-        }
-
-        foreach (char c in token)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '+' or '/' or '='))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Values quoted in reasons are shortened: the dead-letter entry keeps the fields whole.</summary>
-    private static string Shorten(string value) => value.Length <= 120 ? value : string.Concat(value.AsSpan(0, 117), "...");
 
     /// <summary>
     /// The job's own lock when its token still holds it (extended, then renewed while the job runs); otherwise (the
