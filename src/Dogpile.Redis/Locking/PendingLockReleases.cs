@@ -66,7 +66,7 @@ internal sealed class PendingLockReleases
 
         if (_pending.Count >= Capacity)
         {
-            LockLog.PendingReleasesFull(_logger, key, Capacity);
+            Log.PendingReleasesFull(_logger, key, Capacity);
             return;
         }
 
@@ -128,7 +128,7 @@ internal sealed class PendingLockReleases
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LockLog.PendingReleasesStopped(_logger, ex, _pending.Count);
+            Log.PendingReleasesStopped(_logger, ex, _pending.Count);
             _pending.Clear();
             Volatile.Write(ref _draining, 0);
         }
@@ -149,7 +149,7 @@ internal sealed class PendingLockReleases
         catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            LockLog.PendingReleaseFailed(_logger, ex, pending.Key);
+            Log.PendingReleaseFailed(_logger, ex, pending.Key);
         }
 
         _pending.TryRemove(pending, out _);
@@ -163,7 +163,7 @@ internal sealed class PendingLockReleases
         {
             if (pending.Value <= now && _pending.TryRemove(pending))
             {
-                LockLog.PendingReleaseGivenUp(_logger, pending.Key.Key);
+                Log.PendingReleaseGivenUp(_logger, pending.Key.Key);
             }
         }
     }

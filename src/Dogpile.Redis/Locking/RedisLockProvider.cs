@@ -181,7 +181,7 @@ public sealed class RedisLockProvider : ICacheLockProvider
         {
             // Sent but unanswered: Redis may still run it (a frozen server runs what its socket holds when it resumes)
             // and hold the lock for a whole lease under a token nobody has. Release that token once Redis answers.
-            LockLog.ReleaseScheduled(Logger, ex, key);
+            Log.ReleaseScheduled(Logger, ex, key);
             PendingReleases.Add(key, token);
             throw;
         }
