@@ -76,29 +76,8 @@ internal static class UpstreamEndpoints
         // for even when the tracker then failed or the caller gave up waiting.
         stats.Record(index);
 
-        var fault = faults.Current;
-        if (fault.Mode == FaultMode.Fail)
-        {
-            return Error(StatusCodes.Status500InternalServerError, "simulated bug tracker failure (fault mode 'fail')");
-        }
-
         var bugs = catalog.Bugs[index];
-        var delay = LatencyModel.For(bugs.Count, catalog.MaxBugCount, options.DelayScale);
-        if (fault.Mode == FaultMode.Slow)
-        {
-            // Not scaled: the caller asked for exactly this much extra time.
-            delay += TimeSpan.FromMilliseconds(fault.DelayMs);
-        }
-
-        if (delay > TimeSpan.Zero)
-        {
-            await Task.Delay(delay, time, cancellationToken);
-        }
-
-        var body = new BugsResponse(package, bugs);
-        return fault.Mode == FaultMode.Garbage
-            ? Results.Text(Truncate(JsonSerializer.Serialize(body, WebJson)), "application/json")
-            : Results.Json(body);
+        return await AnswerAsync(new BugsResponse(package, bugs), LatencyModel.For(bugs.Count, catalog.MaxBugCount, options.DelayScale), faults.Current, time, cancellationToken);
     }
 
     private static async Task<IResult> GetInfoAsync(
@@ -174,6 +153,7 @@ internal static class UpstreamEndpoints
 
         if (fault.Mode == FaultMode.Slow)
         {
+            // Not scaled: the caller asked for exactly this much extra time.
             delay += TimeSpan.FromMilliseconds(fault.DelayMs);
         }
 
@@ -184,7 +164,7 @@ internal static class UpstreamEndpoints
 
         var json = JsonSerializer.Serialize(body, WebJson);
         return fault.Mode == FaultMode.Garbage
-            ? Results.Text(json[..(json.Length / 2)], "application/json")
+            ? Results.Text(Truncate(json), "application/json")
             : Results.Text(json, "application/json; charset=utf-8");
     }
 
