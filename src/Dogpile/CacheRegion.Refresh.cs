@@ -226,7 +226,7 @@ public sealed partial class CacheRegion
 
     private void RecordFailure(string backendKey) => _failures.Failed(backendKey, _clock.PreciseUtcTicks);
 
-    /// <summary>How many keys hold a failure record now (bounded by <see cref="FailureBackoff.Capacity"/>).</summary>
+    /// <summary>How many keys hold a failure record now (bounded by <see cref="FailureBackoff.DefaultCapacity"/>).</summary>
     internal int FailureRecordCount => _failures.Count;
 
     private readonly record struct RefreshResult<T>(RefreshOutcome Outcome, T Value, long CreatedUtcTicks);

@@ -64,7 +64,4 @@ internal static class EntryPolicy
         EntryState.TooStale when backingOff => ReadAction.ServeStale,
         _ => ReadAction.Wait,
     };
-
-    /// <summary>Whether the action returns a value without waiting for a creation.</summary>
-    public static bool ServesNow(ReadAction action) => action != ReadAction.Wait && action != ReadAction.ElectToRegenerate;
 }

@@ -8,7 +8,7 @@ namespace Dogpile.Engine;
 /// </summary>
 /// <remarks>
 /// Bounded: a record lives only while its back-off matters. One whose back-off ended a full back-off ago is dropped
-/// when next looked at or swept (a streak that quiet is over), and past <see cref="Capacity"/> records a sweep drops
+/// when next looked at or swept (a streak that quiet is over), and past <see cref="DefaultCapacity"/> records a sweep drops
 /// every ended one; if all are still backing off, a new key is not recorded (it fails again at its next call, as it
 /// would have the first time). With an upstream down, a client sending endless distinct keys cannot grow this.
 /// </remarks>
@@ -24,8 +24,6 @@ internal sealed class FailureBackoff(long baseTicks, long maxTicks, int capacity
     private int _count;
     private long _lastSweepUtcTicks;
     private int _sweeping;
-
-    public int Capacity => capacity;
 
     public int Count => Volatile.Read(ref _count);
 

@@ -8,7 +8,7 @@ namespace Dogpile.Engine;
 /// every later caller from calling the creator again for a value that can never be cached: no upstream storm.
 /// </summary>
 /// <remarks>
-/// Bounded by count: past <see cref="Capacity"/> values, entries past their time are swept, and a further value is not
+/// Bounded by count: past <see cref="DefaultCapacity"/> values, entries past their time are swept, and a further value is not
 /// held (it is still returned to its callers; its key backs off like a failure). Reads look here only when something
 /// is held, so the common case costs one field read on the slow path.
 /// </remarks>
@@ -19,10 +19,6 @@ internal sealed class UnstoredValues(int capacity = UnstoredValues.DefaultCapaci
 
     private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
     private int _count;
-
-    public int Capacity => capacity;
-
-    public int Count => Volatile.Read(ref _count);
 
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
 
