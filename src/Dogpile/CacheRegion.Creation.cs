@@ -18,8 +18,8 @@ public sealed partial class CacheRegion
 
         try
         {
-            FlightResult result = await flight.Completion.Task.WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
-            return ResultToItem(call, result);
+            await flight.Task.WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
+            return ResultToItem(call, flight.Result);
         }
         catch (TimeoutException ex) when (ex is not CacheLockTimeoutException && !cancellationToken.IsCancellationRequested && !fallback.HasValue)
         {
@@ -96,7 +96,7 @@ public sealed partial class CacheRegion
         {
             FlightResult result = await CreateUnderLockAsync(call, reread: true, flight.Cancellation.Token).ConfigureAwait(false);
             _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
-            flight.Completion.TrySetResult(result);
+            flight.Complete(result);
         }
         catch (Exception ex)
         {
@@ -106,17 +106,17 @@ public sealed partial class CacheRegion
             }
 
             _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
-            flight.Completion.TrySetException(ex);
+            flight.TrySetException(ex);
         }
     }
 
     /// <summary>Takes the key's locks (in process, then across processes), re-reads, and creates if still needed.</summary>
-    private async Task<FlightResult> CreateUnderLockAsync<TState, T>(Call<TState, T> call, bool reread, CancellationToken cancellationToken)
+    private async ValueTask<FlightResult> CreateUnderLockAsync<TState, T>(Call<TState, T> call, bool reread, CancellationToken cancellationToken)
     {
         KeyedGates.GateLease gate = await _gates.AcquireAsync(call.BackendKey, Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(false);
         ICacheLock? distributedLock = null;
         bool handedOff = false;
-        var release = new LockRelease();
+        LockRelease? release = null;
         try
         {
             if (_lockProvider is not null)
@@ -128,6 +128,8 @@ public sealed partial class CacheRegion
                     Lookup<T> produced = waiter.Produced;
                     return new FlightResult(produced.Value, produced.Entry!.CreatedUtcTicks, produced.Entry.Expiration, stale: false);
                 }
+
+                release = new LockRelease();
             }
 
             if (reread)
@@ -168,7 +170,7 @@ public sealed partial class CacheRegion
             if (!handedOff)
             {
                 gate.Release();
-                if (distributedLock is not null && !release.DistributedReleased)
+                if (distributedLock is not null && release?.DistributedReleased != true)
                 {
                     await ReleaseQuietlyAsync(distributedLock, call.Key).ConfigureAwait(false);
                 }
@@ -180,7 +182,7 @@ public sealed partial class CacheRegion
     private async ValueTask<(T Value, long CreatedUtcTicks)> CreateAndStoreAsync<TState, T>(
         Call<TState, T> call,
         ICacheLock? distributedLock,
-        LockRelease release,
+        LockRelease? release,
         CancellationToken cancellationToken)
     {
         long started = _time.GetTimestamp();
@@ -203,7 +205,7 @@ public sealed partial class CacheRegion
         if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
         {
             _failures.Succeeded(call.BackendKey);
-            release.Outcome = RefreshOutcome.NotCached;
+            release?.Outcome = RefreshOutcome.NotCached;
             return (value, created);
         }
 
@@ -213,10 +215,10 @@ public sealed partial class CacheRegion
         {
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
             {
-                release.DistributedReleased = true;
+                release?.DistributedReleased = true;
                 if (!await fenced.SetAndReleaseAsync(call.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
                 {
-                    release.Outcome = RefreshOutcome.Superseded;
+                    release?.Outcome = RefreshOutcome.Superseded;
                     Log.WriteSuperseded(_logger, Name, call.Key);
                 }
             }
@@ -231,14 +233,14 @@ public sealed partial class CacheRegion
         catch (CacheValueTooLargeException ex)
         {
             // Refused before anything was written, the fenced write's release included.
-            release.DistributedReleased = false;
-            release.Outcome = RefreshOutcome.NotCached;
+            release?.DistributedReleased = false;
+            release?.Outcome = RefreshOutcome.NotCached;
             HoldUnstorable(call.Key, call.BackendKey, entry, ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The value exists; losing the write must not lose it for the callers waiting on it.
-            release.DistributedReleased = false;
+            release?.DistributedReleased = false;
             _failures.Succeeded(call.BackendKey);
             Log.BackendWriteFailed(_logger, ex, Name, call.Key);
         }
@@ -286,7 +288,10 @@ public sealed partial class CacheRegion
         }
     }
 
-    /// <summary>What happened to the distributed lock during a write, so it is released exactly once.</summary>
+    /// <summary>
+    /// What happened to the distributed lock during a write, so it is released exactly once, and how a refresh ended.
+    /// Absent (null) where neither is asked: a plain in-process miss allocates nothing for it.
+    /// </summary>
     private sealed class LockRelease
     {
         public bool DistributedReleased { get; set; }

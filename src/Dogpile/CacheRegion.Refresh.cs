@@ -49,8 +49,7 @@ public sealed partial class CacheRegion
 
     private async ValueTask<RefreshRequest?> TryLockForRefreshAsync<TState, T>(Call<TState, T> call, RefreshReason reason, CancellationToken cancellationToken)
     {
-        KeyedGates.GateLease? gate = _gates.TryAcquire(call.BackendKey);
-        if (gate is null)
+        if (_gates.TryAcquire(call.BackendKey) is not { } gate)
         {
             return null;
         }

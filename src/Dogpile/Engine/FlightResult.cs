@@ -1,7 +1,7 @@
 namespace Dogpile.Engine;
 
 /// <summary>What one creation produced, handed to every caller that waited for it.</summary>
-internal sealed class FlightResult(object? value, long createdUtcTicks, TimeSpan? expiration, bool stale)
+internal readonly struct FlightResult(object? value, long createdUtcTicks, TimeSpan? expiration, bool stale)
 {
     public object? Value { get; } = value;
 

@@ -5,11 +5,16 @@ namespace Dogpile.Internal;
 /// <summary>
 /// The in-process per-key creation locks. A gate is a <see cref="SemaphoreSlim"/> (not a monitor) because
 /// it is often released by another thread than the one that took it: the background runner releases a gate
-/// the request thread acquired. Gates live only while someone holds or waits for them.
+/// the request thread acquired. Gates live only while someone holds or waits for them; a few retired ones are kept for
+/// reuse, so a miss on a quiet key does not allocate a semaphore each time.
 /// </summary>
 internal sealed class KeyedGates
 {
+    // Enough for the keys created at the same moment on a busy server; beyond it, a gate is left to the GC.
+    private const int PoolSize = 8;
+
     private readonly ConcurrentDictionary<string, Gate> _gates = new(StringComparer.Ordinal);
+    private readonly Gate?[] _pool = new Gate?[PoolSize];
 
     public int Count => _gates.Count;
 
@@ -73,10 +78,12 @@ internal sealed class KeyedGates
     {
         while (true)
         {
-            Gate gate = _gates.GetOrAdd(key, static _ => new Gate());
+            Gate gate = _gates.GetOrAdd(key, static (_, self) => self.Rent(), this);
             lock (gate)
             {
-                if (!gate.Retired)
+                // A gate can be retired and reused for another key between GetOrAdd and this lock: only the gate the
+                // key maps to now is the key's (removal takes this lock, so the answer holds while we hold it).
+                if (!gate.Retired && _gates.TryGetValue(key, out Gate? current) && ReferenceEquals(current, gate))
                 {
                     gate.References++;
                     return gate;
@@ -89,10 +96,44 @@ internal sealed class KeyedGates
     {
         lock (gate)
         {
-            if (--gate.References == 0)
+            if (--gate.References != 0)
             {
-                gate.Retired = true;
-                _gates.TryRemove(new KeyValuePair<string, Gate>(key, gate));
+                return;
+            }
+
+            gate.Retired = true;
+            _gates.TryRemove(new KeyValuePair<string, Gate>(key, gate));
+        }
+
+        // No reference is left, so nobody holds or waits for its semaphore: it is free, with no queue, as when new.
+        Return(gate);
+    }
+
+    private Gate Rent()
+    {
+        for (int i = 0; i < _pool.Length; i++)
+        {
+            if (Volatile.Read(ref _pool[i]) is not null && Interlocked.Exchange(ref _pool[i], null) is { } pooled)
+            {
+                lock (pooled)
+                {
+                    pooled.Retired = false;
+                }
+
+                return pooled;
+            }
+        }
+
+        return new Gate();
+    }
+
+    private void Return(Gate gate)
+    {
+        for (int i = 0; i < _pool.Length; i++)
+        {
+            if (Volatile.Read(ref _pool[i]) is null && Interlocked.CompareExchange(ref _pool[i], gate, null) is null)
+            {
+                return;
             }
         }
     }
@@ -109,29 +150,38 @@ internal sealed class KeyedGates
     {
         public readonly SemaphoreSlim Semaphore = new(1, 1);
         public int References;
+
+        // Moves on at each release: a hold is the generation it started in.
+        public int Generation;
         public bool Retired;
     }
 
-    /// <summary>A held gate. <see cref="Release"/> is idempotent: the gate is released exactly once.</summary>
-    internal sealed class GateLease
+    /// <summary>
+    /// A held gate. <see cref="Release"/> is idempotent, on every copy: the gate is released exactly once, and a late
+    /// release of an earlier hold never releases the next holder's (each hold has its own generation).
+    /// </summary>
+    internal readonly struct GateLease
     {
         private readonly KeyedGates _owner;
         private readonly string _key;
         private readonly Gate _gate;
-        private int _released;
+        private readonly int _generation;
 
         public GateLease(KeyedGates owner, string key, Gate gate)
         {
             _owner = owner;
             _key = key;
             _gate = gate;
+
+            // Called by the sole holder, right after it took the semaphore: nobody else moves the generation now.
+            _generation = Volatile.Read(ref gate.Generation);
         }
 
-        public bool IsReleased => Volatile.Read(ref _released) != 0;
+        public bool IsReleased => Volatile.Read(ref _gate.Generation) != _generation;
 
         public void Release()
         {
-            if (Interlocked.Exchange(ref _released, 1) == 0)
+            if (Interlocked.CompareExchange(ref _gate.Generation, _generation + 1, _generation) == _generation)
             {
                 _owner.Release(_key, _gate);
             }
