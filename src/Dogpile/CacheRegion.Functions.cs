@@ -26,11 +26,11 @@ public sealed partial class CacheRegion
         Func<TArg, string>? keyBuilder = null,
         CacheEntryOptions? options = null)
     {
-        CheckFunctionName(name);
+        FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
         _ = ResolveExpiration(options);
         var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
-        Register(name, cached);
+        _functions.Add(name, cached);
         return cached;
     }
 
@@ -53,35 +53,18 @@ public sealed partial class CacheRegion
         Func<TArg, string>? keyBuilder = null,
         CacheEntryOptions? options = null)
     {
-        CheckFunctionName(name);
+        FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
         _ = ResolveExpiration(options);
         var cached = new CachedManyFunction<TArg, T>(this, name, function, keyBuilder, options);
-        Register(name, cached);
+        _functions.Add(name, cached);
         return cached;
-    }
-
-    private static void CheckFunctionName(string name)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        if (name.Contains(':', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"A cached function's name must not contain ':' (it separates the name from the arguments in keys): '{name}'.", nameof(name));
-        }
-    }
-
-    private void Register(string name, IRegisteredFunction function)
-    {
-        if (!_functions.TryAdd(name, function))
-        {
-            throw new ArgumentException($"A cached function named '{name}' is already registered in region '{Name}'.", nameof(name));
-        }
     }
 
     /// <summary>Whether a cached function with this name is registered.</summary>
     /// <param name="name">The name.</param>
     /// <returns><see langword="true"/> when registered.</returns>
-    public bool IsFunctionRegistered(string name) => _functions.ContainsKey(name);
+    public bool IsFunctionRegistered(string name) => _functions.Contains(name);
 
     /// <summary>
     /// Reads a refresh job for a registered function without running it: finds the function, deserializes the
@@ -102,7 +85,7 @@ public sealed partial class CacheRegion
     {
         ArgumentNullException.ThrowIfNull(functionName);
         refresh = null;
-        if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
+        if (!_functions.TryGet(functionName, out IRegisteredFunction? function))
         {
             problem = $"unknown function '{functionName}': no cached function of that name is registered in region '{Name}'";
             return false;
@@ -160,7 +143,7 @@ public sealed partial class CacheRegion
         RegisteredRefresh refresh;
         try
         {
-            if (!_functions.TryGetValue(functionName, out IRegisteredFunction? function))
+            if (!_functions.TryGet(functionName, out IRegisteredFunction? function))
             {
                 throw new CacheFunctionNotFoundException(functionName, Name);
             }

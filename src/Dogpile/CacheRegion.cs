@@ -57,7 +57,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly SharedReads _sharedReads = new();
     private readonly FailureBackoff _failures;
     private readonly UnstoredValues _unstored = new();
-    private readonly ConcurrentDictionary<string, IRegisteredFunction> _functions = new(StringComparer.Ordinal);
+    private readonly FunctionRegistry _functions;
 
     private readonly InvalidationMarks _marks;
     private int _disposed;
@@ -92,6 +92,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _clock = new RegionClock(_time);
         _marks = new InvalidationMarks(_clock);
+        _functions = new FunctionRegistry(Name);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
         _memory = _backend as MemoryCacheBackend;
