@@ -21,7 +21,7 @@ namespace Dogpile.Memcached;
 /// <see cref="MemcachedTimeoutException"/>, and <see cref="MemcachedServerUnavailableException"/> while a server that
 /// could not be reached is marked dead.</para>
 /// </remarks>
-public sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
+internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
 {
     private readonly MemcachedClient _client;
     private readonly bool _ownsClient;

@@ -1,3 +1,5 @@
+using Dogpile.Internal;
+
 namespace Dogpile.Memcached;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Dogpile.Memcached;
 /// is dead (calls for them fail fast with <see cref="MemcachedServerUnavailableException"/>), because two servers
 /// answering for one key would serve inconsistent values and break locks.
 /// </remarks>
-public sealed class MemcachedClientOptions
+public sealed class MemcachedClientOptions : ICheckedOptions
 {
     /// <summary>The servers, each as <c>host:port</c> (<c>[ipv6]:port</c> for IPv6; the port defaults to 11211).</summary>
     /// <value>Empty by default; at least one server is required.</value>
@@ -47,37 +49,32 @@ public sealed class MemcachedClientOptions
     /// <value>1 MiB by default (memcached's default <c>-I</c>); must be positive.</value>
     public int MaxItemSize { get; set; } = 1024 * 1024;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming the invalid option (and listing every other problem).</summary>
+    internal void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
+
+    OptionsCheck ICheckedOptions.Check()
     {
-        if (Servers.Count == 0)
+        var check = new OptionsCheck(nameof(MemcachedClientOptions));
+        check.Require(Servers.Count > 0, nameof(Servers), "must list at least one server");
+        foreach (string server in Servers)
         {
-            throw new ArgumentException($"{nameof(MemcachedClientOptions)}.{nameof(Servers)} must list at least one server.", nameof(Servers));
+            try
+            {
+                _ = Client.ServerAddress.Parse(server);
+            }
+            catch (ArgumentException ex)
+            {
+                check.Add(nameof(Servers), ex.Message);
+            }
         }
 
-        foreach (var server in Servers)
-        {
-            _ = Client.ServerAddress.Parse(server);
-        }
-
-        if (Servers.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Servers.Count)
-        {
-            throw new ArgumentException($"{nameof(MemcachedClientOptions)}.{nameof(Servers)} lists a server twice.", nameof(Servers));
-        }
-
-        Require(MaxConnectionsPerServer >= 1, nameof(MaxConnectionsPerServer), "must be at least 1");
-        Require(ConnectTimeout > TimeSpan.Zero, nameof(ConnectTimeout), "must be positive");
-        Require(RequestTimeout > TimeSpan.Zero, nameof(RequestTimeout), "must be positive");
-        Require(PoolWaitTimeout > TimeSpan.Zero, nameof(PoolWaitTimeout), "must be positive");
-        Require(DeadServerRetryDelay >= TimeSpan.Zero, nameof(DeadServerRetryDelay), "must not be negative");
-        Require(MaxItemSize >= 1, nameof(MaxItemSize), "must be positive");
-    }
-
-    private static void Require(bool condition, string option, string rule)
-    {
-        if (!condition)
-        {
-            throw new ArgumentException($"{nameof(MemcachedClientOptions)}.{option} {rule}.", option);
-        }
+        check.Require(Servers.Distinct(StringComparer.OrdinalIgnoreCase).Count() == Servers.Count, nameof(Servers), "lists a server twice");
+        check.AtLeast(MaxConnectionsPerServer, 1, nameof(MaxConnectionsPerServer));
+        check.Positive(ConnectTimeout, nameof(ConnectTimeout));
+        check.Positive(RequestTimeout, nameof(RequestTimeout));
+        check.Positive(PoolWaitTimeout, nameof(PoolWaitTimeout));
+        check.NotNegative(DeadServerRetryDelay, nameof(DeadServerRetryDelay));
+        check.AtLeast(MaxItemSize, 1, nameof(MaxItemSize));
+        return check;
     }
 }

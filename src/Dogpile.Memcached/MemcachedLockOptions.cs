@@ -1,7 +1,9 @@
+using Dogpile.Internal;
+
 namespace Dogpile.Memcached;
 
-/// <summary>Settings of <see cref="MemcachedLockProvider"/>.</summary>
-public sealed class MemcachedLockOptions
+/// <summary>Settings of the memcached lock (<see cref="DogpileMemcached.LockProvider"/>).</summary>
+public sealed class MemcachedLockOptions : ICheckedOptions
 {
     /// <summary>
     /// How long a lock lives in memcached unless extended: a holder that crashes keeps the key locked for at most this
@@ -33,24 +35,18 @@ public sealed class MemcachedLockOptions
     /// <value>Default: 250 milliseconds; must not be shorter than <see cref="MinRetryDelay"/>.</value>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentException"/> naming the invalid option (and listing every other problem).</summary>
+    internal void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
+
+    OptionsCheck ICheckedOptions.Check()
     {
-        if (Lease < MinimumLease)
-        {
-            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(Lease)} must be at least {MinimumLease.TotalSeconds:F0} seconds (memcached may end a lease up to a second early), not {Lease}.", nameof(Lease));
-        }
-
-        if (MinRetryDelay <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"{nameof(MemcachedLockOptions)}.{nameof(MinRetryDelay)} must be positive, not {MinRetryDelay}.", nameof(MinRetryDelay));
-        }
-
-        if (MaxRetryDelay < MinRetryDelay)
-        {
-            throw new ArgumentException(
-                $"{nameof(MemcachedLockOptions)}.{nameof(MaxRetryDelay)} ({MaxRetryDelay}) is shorter than {nameof(MinRetryDelay)} ({MinRetryDelay}).",
-                nameof(MaxRetryDelay));
-        }
+        var check = new OptionsCheck(nameof(MemcachedLockOptions));
+        check.Require(
+            Lease >= MinimumLease,
+            nameof(Lease),
+            $"must be at least {MinimumLease.TotalSeconds:F0} seconds (memcached may end a lease up to a second early), not {Lease}");
+        check.Positive(MinRetryDelay, nameof(MinRetryDelay));
+        check.Require(MaxRetryDelay >= MinRetryDelay, nameof(MaxRetryDelay), $"({MaxRetryDelay}) is shorter than MinRetryDelay ({MinRetryDelay})");
+        return check;
     }
 }

@@ -22,7 +22,7 @@ namespace Dogpile.Memcached;
 /// built from a backend) and <c>:lock</c>; a lock key that would break memcached's key rules uses the key's SHA-256
 /// instead, so it stays within 250 bytes.</para>
 /// </remarks>
-public sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
+internal sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
 {
     private const string LockSuffix = ":lock";
 

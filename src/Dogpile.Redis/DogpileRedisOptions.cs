@@ -1,3 +1,4 @@
+using Dogpile.Internal;
 using StackExchange.Redis;
 
 namespace Dogpile.Redis;
@@ -20,7 +21,7 @@ namespace Dogpile.Redis;
 /// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
 /// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
 /// </remarks>
-public sealed class DogpileRedisOptions
+public sealed class DogpileRedisOptions : ICheckedOptions
 {
     /// <summary>A StackExchange.Redis connection string, for example <c>localhost:6379</c>.</summary>
     /// <value>Default: <see langword="null"/>.</value>
@@ -90,67 +91,42 @@ public sealed class DogpileRedisOptions
     public int StreamMaxLength { get; set; } = 100_000;
 
     /// <summary>Throws when a value is out of range or contradicts another.</summary>
-    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public void Validate()
+    /// <exception cref="ArgumentException">An option is invalid; the message names it (and lists every other problem).</exception>
+    public void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
+
+    OptionsCheck ICheckedOptions.Check()
     {
+        var check = new OptionsCheck(nameof(DogpileRedisOptions));
         int sources = (string.IsNullOrWhiteSpace(ConnectionString) ? 0 : 1) + (Configuration is null ? 0 : 1) + (Multiplexer is null ? 0 : 1);
         if (sources != 1)
         {
-            throw new ArgumentException("DogpileRedisOptions needs exactly one of ConnectionString, Configuration or Multiplexer.", nameof(ConnectionString));
+            check.Add(nameof(ConnectionString), "DogpileRedisOptions needs exactly one of ConnectionString, Configuration or Multiplexer.");
         }
 
-        if (string.IsNullOrWhiteSpace(KeyPrefix))
-        {
-            throw new ArgumentException("DogpileRedisOptions.KeyPrefix must not be empty.", nameof(KeyPrefix));
-        }
-
-        if (string.IsNullOrWhiteSpace(QueueName) || QueueName.Contains('{', StringComparison.Ordinal) || QueueName.Contains('}', StringComparison.Ordinal))
-        {
-            throw new ArgumentException("DogpileRedisOptions.QueueName must be a non-empty name without braces.", nameof(QueueName));
-        }
-
-        if (string.IsNullOrWhiteSpace(ConsumerGroup))
-        {
-            throw new ArgumentException("DogpileRedisOptions.ConsumerGroup must not be empty.", nameof(ConsumerGroup));
-        }
-
-        RequireAtLeast(MaxValueBytes, 1, nameof(MaxValueBytes));
-        RequireAtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
-        RequireAtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
-        RequirePositive(OperationTimeout, nameof(OperationTimeout));
-        RequirePositive(LockLease, nameof(LockLease));
-        RequirePositive(LockPollMinInterval, nameof(LockPollMinInterval));
-        RequirePositive(DeduplicationWindow, nameof(DeduplicationWindow));
-        if (LockPollMaxInterval < LockPollMinInterval)
-        {
-            throw new ArgumentException($"DogpileRedisOptions.LockPollMaxInterval ({LockPollMaxInterval}) is shorter than LockPollMinInterval ({LockPollMinInterval}).", nameof(LockPollMaxInterval));
-        }
-
-        if (LocalFallbackDuration < TimeSpan.Zero)
-        {
-            throw new ArgumentException($"DogpileRedisOptions.LocalFallbackDuration must not be negative, not {LocalFallbackDuration}.", nameof(LocalFallbackDuration));
-        }
-    }
-
-    private static void RequireAtLeast(int value, int min, string name)
-    {
-        if (value < min)
-        {
-            throw new ArgumentException($"DogpileRedisOptions.{name} must be at least {min}, not {value}.", name);
-        }
-    }
-
-    private static void RequirePositive(TimeSpan value, string name)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"DogpileRedisOptions.{name} must be positive, not {value}.", name);
-        }
+        check.NotEmpty(KeyPrefix, nameof(KeyPrefix));
+        check.Require(
+            !string.IsNullOrWhiteSpace(QueueName) && !QueueName.Contains('{', StringComparison.Ordinal) && !QueueName.Contains('}', StringComparison.Ordinal),
+            nameof(QueueName),
+            "must be a non-empty name without braces");
+        check.NotEmpty(ConsumerGroup, nameof(ConsumerGroup));
+        check.AtLeast(MaxValueBytes, 1, nameof(MaxValueBytes));
+        check.AtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
+        check.AtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
+        check.Positive(OperationTimeout, nameof(OperationTimeout));
+        check.Positive(LockLease, nameof(LockLease));
+        check.Positive(LockPollMinInterval, nameof(LockPollMinInterval));
+        check.Positive(DeduplicationWindow, nameof(DeduplicationWindow));
+        check.Require(
+            LockPollMaxInterval >= LockPollMinInterval,
+            nameof(LockPollMaxInterval),
+            $"({LockPollMaxInterval}) is shorter than LockPollMinInterval ({LockPollMinInterval})");
+        check.NotNegative(LocalFallbackDuration, nameof(LocalFallbackDuration));
+        return check;
     }
 }
 
 /// <summary>Settings of a <see cref="RedisRefreshWorker"/>.</summary>
-public sealed class RedisRefreshWorkerOptions
+public sealed class RedisRefreshWorkerOptions : ICheckedOptions
 {
     /// <summary>This worker's consumer name in the group; unique per process.</summary>
     /// <value>Default: <c>{machine}-{process id}-{random}</c>.</value>
@@ -189,32 +165,22 @@ public sealed class RedisRefreshWorkerOptions
     public int MaxArgumentsSize { get; set; } = 1024 * 1024;
 
     /// <summary>Throws when a value is out of range.</summary>
-    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public void Validate()
+    /// <exception cref="ArgumentException">An option is invalid; the message names it (and lists every other problem).</exception>
+    public void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
+
+    OptionsCheck ICheckedOptions.Check()
     {
-        if (MaxConcurrency < 1)
-        {
-            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxConcurrency must be at least 1, not {MaxConcurrency}.", nameof(MaxConcurrency));
-        }
-
-        if (MaxAttempts < 1)
-        {
-            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxAttempts must be at least 1, not {MaxAttempts}.", nameof(MaxAttempts));
-        }
-
-        if (MinIdleTime <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || ShutdownTimeout < TimeSpan.Zero)
-        {
-            throw new ArgumentException("RedisRefreshWorkerOptions.MinIdleTime and PollInterval must be positive and ShutdownTimeout not negative.", nameof(MinIdleTime));
-        }
-
-        if (JobTimeout <= TimeSpan.Zero || JobTimeout.TotalMilliseconds > uint.MaxValue - 1)
-        {
-            throw new ArgumentException($"RedisRefreshWorkerOptions.JobTimeout must be positive and at most {TimeSpan.FromMilliseconds(uint.MaxValue - 1)}, not {JobTimeout}.", nameof(JobTimeout));
-        }
-
-        if (MaxArgumentsSize < 1)
-        {
-            throw new ArgumentException($"RedisRefreshWorkerOptions.MaxArgumentsSize must be at least 1, not {MaxArgumentsSize}.", nameof(MaxArgumentsSize));
-        }
+        var check = new OptionsCheck(nameof(RedisRefreshWorkerOptions));
+        check.AtLeast(MaxConcurrency, 1, nameof(MaxConcurrency));
+        check.AtLeast(MaxAttempts, 1, nameof(MaxAttempts));
+        check.Positive(MinIdleTime, nameof(MinIdleTime));
+        check.Positive(PollInterval, nameof(PollInterval));
+        check.NotNegative(ShutdownTimeout, nameof(ShutdownTimeout));
+        check.Require(
+            JobTimeout > TimeSpan.Zero && JobTimeout.TotalMilliseconds <= uint.MaxValue - 1,
+            nameof(JobTimeout),
+            $"must be positive and at most {TimeSpan.FromMilliseconds(uint.MaxValue - 1)}, not {JobTimeout}");
+        check.AtLeast(MaxArgumentsSize, 1, nameof(MaxArgumentsSize));
+        return check;
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Dogpile.Internal;
 
 namespace Dogpile;
 
@@ -6,7 +7,7 @@ namespace Dogpile;
 /// Region-wide settings. Validated when the region is built: an invalid or contradictory value throws
 /// an <see cref="ArgumentException"/> naming the option.
 /// </summary>
-public sealed class CacheRegionOptions
+public sealed class CacheRegionOptions : ICheckedOptions
 {
     /// <summary>The expiration value that means "never expires".</summary>
     public static readonly TimeSpan NeverExpires = Timeout.InfiniteTimeSpan;
@@ -165,98 +166,55 @@ public sealed class CacheRegionOptions
         ?? (BackgroundRefresh && EarlyExpirationBeta is null && Expiration != NeverExpires ? DefaultEarlyRefreshRatio : 0);
 
     /// <summary>Throws when a value is out of range or contradicts another.</summary>
-    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public void Validate()
-    {
-        if (string.IsNullOrWhiteSpace(Name))
-        {
-            throw new ArgumentException("CacheRegionOptions.Name is required.", nameof(Name));
-        }
+    /// <exception cref="ArgumentException">An option is invalid; the message names it (and lists every other problem).</exception>
+    public void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
 
+    OptionsCheck ICheckedOptions.Check()
+    {
+        var check = new OptionsCheck(nameof(CacheRegionOptions));
+        check.Require(!string.IsNullOrWhiteSpace(Name), nameof(Name), "is required");
         if (Memory is not null)
         {
             if (Backend is not null)
             {
-                throw new ArgumentException(
-                    "CacheRegionOptions.Memory bounds the default memory backend, but Backend is set: configure that backend instead.",
-                    nameof(Memory));
+                check.Add(nameof(Memory), "CacheRegionOptions.Memory bounds the default memory backend, but Backend is set: configure that backend instead.");
             }
 
-            Memory.Validate();
+            check.Include(nameof(Memory), ((ICheckedOptions)Memory).Check());
         }
 
-        RequirePositiveOrInfinite(Expiration, nameof(Expiration));
-        RequireNonNegative(StaleWindow, nameof(StaleWindow));
+        check.PositiveOrInfinite(Expiration, nameof(Expiration));
+        check.NotNegative(StaleWindow, nameof(StaleWindow));
         if (MaxStaleness is { } maxStaleness)
         {
-            RequireNonNegative(maxStaleness, nameof(MaxStaleness));
-            if (maxStaleness > StaleWindow)
-            {
-                throw new ArgumentException(
-                    $"CacheRegionOptions.MaxStaleness ({maxStaleness}) exceeds StaleWindow ({StaleWindow}): a value cannot be served stale after the backend dropped it.",
-                    nameof(MaxStaleness));
-            }
+            check.NotNegative(maxStaleness, nameof(MaxStaleness));
+            check.Require(
+                maxStaleness <= StaleWindow,
+                nameof(MaxStaleness),
+                $"({maxStaleness}) exceeds StaleWindow ({StaleWindow}): a value cannot be served stale after the backend dropped it");
         }
 
-        RequirePositiveOrInfinite(LockTimeout, nameof(LockTimeout));
-        RequirePositive(RefreshFailureBackoff, nameof(RefreshFailureBackoff));
-        if (RefreshFailureMaxBackoff < RefreshFailureBackoff)
-        {
-            throw new ArgumentException(
-                $"CacheRegionOptions.RefreshFailureMaxBackoff ({RefreshFailureMaxBackoff}) is shorter than RefreshFailureBackoff ({RefreshFailureBackoff}).",
-                nameof(RefreshFailureMaxBackoff));
-        }
-
-        if (MaxConcurrentRefreshes < 1)
-        {
-            throw new ArgumentException($"CacheRegionOptions.MaxConcurrentRefreshes must be at least 1, not {MaxConcurrentRefreshes}.", nameof(MaxConcurrentRefreshes));
-        }
-
-        if (RefreshBacklog < 0)
-        {
-            throw new ArgumentException($"CacheRegionOptions.RefreshBacklog must not be negative, not {RefreshBacklog}.", nameof(RefreshBacklog));
-        }
-
-        if (EarlyRefreshRatio is { } ratio && (double.IsNaN(ratio) || ratio < 0 || ratio >= 1))
-        {
-            throw new ArgumentException($"CacheRegionOptions.EarlyRefreshRatio must be between 0 and 1 (0 turns it off), not {ratio}.", nameof(EarlyRefreshRatio));
-        }
-
-        if (EarlyExpirationBeta is { } beta && (double.IsNaN(beta) || beta <= 0 || double.IsInfinity(beta)))
-        {
-            throw new ArgumentException($"CacheRegionOptions.EarlyExpirationBeta must be a positive number, not {beta}.", nameof(EarlyExpirationBeta));
-        }
-
-        if (Expiration == NeverExpires && (EarlyRefreshRatio > 0 || EarlyExpirationBeta is not null))
-        {
-            throw new ArgumentException(
-                "CacheRegionOptions.EarlyRefreshRatio and EarlyExpirationBeta need a finite Expiration: a value that never expires has nothing to refresh early.",
-                nameof(Expiration));
-        }
-    }
-
-    private static void RequirePositiveOrInfinite(TimeSpan value, string name)
-    {
-        if (value != Timeout.InfiniteTimeSpan && value <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"CacheRegionOptions.{name} must be positive (or Timeout.InfiniteTimeSpan), not {value}.", name);
-        }
-    }
-
-    private static void RequirePositive(TimeSpan value, string name)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            throw new ArgumentException($"CacheRegionOptions.{name} must be positive, not {value}.", name);
-        }
-    }
-
-    private static void RequireNonNegative(TimeSpan value, string name)
-    {
-        if (value < TimeSpan.Zero)
-        {
-            throw new ArgumentException($"CacheRegionOptions.{name} must not be negative, not {value}.", name);
-        }
+        check.PositiveOrInfinite(LockTimeout, nameof(LockTimeout));
+        check.Positive(RefreshFailureBackoff, nameof(RefreshFailureBackoff));
+        check.Require(
+            RefreshFailureMaxBackoff >= RefreshFailureBackoff,
+            nameof(RefreshFailureMaxBackoff),
+            $"({RefreshFailureMaxBackoff}) is shorter than RefreshFailureBackoff ({RefreshFailureBackoff})");
+        check.AtLeast(MaxConcurrentRefreshes, 1, nameof(MaxConcurrentRefreshes));
+        check.AtLeast(RefreshBacklog, 0, nameof(RefreshBacklog));
+        check.Require(
+            EarlyRefreshRatio is not { } ratio || (ratio >= 0 && ratio < 1),
+            nameof(EarlyRefreshRatio),
+            $"must be between 0 and 1 (0 turns it off), not {EarlyRefreshRatio}");
+        check.Require(
+            EarlyExpirationBeta is not { } beta || (beta > 0 && double.IsFinite(beta)),
+            nameof(EarlyExpirationBeta),
+            $"must be a positive number, not {EarlyExpirationBeta}");
+        check.Require(
+            Expiration != NeverExpires || (EarlyRefreshRatio is not > 0 && EarlyExpirationBeta is null),
+            nameof(Expiration),
+            "is NeverExpires, but EarlyRefreshRatio and EarlyExpirationBeta need a finite Expiration: a value that never expires has nothing to refresh early");
+        return check;
     }
 }
 

@@ -6,8 +6,7 @@ namespace Dogpile.Cli.Tests;
 
 public sealed class MemcachedCommandTests(MemcachedFixture server) : IClassFixture<MemcachedFixture>, IAsyncLifetime
 {
-    private MemcachedCacheBackend _backend = null!;
-    private MemcachedLockProvider _locks = null!;
+    private DogpileMemcached _memcached = null!;
     private CacheRegion _region = null!;
     private string _backendPrefix = "";
 
@@ -15,18 +14,16 @@ public sealed class MemcachedCommandTests(MemcachedFixture server) : IClassFixtu
     {
         // A backend prefix of its own per test: the tests share the server.
         _backendPrefix = "m" + Guid.NewGuid().ToString("N")[..8] + ":";
-        var clientOptions = new MemcachedClientOptions { Servers = { server.Endpoint } };
-        _backend = new MemcachedCacheBackend(clientOptions, new MemcachedCacheBackendOptions { KeyPrefix = _backendPrefix });
-        _locks = new MemcachedLockProvider(_backend);
-        _region = new CacheRegion(new CacheRegionOptions { Name = "pages", KeyPrefix = "pages:", Backend = _backend, LockProvider = _locks, Expiration = TimeSpan.FromMinutes(1), StaleWindow = TimeSpan.FromMinutes(5) });
+        var options = new DogpileMemcachedOptions { Client = { Servers = { server.Endpoint } }, Backend = { KeyPrefix = _backendPrefix } };
+        _memcached = new DogpileMemcached(options);
+        _region = new CacheRegion(new CacheRegionOptions { Name = "pages", KeyPrefix = "pages:", Backend = _memcached.Backend, LockProvider = _memcached.LockProvider, Expiration = TimeSpan.FromMinutes(1), StaleWindow = TimeSpan.FromMinutes(5) });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
         await _region.DisposeAsync();
-        _locks.Dispose();
-        _backend.Dispose();
+        _memcached.Dispose();
     }
 
     private string[] Args(params string[] command) => ["memcached", .. command, "--servers", server.Endpoint, "--backend-prefix", _backendPrefix];
@@ -35,7 +32,7 @@ public sealed class MemcachedCommandTests(MemcachedFixture server) : IClassFixtu
     public async Task Key_EntryWithHeldLock_ShowsTimesSizeStateAndLock()
     {
         await _region.SetAsync("home", "home-page", new CacheEntryOptions { Expiration = TimeSpan.FromMinutes(3) });
-        await using ICacheLock? held = await _locks.TryAcquireAsync("pages:home", CancellationToken.None);
+        await using ICacheLock? held = await _memcached.LockProvider.TryAcquireAsync("pages:home", CancellationToken.None);
         Assert.NotNull(held);
 
         CliResult key = await Cli.RunAsync(Args("key", "pages", "home", "--json"));

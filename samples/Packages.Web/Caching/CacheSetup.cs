@@ -52,9 +52,9 @@ public static class CacheSetup
     {
         ArgumentNullException.ThrowIfNull(settings);
         var factory = CreateBackendFactory(settings.Cache.Backend);
-        factory.AddServices(services, settings);
-
         var dogpile = services.AddDogpile();
+        factory.AddServices(dogpile, settings);
+
         foreach (var (name, validator) in Regions)
         {
             dogpile.AddRegion(name, o =>

@@ -15,11 +15,14 @@ public interface ICacheBackendFactory
     /// <see cref="PackagesSettings.WorkerEnabled"/>, an <see cref="Metrics.IRefreshQueueDepth"/> for <c>/metrics</c>.
     /// Throw <see cref="StartupException"/> for settings this backend cannot honour.
     /// </summary>
-    /// <param name="services">The app's services.</param>
+    /// <param name="dogpile">The app's Dogpile registration (its <c>Services</c> are the app's).</param>
     /// <param name="settings">The app's settings.</param>
-    void AddServices(IServiceCollection services, PackagesSettings settings);
+    void AddServices(IDogpileBuilder dogpile, PackagesSettings settings);
 
-    /// <summary>Sets <see cref="CacheRegionOptions.Backend"/>, <see cref="CacheRegionOptions.LockProvider"/>, <see cref="CacheRegionOptions.RefreshRunner"/> for one region.</summary>
+    /// <summary>
+    /// Sets what the backend's own registration (<c>AddRedis</c>, <c>AddMemcached</c>) does not: for the memory backend,
+    /// a <see cref="CacheRegionOptions.Backend"/> per region.
+    /// </summary>
     /// <param name="region">The region's options; expiration and background refresh are already set.</param>
     /// <param name="settings">The app's settings.</param>
     /// <param name="services">The built service provider, to resolve what <see cref="AddServices"/> registered.</param>
@@ -37,7 +40,7 @@ public interface ICacheBackendFactory
 /// <summary>The embedded default: each region keeps its values in this process's memory and refreshes in-process.</summary>
 internal sealed class MemoryBackendFactory : ICacheBackendFactory
 {
-    public void AddServices(IServiceCollection services, PackagesSettings settings)
+    public void AddServices(IDogpileBuilder dogpile, PackagesSettings settings)
     {
         // PackagesSettings.Load already refused queue refresh and the worker without redis: nothing to add.
     }

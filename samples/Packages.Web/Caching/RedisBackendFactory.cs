@@ -7,8 +7,8 @@ using Packages.Web.Metrics;
 namespace Packages.Web.Caching;
 
 /// <summary>
-/// <c>Cache:Backend redis</c>: one <see cref="DogpileRedis"/> per process (one multiplexer) gives every region its
-/// backend, cross-process lock and invalidation. With <c>Cache:Refresh queue</c> background refreshes become jobs on
+/// <c>Cache:Backend redis</c>: <c>AddRedis</c> registers one <see cref="DogpileRedis"/> per process (one multiplexer)
+/// and gives every region its backend, cross-process lock, invalidation and the <c>"{region}:"</c> key prefix. With <c>Cache:Refresh queue</c> background refreshes become jobs on
 /// the Redis stream; <c>Worker:Enabled</c> (or the Packages.Worker process) runs them.
 /// </summary>
 internal sealed class RedisBackendFactory : ICacheBackendFactory
@@ -16,16 +16,16 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
     /// <summary>Where the app's keys, locks and queue live in Redis.</summary>
     public const string KeyPrefix = "packages";
 
-    public void AddServices(IServiceCollection services, PackagesSettings settings)
+    public void AddServices(IDogpileBuilder dogpile, PackagesSettings settings)
     {
-        services.AddSingleton(sp => new DogpileRedis(
-            new DogpileRedisOptions
+        dogpile.AddRedis(
+            o =>
             {
-                ConnectionString = string.Join(",", settings.Cache.Endpoints) + ",abortConnect=false",
-                KeyPrefix = KeyPrefix,
+                o.ConnectionString = string.Join(",", settings.Cache.Endpoints) + ",abortConnect=false";
+                o.KeyPrefix = KeyPrefix;
             },
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
+            useRefreshQueue: settings.Cache.Refresh == RefreshMode.Queue);
+        IServiceCollection services = dogpile.Services;
 
         if (settings.Cache.Refresh == RefreshMode.Queue)
         {
@@ -34,6 +34,8 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
 
         if (settings.WorkerEnabled)
         {
+            // By hand rather than AddRedisRefreshWorker: a job may arrive before any request built PackageCache, which
+            // registers the cached functions jobs name.
             services.AddSingleton(sp =>
             {
                 var regions = sp.GetRequiredService<ICacheRegionProvider>();
@@ -56,7 +58,9 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
     }
 
     public void ConfigureRegion(CacheRegionOptions region, PackagesSettings settings, IServiceProvider services)
-        => services.GetRequiredService<DogpileRedis>().ApplyTo(region, useRefreshQueue: settings.Cache.Refresh == RefreshMode.Queue);
+    {
+        // AddRedis applies the shared parts to every region.
+    }
 
     // Dogpile.Redis reports an unreachable or slow server as DogpileRedisUnavailableException; the client's own
     // exceptions are listed too, for any call that reaches the multiplexer directly (the queue depth, say).

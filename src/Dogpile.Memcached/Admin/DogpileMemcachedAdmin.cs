@@ -11,7 +11,7 @@ namespace Dogpile.Memcached;
 /// </summary>
 /// <remarks>
 /// Keys are composed as the region and backend compose them: the region's <see cref="CacheRegionOptions.KeyPrefix"/>
-/// and the key, hashed (<see cref="MemcachedCacheBackend.DefaultKeyMangler"/>) when that breaks memcached's key rules,
+/// and the key, hashed (as the backend does) when that breaks memcached's key rules,
 /// then the backend's <see cref="MemcachedCacheBackendOptions.KeyPrefix"/> in front. A region with a
 /// <see cref="CacheRegionOptions.KeyMangler"/> of its own stores other keys: give its backend key instead.
 /// </remarks>

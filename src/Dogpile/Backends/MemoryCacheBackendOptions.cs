@@ -1,7 +1,9 @@
+using Dogpile.Internal;
+
 namespace Dogpile;
 
 /// <summary>Bounds of a <see cref="MemoryCacheBackend"/>: how many entries, and optionally how many bytes, it keeps.</summary>
-public sealed class MemoryCacheBackendOptions
+public sealed class MemoryCacheBackendOptions : ICheckedOptions
 {
     /// <summary>The most entries kept; past it the least recently used ones (approximately) are evicted.</summary>
     /// <value>Default: <see cref="MemoryCacheBackend.DefaultCapacity"/> (100,000).</value>
@@ -27,17 +29,14 @@ public sealed class MemoryCacheBackendOptions
     public Func<string, CacheEntry, long>? Weigher { get; set; }
 
     /// <summary>Throws when a value is out of range.</summary>
-    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public void Validate()
-    {
-        if (Capacity < 1)
-        {
-            throw new ArgumentException($"MemoryCacheBackendOptions.Capacity must be at least 1, not {Capacity}.", nameof(Capacity));
-        }
+    /// <exception cref="ArgumentException">An option is invalid; the message names it (and lists every other problem).</exception>
+    public void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
 
-        if (SizeLimit is { } limit && limit < 1)
-        {
-            throw new ArgumentException($"MemoryCacheBackendOptions.SizeLimit must be positive, not {limit}.", nameof(SizeLimit));
-        }
+    OptionsCheck ICheckedOptions.Check()
+    {
+        var check = new OptionsCheck(nameof(MemoryCacheBackendOptions));
+        check.AtLeast(Capacity, 1, nameof(Capacity));
+        check.Require(SizeLimit is not < 1, nameof(SizeLimit), $"must be positive, not {SizeLimit}");
+        return check;
     }
 }

@@ -32,7 +32,17 @@ internal sealed class CacheRegionProvider(
 
     private CacheRegion Build(string name)
     {
-        CacheRegionOptions regionOptions = options.Get(name);
+        CacheRegionOptions regionOptions;
+        try
+        {
+            regionOptions = options.Get(name);
+        }
+        catch (OptionsValidationException ex)
+        {
+            // The start-up validators also run here, on first use; keep GetRegion's documented exception.
+            throw new ArgumentException($"The options of cache region '{name}' are invalid: {ex.Message}", nameof(name), ex);
+        }
+
         regionOptions.Name = name;
         return new CacheRegion(regionOptions, timeProvider, loggerFactory);
     }

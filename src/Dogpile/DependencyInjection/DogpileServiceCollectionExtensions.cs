@@ -12,7 +12,8 @@ public static class DogpileServiceCollectionExtensions
     /// <summary>
     /// Registers the region provider, <see cref="TimeProvider.System"/> (unless another is registered) and returns a
     /// builder to add named regions with. Each region is also a keyed singleton:
-    /// <c>[FromKeyedServices("bugs")] CacheRegion bugs</c>.
+    /// <c>[FromKeyedServices("bugs")] CacheRegion bugs</c>. Every region's options are validated when the host starts
+    /// (<c>ValidateOnStart</c>), with every problem in one <see cref="OptionsValidationException"/>.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <returns>The builder.</returns>
@@ -35,6 +36,8 @@ public static class DogpileServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         OptionsBuilder<CacheRegionOptions> options = builder.Services.AddOptions<CacheRegionOptions>(name).Configure(o => o.Name = name);
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CacheRegionOptions>, OptionsValidator<CacheRegionOptions>>());
         if (configure is not null)
         {
             options.Configure(configure);
@@ -49,6 +52,8 @@ public static class DogpileServiceCollectionExtensions
     /// Adds a named region whose options are bound from configuration (for example the section
     /// <c>Dogpile:Regions:bugs</c> with <c>Expiration</c>, <c>StaleWindow</c>, <c>BackgroundRefresh</c>, ...), then
     /// adjusted by <paramref name="configure"/> (for the parts that are objects: backend, lock provider, runner).
+    /// A key in the section that is not an option (a typo such as <c>Expiraton</c>) fails the host's start, listed with
+    /// every other problem of the region's options.
     /// </summary>
     /// <param name="builder">The builder.</param>
     /// <param name="name">The region's name.</param>
@@ -58,7 +63,9 @@ public static class DogpileServiceCollectionExtensions
     public static IDogpileBuilder AddRegion(this IDogpileBuilder builder, string name, IConfiguration configuration, Action<CacheRegionOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<CacheRegionOptions>(name).Bind(configuration);
+        builder.Services.AddSingleton<IValidateOptions<CacheRegionOptions>>(new ConfigurationKeysValidator<CacheRegionOptions>(name, configuration));
         return builder.AddRegion(name, configure);
     }
 

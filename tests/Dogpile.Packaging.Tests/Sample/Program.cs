@@ -54,12 +54,12 @@ Console.WriteLine("ok redis");
 string memcachedKey = "answer-" + runId;
 for (int client = 1; client <= 2; client++)
 {
-    using var backend = new MemcachedCacheBackend(new MemcachedClientOptions { Servers = { memcachedEndpoint } });
-    var locks = new MemcachedLockProvider(backend);
-    await using var region = new CacheRegion(new CacheRegionOptions
-    {
-        Name = "memcached", Backend = backend, LockProvider = locks, KeyPrefix = "packaging:", Expiration = TimeSpan.FromMinutes(1),
-    });
+    var options = new DogpileMemcachedOptions();
+    options.Client.Servers.Add(memcachedEndpoint);
+    using var memcached = new DogpileMemcached(options);
+    var regionOptions = new CacheRegionOptions { Name = "memcached", KeyPrefix = "packaging:", Expiration = TimeSpan.FromMinutes(1) };
+    memcached.ApplyTo(regionOptions);
+    await using var region = new CacheRegion(regionOptions);
     int creations = 0;
     string value = await region.GetOrCreateAsync(memcachedKey, _ => { creations++; return ValueTask.FromResult($"created by client {client}"); });
     Check(value == "created by client 1", $"memcached, client {client}: read '{value}'");
