@@ -25,11 +25,19 @@ internal static partial class DocPages
     public static IReadOnlyList<string> CompiledBlocks(string page)
         => [.. CSharpBlock().Matches(page).Select(m => Normalize(m.Groups[1].Value))];
 
-    /// <summary>Every stretch of the doc tests' sources between <c>// --- docs/x.md ---</c> and <c>// --- end ---</c>.</summary>
+    /// <summary>
+    /// Every stretch of the doc tests' sources between <c>// --- docs/x.md ---</c> and <c>// --- end ---</c>, in the
+    /// <c>Docs/</c> folder of every test project (code that needs Redis is compiled and run by the Redis tests).
+    /// </summary>
     public static IReadOnlyList<string> MarkedCode(string page)
     {
         var found = new List<string>();
-        foreach (string file in Directory.GetFiles(Path.Combine(RepoRoot, "tests", "Dogpile.Tests", "Docs"), "*.cs"))
+        IEnumerable<string> files = Directory.GetDirectories(Path.Combine(RepoRoot, "tests"))
+            .Select(project => Path.Combine(project, "Docs"))
+            .Where(Directory.Exists)
+            .Order(StringComparer.Ordinal)
+            .SelectMany(docs => Directory.GetFiles(docs, "*.cs").Order(StringComparer.Ordinal));
+        foreach (string file in files)
         {
             string[] lines = File.ReadAllLines(file);
             for (int i = 0; i < lines.Length; i++)

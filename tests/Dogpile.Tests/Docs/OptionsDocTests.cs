@@ -1,5 +1,9 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Dogpile.Tests.Docs;
 
@@ -27,6 +31,32 @@ public sealed partial class OptionsDocTests
     }
 
     [Fact]
+    public async Task ConfigurationExample_BindsAndStarts()
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Dogpile:Regions:bugs:Expiration"] = "00:05:00",
+            ["Dogpile:Regions:bugs:Memory:Capacity"] = "10000",
+            ["Dogpile:Regions:packages:StaleWindow"] = "1.00:00:00",
+        });
+
+        // --- docs/options.md ---
+        builder.Services.AddDogpile()
+            .AddRegion("bugs", builder.Configuration.GetSection("Dogpile:Regions:bugs"))
+            .AddRegion("packages", builder.Configuration.GetSection("Dogpile:Regions:packages"), o => o.BackgroundRefresh = true);
+        using IHost host = builder.Build();
+        await host.StartAsync();   // an unknown key or an invalid value fails here, every problem listed
+        // --- end ---
+
+        CacheRegion bugs = host.Services.GetRequiredKeyedService<CacheRegion>("bugs");
+        Assert.Equal(TimeSpan.FromMinutes(5), bugs.DefaultExpiration);
+        Assert.Equal(10_000, Assert.IsType<MemoryCacheBackend>(bugs.Backend).Capacity);
+        Assert.True(host.Services.GetRequiredService<IOptionsMonitor<CacheRegionOptions>>().Get("packages").BackgroundRefresh);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public void EveryCodeBlock_IsCompiledByATest()
     {
         string page = DocPages.Read("docs/options.md");
@@ -35,7 +65,7 @@ public sealed partial class OptionsDocTests
         Assert.Equal(blocks, DocPages.MarkedCode("docs/options.md"));
     }
 
-    public static TheoryData<string> DogpileOptionsTypes => new() { nameof(CacheRegionOptions), nameof(CacheEntryOptions), nameof(MemoryCacheBackendOptions) };
+    public static TheoryData<string> DogpileOptionsTypes => new() { nameof(CacheRegionOptions), nameof(CacheEntryOptions), nameof(MemoryCacheBackendOptions), nameof(DistributedCacheBackendOptions) };
 
     [Theory]
     [MemberData(nameof(DogpileOptionsTypes))]
@@ -54,6 +84,7 @@ public sealed partial class OptionsDocTests
     [Theory]
     [InlineData("DogpileRedisOptions", "src/Dogpile.Redis/DogpileRedisOptions.cs")]
     [InlineData("RedisRefreshWorkerOptions", "src/Dogpile.Redis/DogpileRedisOptions.cs")]
+    [InlineData("DogpileMemcachedOptions", "src/Dogpile.Memcached/DogpileMemcachedOptions.cs")]
     [InlineData("MemcachedClientOptions", "src/Dogpile.Memcached/MemcachedClientOptions.cs")]
     [InlineData("MemcachedCacheBackendOptions", "src/Dogpile.Memcached/MemcachedCacheBackendOptions.cs")]
     [InlineData("MemcachedLockOptions", "src/Dogpile.Memcached/MemcachedLockOptions.cs")]
