@@ -18,6 +18,9 @@ internal static class DogpileCli
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    // One line per object (watch mode); built once, as options cache their converters.
+    private static readonly JsonSerializerOptions JsonCompact = new(Json) { WriteIndented = false };
+
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken)
     {
         RootCommand root = Build(console);
@@ -68,7 +71,7 @@ internal static class DogpileCli
 
     public static async Task WriteJsonAsync(CliConsole console, object value, bool indented = true)
     {
-        string text = JsonSerializer.Serialize(value, indented ? Json : new JsonSerializerOptions(Json) { WriteIndented = false });
+        string text = JsonSerializer.Serialize(value, indented ? Json : JsonCompact);
         await console.Out.WriteLineAsync(text);
     }
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Dogpile;
 
 /// <summary>Hands out the named regions registered with <c>AddDogpile().AddRegion(...)</c>.</summary>
