@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -14,7 +13,6 @@ public sealed class CacheRegionOptions : ICheckedOptions
 
     /// <summary>The region's name: used in metrics, logs, and as the key of a registered region.</summary>
     /// <value>Required; no default.</value>
-    [Required]
     public string Name { get; set; } = "";
 
     /// <summary>Where entries live.</summary>
@@ -63,17 +61,15 @@ public sealed class CacheRegionOptions : ICheckedOptions
 
     /// <summary>The most refreshes the default in-process runner runs at once.</summary>
     /// <value>
-    /// Default: 64. Refreshes wait on I/O, not CPU, and keys that come due together (a warm-up, a mass expiry) must all
+    /// Default: 64; between 1 and 4096. Refreshes wait on I/O, not CPU, and keys that come due together (a warm-up, a mass expiry) must all
     /// be refreshed before they expire: with 100 keys and a 200 ms creator on a 1 s expiration, 16 slots take 1.4 s a
     /// round and serve values up to twice their age, 64 slots keep every answer within its expiration (docs/benchmarks.md,
     /// refresh under load). Still a bound: lower it for an upstream that cannot take that many calls at once.
     /// </value>
-    [Range(1, 4096)]
     public int MaxConcurrentRefreshes { get; set; } = 64;
 
     /// <summary>The most refreshes the default runner holds waiting; beyond it a refresh is skipped and counted.</summary>
-    /// <value>Default: 1024.</value>
-    [Range(0, 1_000_000)]
+    /// <value>Default: 1024; between 0 and 1,000,000.</value>
     public int RefreshBacklog { get; set; } = 1024;
 
     /// <summary>
@@ -200,8 +196,8 @@ public sealed class CacheRegionOptions : ICheckedOptions
             RefreshFailureMaxBackoff >= RefreshFailureBackoff,
             nameof(RefreshFailureMaxBackoff),
             $"({RefreshFailureMaxBackoff}) is shorter than RefreshFailureBackoff ({RefreshFailureBackoff})");
-        check.AtLeast(MaxConcurrentRefreshes, 1, nameof(MaxConcurrentRefreshes));
-        check.AtLeast(RefreshBacklog, 0, nameof(RefreshBacklog));
+        check.InRange(MaxConcurrentRefreshes, 1, 4096, nameof(MaxConcurrentRefreshes));
+        check.InRange(RefreshBacklog, 0, 1_000_000, nameof(RefreshBacklog));
         check.Require(
             EarlyRefreshRatio is not { } ratio || (ratio >= 0 && ratio < 1),
             nameof(EarlyRefreshRatio),

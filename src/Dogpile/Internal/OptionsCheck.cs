@@ -31,6 +31,12 @@ internal sealed class OptionsCheck(string typeName)
     public void AtLeast(long value, long min, string option)
         => Require(value >= min, option, string.Create(CultureInfo.InvariantCulture, $"must be at least {min}, not {value}"));
 
+    public void InRange(long value, long min, long max, string option)
+        => Require(
+            value >= min && value <= max,
+            option,
+            string.Create(CultureInfo.InvariantCulture, $"must be between {min} and {max}, not {value}"));
+
     public void Positive(TimeSpan value, string option)
         => Require(value > TimeSpan.Zero, option, $"must be positive, not {value}");
 

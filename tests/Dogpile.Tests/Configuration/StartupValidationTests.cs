@@ -35,7 +35,7 @@ public sealed class StartupValidationTests
         Assert.Contains("'Dogpile:Regions:bugs:Memory:Capacty' is not an option of MemoryCacheBackendOptions", ex.Message, StringComparison.Ordinal);
         Assert.Contains("'Dogpile:Regions:bugs:Backend'", ex.Message, StringComparison.Ordinal);
         Assert.Contains("CacheRegionOptions.StaleWindow must not be negative", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("CacheRegionOptions.MaxConcurrentRefreshes must be at least 1", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CacheRegionOptions.MaxConcurrentRefreshes must be between 1 and 4096, not 0", ex.Message, StringComparison.Ordinal);
         Assert.Equal(5, ex.Failures.Count());
     }
 
@@ -44,15 +44,19 @@ public sealed class StartupValidationTests
     {
         using IHost host = Host(s => s.AddDogpile()
             .AddRegion("a", o => o.Expiration = TimeSpan.FromSeconds(-1))
-            .AddRegion("b", o => { o.RefreshBacklog = -1; o.EarlyRefreshRatio = 2; }));
+            .AddRegion("b", o => { o.RefreshBacklog = -1; o.EarlyRefreshRatio = 2; })
+            .AddRegion("c", o => o.MaxConcurrentRefreshes = 5000));
 
         // One exception per region's options, both reported by the one start-up check.
         var ex = await Assert.ThrowsAsync<AggregateException>(() => host.StartAsync());
 
-        Assert.Equal(2, ex.InnerExceptions.Count);
+        Assert.Equal(3, ex.InnerExceptions.Count);
         Assert.Contains("CacheRegionOptions.Expiration must be positive", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("CacheRegionOptions.RefreshBacklog must be at least 0", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CacheRegionOptions.RefreshBacklog must be between 0 and 1000000, not -1", ex.Message, StringComparison.Ordinal);
         Assert.Contains("CacheRegionOptions.EarlyRefreshRatio must be between 0 and 1", ex.Message, StringComparison.Ordinal);
+
+        // The documented range, once declared as [Range(1, 4096)] and never checked.
+        Assert.Contains("CacheRegionOptions.MaxConcurrentRefreshes must be between 1 and 4096, not 5000", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
