@@ -238,12 +238,13 @@ public sealed class MemcachedLockProviderTests(MemcachedServer server) : IClassF
     [Fact]
     public async Task RenewWhileHeld_KeepsTheLockPastItsLease_UntilReleased()
     {
-        // memcached's clock ticks in whole seconds, so a 1 s TTL can end at the very next tick: renew a 2 s lease.
-        var provider = Provider(TimeSpan.FromSeconds(2), renew: true);
+        // memcached's clock ticks in whole seconds, so a 1 s TTL can end at the very next tick; a 3 s lease renewed
+        // every second leaves two seconds for a renewal delayed by a busy machine.
+        var provider = Provider(TimeSpan.FromSeconds(3), renew: true);
         string key = NewKey("renew");
         ICacheLock held = (await provider.TryAcquireAsync(key, CancellationToken.None))!;
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Task.Delay(TimeSpan.FromSeconds(5));
 
         Assert.Equal(held.OwnerToken, await StoredTokenAsync(provider, key));
         await held.ReleaseAsync();
