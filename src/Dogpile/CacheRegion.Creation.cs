@@ -157,7 +157,7 @@ public sealed partial class CacheRegion
                 {
                     // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
                     handedOff = true;
-                    await ScheduleAsync(NewRefreshRequest(call, _marks.ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
+                    await ScheduleAsync(NewRefreshRequest(call, ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
                     return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
                 }
             }
@@ -209,7 +209,7 @@ public sealed partial class CacheRegion
             return (value, created);
         }
 
-        CacheEntry entry = MakeEntry(value, created, call.Expiration, duration);
+        CacheEntry entry = MakeEntry(value, created, call.Expiration, duration, call.Options?.TagArray);
         TimeSpan? ttl = TimeToLive(call.Expiration);
         try
         {

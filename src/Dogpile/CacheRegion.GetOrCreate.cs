@@ -87,6 +87,7 @@ public sealed partial class CacheRegion
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
             && memory.PeekForHit(key) is { } entry
             && entry.CreatedUtcTicks > _marks.Any
+            && (entry.TagArray is null || TagsAllowHit(entry))
             && _clock.CoarseUtcTicks < entry.HitUntilUtcTicks
             && TryCast(entry.Value, out value))
         {
@@ -294,7 +295,7 @@ public sealed partial class CacheRegion
     /// <summary>A stale value nobody refreshes yet: elect one regenerator without blocking; everyone else gets the stale value now.</summary>
     private async ValueTask<CacheItem<T>> ServeStaleAsync<TState, T>(Call<TState, T> call, Lookup<T> stale, long now, CancellationToken cancellationToken)
     {
-        RefreshRequest? request = await TryElectAsync(call, _marks.ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
+        RefreshRequest? request = await TryElectAsync(call, ReasonFor(stale.Entry!), cancellationToken).ConfigureAwait(false);
         if (request is not null)
         {
             if (_backgroundRefresh)

@@ -34,7 +34,7 @@ public sealed partial class CacheRegion
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetFresh<T>(CacheEntry? entry, out T value)
     {
-        if (entry is not null && entry.CreatedUtcTicks > _marks.Any)
+        if (entry is not null && entry.CreatedUtcTicks > _marks.Any && (entry.TagArray is null || TagsAllowHit(entry)))
         {
             long now = _clock.CoarseUtcTicks;
             if (now < entry.FreshUntilUtcTicks
@@ -78,13 +78,13 @@ public sealed partial class CacheRegion
     /// </summary>
     private bool TryGetStaleWhileBusy<T>(CacheEntry? entry, string backendKey, out T value)
     {
-        if (entry is not null && entry.CreatedUtcTicks > _marks.Hard)
+        if (entry is not null && entry.CreatedUtcTicks > HardMarkOf(entry))
         {
             object? stored = _storesObjects ? entry.Value : entry.Decoded;
             if (stored is T typed)
             {
                 long now = _clock.CoarseUtcTicks;
-                long softMark = _marks.Soft;
+                long softMark = SoftMarkOf(entry);
                 long staleSince = entry.CreatedUtcTicks <= softMark ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
                 if (now >= staleSince && now - staleSince <= _maxStalenessTicks
                     && EntryPolicy.Decide(EntryState.Stale, IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh) == ReadAction.ServeStale)
@@ -114,7 +114,7 @@ public sealed partial class CacheRegion
             entry = _unstored.Get(key, now);
         }
 
-        if (entry is null || entry.CreatedUtcTicks <= _marks.Hard)
+        if (entry is null || entry.CreatedUtcTicks <= HardMarkOf(entry))
         {
             return Lookup<T>.Missing;
         }
@@ -134,7 +134,7 @@ public sealed partial class CacheRegion
             freshUntil = now;
         }
 
-        long softMark = _marks.Soft;
+        long softMark = SoftMarkOf(entry);
         bool softInvalidated = entry.CreatedUtcTicks <= softMark;
         if (!softInvalidated && now < freshUntil)
         {
@@ -158,7 +158,7 @@ public sealed partial class CacheRegion
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsStampedInTheFuture(CacheEntry entry, long now)
-        => entry.CreatedUtcTicks > Math.Max(now, _marks.Any) + MaxClockSkewTicks;
+        => entry.CreatedUtcTicks > Math.Max(now, _marks.StampFloor) + MaxClockSkewTicks;
 
     private void NoteFutureStamp(string key, CacheEntry entry, long now)
     {

@@ -44,7 +44,7 @@ public sealed partial class CacheRegion
         foreach (KeyValuePair<string, T> item in items)
         {
             string backendKey = ToBackendKey(item.Key);
-            writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero), ttl));
+            writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero, options?.TagArray), ttl));
             _failures.Succeeded(backendKey);
             _unstored.Forget(item.Key);
         }
@@ -173,7 +173,7 @@ public sealed partial class CacheRegion
                 case ReadAction.ServeStaleAndRefresh:
                     _counters.StaleServed();
                     slot.Done(lookup.Value);
-                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), _marks.ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (request is not null)
                     {
                         await ScheduleAsync(request).ConfigureAwait(false);
@@ -220,7 +220,7 @@ public sealed partial class CacheRegion
                 if (slot.Lookup.State == EntryState.Stale)
                 {
                     // A stale key is never waited for: if another caller is regenerating it, serve it stale.
-                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), _marks.ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (elected is null)
                     {
                         _counters.StaleServed();
@@ -344,7 +344,7 @@ public sealed partial class CacheRegion
                 continue;
             }
 
-            CacheEntry entry = MakeEntry(value, created, expiration, duration);
+            CacheEntry entry = MakeEntry(value, created, expiration, duration, options?.TagArray);
             ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
             {

@@ -60,6 +60,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly FunctionRegistry _functions;
 
     private readonly InvalidationMarks _marks;
+    private readonly TagMarks _tagMarks;
+    private readonly IDisposable? _tagSubscription;
     private int _disposed;
 
     private readonly RegionCounters _counters;
@@ -93,6 +95,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _clock = new RegionClock(_time);
         _marks = new InvalidationMarks(_clock);
         _functions = new FunctionRegistry(Name);
+        _tagMarks = new TagMarks(_marks);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
         _memory = _backend as MemoryCacheBackend;
@@ -123,6 +126,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _runner = options.RefreshRunner ?? _localRunner;
         _invalidationStore = options.InvalidationStore;
         _invalidationSubscription = _invalidationStore?.Subscribe(Name, _marks.Apply);
+        _tagSubscription = _invalidationStore?.SubscribeTags(Name, _tagMarks.Apply);
         DogpileMetrics.Register(this);
     }
 
@@ -192,14 +196,14 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="key">The key.</param>
     /// <param name="value">The value.</param>
-    /// <param name="options">Per-call options (expiration).</param>
+    /// <param name="options">Per-call options (expiration, tags).</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when the value is stored.</returns>
     public ValueTask SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
         TimeSpan? expiration = ResolveExpiration(options);
-        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero);
+        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero, options?.TagArray);
         _failures.Succeeded(backendKey);
         _unstored.Forget(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
@@ -304,6 +308,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
         DogpileMetrics.Unregister(this);
         _invalidationSubscription?.Dispose();
+        _tagSubscription?.Dispose();
         await _localRunner.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -335,7 +340,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private TimeSpan? TimeToLive(TimeSpan? expiration)
         => expiration is { } e ? new TimeSpan(e.Ticks > long.MaxValue - _staleWindowTicks ? long.MaxValue : e.Ticks + _staleWindowTicks) : null;
 
-    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
+    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration, string[]? tags)
     {
         CacheEntry entry;
         if (_storesObjects)
@@ -349,6 +354,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
             entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration);
             entry.Decoded = value;
         }
+
+        entry.TagArray = tags;
 
         if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue)
         {

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using Dogpile.Engine;
 
 namespace Dogpile;
 
@@ -17,8 +19,15 @@ public sealed class CacheEntry
     /// <summary>The first byte of the binary envelope written by <see cref="ToBytes"/>.</summary>
     internal const byte EnvelopeMagic = 0xD6;
 
-    /// <summary>The envelope format version; bump it when the layout changes.</summary>
+    /// <summary>
+    /// The envelope format version of an entry without tags; bump it when the layout changes. An entry with tags is
+    /// written as version 2 (the same header, then its tags, then the payload), so readers that predate tags keep
+    /// reading every untagged entry during a rolling upgrade.
+    /// </summary>
     public const byte FormatVersion = 1;
+
+    /// <summary>The envelope format version of an entry with tags.</summary>
+    internal const byte TaggedFormatVersion = 2;
 
     /// <summary>Size of the envelope header that precedes the payload.</summary>
     internal const int HeaderSize = 2 + 8 + 8 + 8;
@@ -91,6 +100,15 @@ public sealed class CacheEntry
     /// </summary>
     internal long HitUntilUtcTicks { get; set; }
 
+    /// <summary>The tags the entry was stored with (see <see cref="CacheEntryOptions.Tags"/>); empty when none.</summary>
+    public IReadOnlyList<string> Tags => TagArray ?? [];
+
+    /// <summary>
+    /// The tags, or <see langword="null"/> when there are none: the hit path's one check. Validated (bounded count and
+    /// length, no duplicates) and set by the region before the entry is published, or decoded from the envelope.
+    /// </summary>
+    internal string[]? TagArray { get; set; }
+
     internal object? Decoded
     {
         get => Volatile.Read(ref _decoded);
@@ -110,14 +128,92 @@ public sealed class CacheEntry
             throw new InvalidOperationException("Only entries that hold serialized bytes can be encoded; this entry holds a live object.");
         }
 
-        var buffer = new byte[HeaderSize + Payload.Length];
+        string[]? tags = TagArray;
+        int tagBytes = tags is null ? 0 : TagBlockSize(tags);
+        var buffer = new byte[HeaderSize + tagBytes + Payload.Length];
         buffer[0] = EnvelopeMagic;
-        buffer[1] = FormatVersion;
+        buffer[1] = tags is null ? FormatVersion : TaggedFormatVersion;
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(2), CreatedUtcTicks);
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(10), ExpirationTicks);
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(18), CreationDurationTicks);
-        Payload.Span.CopyTo(buffer.AsSpan(HeaderSize));
+        if (tags is not null)
+        {
+            WriteTags(tags, buffer.AsSpan(HeaderSize, tagBytes));
+        }
+
+        Payload.Span.CopyTo(buffer.AsSpan(HeaderSize + tagBytes));
         return buffer;
+    }
+
+    // Version 2's tag block: a count byte, then per tag a 16-bit little-endian UTF-8 length and the bytes.
+    private static int TagBlockSize(string[] tags)
+    {
+        int size = 1;
+        foreach (string tag in tags)
+        {
+            size += 2 + Encoding.UTF8.GetByteCount(tag);
+        }
+
+        return size;
+    }
+
+    private static void WriteTags(string[] tags, Span<byte> block)
+    {
+        block[0] = (byte)tags.Length;
+        int at = 1;
+        foreach (string tag in tags)
+        {
+            int length = Encoding.UTF8.GetBytes(tag, block[(at + 2)..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(block[at..], (ushort)length);
+            at += 2 + length;
+        }
+    }
+
+    private static string[]? ReadTags(ReadOnlySpan<byte> span, out int blockSize, out string? error)
+    {
+        blockSize = 0;
+        error = "A stored cache entry's tag block is truncated or invalid.";
+        if (span.IsEmpty || span[0] == 0 || span[0] > TagRules.MaxTags)
+        {
+            return null;
+        }
+
+        var tags = new string[span[0]];
+        int at = 1;
+        for (int i = 0; i < tags.Length; i++)
+        {
+            if (span.Length - at < 2)
+            {
+                return null;
+            }
+
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(span[at..]);
+            at += 2;
+            if (length == 0 || length > span.Length - at)
+            {
+                return null;
+            }
+
+            try
+            {
+                tags[i] = TagRules.Utf8Strict.GetString(span.Slice(at, length));
+            }
+            catch (DecoderFallbackException)
+            {
+                return null;
+            }
+
+            if (!TagRules.IsValid(tags[i]))
+            {
+                return null;
+            }
+
+            at += length;
+        }
+
+        blockSize = at;
+        error = null;
+        return tags;
     }
 
     /// <summary>Decodes bytes written by <see cref="ToBytes"/>.</summary>
@@ -152,9 +248,9 @@ public sealed class CacheEntry
             return null;
         }
 
-        if (span[1] != FormatVersion)
+        if (span[1] is not FormatVersion and not TaggedFormatVersion)
         {
-            error = $"A stored cache entry has format version {span[1]}; this build reads version {FormatVersion}.";
+            error = $"A stored cache entry has format version {span[1]}; this build reads versions {FormatVersion} and {TaggedFormatVersion}.";
             return null;
         }
 
@@ -167,8 +263,22 @@ public sealed class CacheEntry
             return null;
         }
 
+        string[]? tags = null;
+        int tagBytes = 0;
+        if (span[1] == TaggedFormatVersion)
+        {
+            tags = ReadTags(span[HeaderSize..], out tagBytes, out error);
+            if (tags is null)
+            {
+                return null;
+            }
+        }
+
         error = null;
-        return new CacheEntry(data[HeaderSize..], created, expiration == NeverExpiresTicks ? null : new TimeSpan(expiration), new TimeSpan(duration));
+        return new CacheEntry(data[(HeaderSize + tagBytes)..], created, expiration == NeverExpiresTicks ? null : new TimeSpan(expiration), new TimeSpan(duration))
+        {
+            TagArray = tags,
+        };
     }
 
     private static long ComputeFreshUntil(long created, long expirationTicks)

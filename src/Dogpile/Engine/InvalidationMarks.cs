@@ -21,6 +21,9 @@ internal sealed class InvalidationMarks(RegionClock clock)
     // The latest created time stamped here: a new mark never falls below it.
     private long _lastStamp;
 
+    // The latest tag mark (TagMarks): created times are stamped after it too.
+    private long _tagFloor;
+
     public long Hard => Volatile.Read(ref _hard);
 
     public long Soft => Volatile.Read(ref _soft);
@@ -38,11 +41,14 @@ internal sealed class InvalidationMarks(RegionClock clock)
     public long StampCreated()
     {
         long now = clock.PreciseUtcTicks;
-        long mark = Volatile.Read(ref _any);
+        long mark = StampFloor;
         long stamp = now > mark ? now : mark + 1;
         InterlockedMax(ref _lastStamp, stamp);
         return stamp;
     }
+
+    /// <summary>The latest mark of any kind, region or tag: a created time stamped here is always after it.</summary>
+    public long StampFloor => Math.Max(Volatile.Read(ref _any), Volatile.Read(ref _tagFloor));
 
     /// <summary>
     /// The mark of an invalidation now: strictly after the previous mark of its kind, and at or after every created time
@@ -51,10 +57,15 @@ internal sealed class InvalidationMarks(RegionClock clock)
     /// </summary>
     public RegionInvalidation Next(InvalidationMode mode)
     {
-        long previous = mode == InvalidationMode.Hard ? Hard : Soft;
-        long mark = Math.Max(clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
+        long mark = NextMark(mode == InvalidationMode.Hard ? Hard : Soft);
         return mode == InvalidationMode.Hard ? new(mark, 0) : new(0, mark);
     }
+
+    /// <summary>A mark strictly after <paramref name="previous"/> and at or after every created time stamped here.</summary>
+    public long NextMark(long previous) => Math.Max(clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
+
+    /// <summary>Makes every later created time fall after <paramref name="mark"/> (a tag's mark).</summary>
+    public void RaiseStampFloor(long mark) => InterlockedMax(ref _tagFloor, mark);
 
     /// <summary>Applies marks made here or published by another process; a mark only ever moves forward.</summary>
     public void Apply(RegionInvalidation marks)
@@ -64,11 +75,7 @@ internal sealed class InvalidationMarks(RegionClock clock)
         InterlockedMax(ref _any, Math.Max(marks.HardUtcTicks, marks.SoftUtcTicks));
     }
 
-    /// <summary>Why a stale entry is refreshed: a soft invalidation caught it, or it expired.</summary>
-    public RefreshReason ReasonFor(CacheEntry entry)
-        => entry.CreatedUtcTicks <= Soft ? RefreshReason.SoftInvalidated : RefreshReason.Expired;
-
-    private static void InterlockedMax(ref long target, long value)
+    internal static void InterlockedMax(ref long target, long value)
     {
         long current = Volatile.Read(ref target);
         while (value > current)
