@@ -262,6 +262,28 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task Invalidate_Tag_RunningRegionDropsOnlyTheTaggedValues()
+    {
+        await using var rig = new RedisRig(server);
+        await rig.Region.SetAsync("tagged", "v", new CacheEntryOptions { Tags = ["customer:7"] });
+        await rig.Region.SetAsync("other", "v", new CacheEntryOptions { Tags = ["customer:8"] });
+
+        CliResult soft = await Cli.RunAsync(rig.Args("invalidate", "jobs", "--tag", "customer:7", "--soft", "--yes", "--json"));
+        Assert.True(soft.ExitCode == 0, soft.ToString());
+        Assert.Equal("customer:7", soft.Json.GetProperty("tag").GetString());
+        await Eventually.TrueAsync(async () => (await rig.Region.GetItemAsync<string>("tagged"))?.IsStale == true, "the running region sees the tagged value stale");
+
+        CliResult hard = await Cli.RunAsync(rig.Args("invalidate", "jobs", "--tag", "customer:7", "--yes"));
+        Assert.True(hard.ExitCode == 0, hard.ToString());
+        Assert.Contains("Tag 'customer:7'", hard.Out, StringComparison.Ordinal);
+        await Eventually.TrueAsync(async () => await rig.Region.GetItemAsync<string>("tagged") is null, "the running region sees the tagged value missing");
+        Assert.Equal("v", (await rig.Region.GetAsync<string>("other")).Value);
+
+        CliResult invalid = await Cli.RunAsync(rig.Args("invalidate", "jobs", "--tag", "*", "--yes"));
+        Assert.Equal(2, invalid.ExitCode);
+    }
+
+    [Fact]
     public async Task Watch_Json_OneLinePerSampleWithQueueDeadLettersLocksAndHealth()
     {
         await using var rig = new RedisRig(server);

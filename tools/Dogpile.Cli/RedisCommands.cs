@@ -339,8 +339,9 @@ internal static class RedisCommands
         var region = new Argument<string>("region") { Description = "The region's name." };
         var soft = new Option<bool>("--soft") { Description = "Older values count as stale (served while one refresh runs) instead of missing." };
         var force = new Option<bool>("--force") { Description = "Invalidate even when Redis has no trace of the region (no values under its key prefix, never invalidated)." };
+        var tag = new Option<string?>("--tag") { Description = "Invalidate only the values carrying this tag (CacheEntryOptions.Tags), not the whole region." };
         var keyPrefix = KeyPrefixOption();
-        var command = new Command("invalidate", "Invalidate a region in every process that shares invalidations through this Redis.") { region, soft, force, keyPrefix };
+        var command = new Command("invalidate", "Invalidate a region, or the values in it carrying a tag, in every process that shares invalidations through this Redis.") { region, soft, force, tag, keyPrefix };
         command.SetAction((parsed, ct) => o.RunAsync(parsed, async admin =>
         {
             string regionName = parsed.GetValue(region)!;
@@ -352,9 +353,32 @@ internal static class RedisCommands
             }
 
             InvalidationMode mode = parsed.GetValue(soft) ? InvalidationMode.Soft : InvalidationMode.Hard;
-            if (!await ConfirmAsync(parsed, shared, console, $"{mode.ToString().ToLowerInvariant()}-invalidate region '{regionName}' on {o.Describe(parsed)}?"))
+            string? tagName = parsed.GetValue(tag);
+            if (tagName is not null && !IsValidTag(tagName))
+            {
+                await console.Error.WriteLineAsync($"Invalid tag '{tagName}': a tag is 1 to {CacheEntryOptions.MaxTagLength} characters, not blank, without control characters, and not \"*\".");
+                return ExitCodes.Usage;
+            }
+
+            string target = tagName is null ? $"region '{regionName}'" : $"tag '{tagName}' in region '{regionName}'";
+            if (!await ConfirmAsync(parsed, shared, console, $"{mode.ToString().ToLowerInvariant()}-invalidate {target} on {o.Describe(parsed)}?"))
             {
                 return ExitCodes.NotConfirmed;
+            }
+
+            if (tagName is not null)
+            {
+                RedisInvalidationResult tagged = await admin.InvalidateTagAsync(regionName, tagName, mode, ct);
+                if (parsed.GetValue(shared.Json))
+                {
+                    await WriteJsonAsync(console, new { tagged.Region, Tag = tagName, tagged.Mode, tagged.Mark });
+                }
+                else
+                {
+                    await console.Out.WriteLineAsync($"Tag '{tagName}' in region '{regionName}' {mode.ToString().ToLowerInvariant()}-invalidated: values carrying it created before {tagged.Mark.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff}Z count as {(mode == InvalidationMode.Hard ? "missing" : "stale")} in every subscribed process.");
+                }
+
+                return ExitCodes.Ok;
             }
 
             RedisInvalidationResult result = await admin.InvalidateRegionAsync(regionName, mode, ct);
@@ -370,6 +394,20 @@ internal static class RedisCommands
             return ExitCodes.Ok;
         }, ct));
         return command;
+    }
+
+    private static bool IsValidTag(string tag)
+    {
+        try
+        {
+            // The entry options hold the one definition of a valid tag.
+            _ = new CacheEntryOptions { Tags = [tag] };
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static Command Watch(CliConsole console, SharedOptions shared, RedisOptions o)

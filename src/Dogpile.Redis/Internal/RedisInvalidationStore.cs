@@ -10,7 +10,7 @@ namespace Dogpile.Redis.Internal;
 /// new), announced on one channel. Subscribers load the marks when they start, on every announcement, and after the
 /// subscription connection comes back (announcements sent while it was down are not replayed, so it re-loads).
 /// </summary>
-internal sealed class RedisInvalidationStore : IInvalidationStore
+internal sealed partial class RedisInvalidationStore : IInvalidationStore
 {
     private readonly RedisConnection _connection;
     private readonly ILogger _logger;
@@ -21,6 +21,7 @@ internal sealed class RedisInvalidationStore : IInvalidationStore
         _connection = connection;
         _logger = logger;
         connection.Restored += ReloadAll;
+        connection.Restored += ReloadAllTags;
     }
 
     public async ValueTask PublishAsync(string regionName, RegionInvalidation invalidation, CancellationToken cancellationToken)

@@ -20,6 +20,11 @@ internal sealed class RedisKeys(string prefix, string queue)
 
     public string InvalidatedChannel => Prefix + ":invalidated";
 
+    /// <summary>A region's tag marks: one hash, fields <c>h:{tag}</c> and <c>s:{tag}</c>.</summary>
+    public string TagInvalidation(string regionName) => string.Concat(Prefix, ":invtags:", regionName);
+
+    public string TagInvalidatedChannel => Prefix + ":tag-invalidated";
+
     public string JobStream => string.Concat(Prefix, ":{q:", queue, "}:jobs");
 
     public string DeadLetterStream => string.Concat(Prefix, ":{q:", queue, "}:dead");

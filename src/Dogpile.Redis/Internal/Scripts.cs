@@ -88,6 +88,19 @@ internal static class Scripts
         """;
 
     /// <summary>
+    /// KEYS: tag hash. ARGV: tag, hard, soft, channel, region. Keeps the later mark of each kind for the tag, then
+    /// announces the stored marks ("hard soft regionBytes region tag"), so subscribers apply them without a read.
+    /// </summary>
+    public const string InvalidateTag = """
+        local hard = tonumber(redis.call('HGET', KEYS[1], 'h:' .. ARGV[1]) or '0')
+        local soft = tonumber(redis.call('HGET', KEYS[1], 's:' .. ARGV[1]) or '0')
+        if tonumber(ARGV[2]) > hard then hard = tonumber(ARGV[2]); redis.call('HSET', KEYS[1], 'h:' .. ARGV[1], ARGV[2]) end
+        if tonumber(ARGV[3]) > soft then soft = tonumber(ARGV[3]); redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[3]) end
+        redis.call('PUBLISH', ARGV[4], string.format('%d %d %d ', hard, soft, #ARGV[5]) .. ARGV[5] .. ARGV[1])
+        return 1
+        """;
+
+    /// <summary>
     /// KEYS: stream, pending marker. ARGV: job id, marker ttl ms, max length, channel, then field/value pairs.
     /// Adds the job unless the key already has one pending. Returns the entry id, or nil for a duplicate.
     /// </summary>
