@@ -208,6 +208,14 @@ public abstract class HybridCacheContractTests : IAsyncDisposable
     }
 
     [Fact]
+    public virtual async Task GetOrCreate_EmptyKey_FactoryRunsAndItsValueIsNotCached()
+    {
+        var calls = new StrongBox<int>();
+        Assert.Equal("v1", await Cache.GetOrCreateAsync("", Counting(calls, n => "v" + n)));
+        Assert.Equal("v2", await Cache.GetOrCreateAsync("", Counting(calls, n => "v" + n)));
+    }
+
+    [Fact]
     public virtual async Task Expired_FactoryThrows_CallerGetsTheException()
     {
         var options = new HybridCacheEntryOptions { Expiration = TimeSpan.FromMilliseconds(100), LocalCacheExpiration = TimeSpan.FromMilliseconds(100) };
@@ -251,6 +259,17 @@ public sealed class DogpileHybridCacheContractTests : HybridCacheContractTests
         Mutable first = await Cache.GetOrCreateAsync("k", _ => new ValueTask<Mutable>(new Mutable { Id = 1 }));
         Mutable second = await Cache.GetOrCreateAsync("k", _ => new ValueTask<Mutable>(new Mutable { Id = 2 }));
         Assert.Same(first, second);
+    }
+
+    /// <summary>
+    /// Differs on purpose: a key Dogpile cannot cache is a caller's bug, reported at once as everywhere in Dogpile,
+    /// rather than a cache that silently stops caching.
+    /// </summary>
+    [Fact]
+    public override async Task GetOrCreate_EmptyKey_FactoryRunsAndItsValueIsNotCached()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Cache.GetOrCreateAsync("", _ => new ValueTask<string>("v")));
+        await Assert.ThrowsAsync<ArgumentNullException>(async () => await Cache.GetOrCreateAsync(null!, _ => new ValueTask<string>("v")));
     }
 
     /// <summary>
