@@ -27,6 +27,12 @@ public static class MicroResults
         Section(sb, rows, "HotHitPocoBenchmarks", "Hot hit, POCO value",
             "As above with a small record. HybridCache twice: an `[ImmutableObject(true)]` sealed record (handed out as is) and a mutable class (HybridCache keeps mutable values serialized and deserializes a copy on every hit, by design).",
             HotHitVerdict);
+        Section(sb, rows, "HybridCacheAdapterBenchmarks", "Hot hit through HybridCache",
+            "The same string hit through `AddDogpileHybridCache()`'s `HybridCache` (docs/hybridcache.md), against the native region hit it wraps and Microsoft's `HybridCache` (L1 only). `...WithOptionsAndTags` passes `HybridCacheEntryOptions` and one tag on every call, as HybridCache callers often do.",
+            HybridAdapterVerdict);
+        Section(sb, rows, "TaggedHitBenchmarks", "Hot hit of a tagged value",
+            "A Dogpile hit of a value stored with no, one and three tags (docs/tags.md). While no tag was invalidated after the value was created, a tagged hit adds one compare; `ThreeTagsOlderThanATagMark` is a value older than an (unrelated) tag invalidation, so each of its tags is looked up.",
+            TaggedVerdict);
         Section(sb, rows, "HitPathBreakdownBenchmarks", "Where Dogpile's hit time goes",
             "Pieces of Dogpile's hit path measured alone (single key, one thread). They do not add up exactly (inlining, shared cache lines), but they show which part costs what.",
             BreakdownVerdict);
@@ -164,6 +170,43 @@ public static class MicroResults
         if (mutable is not null)
         {
             yield return $"HybridCache with a mutable type pays a deserialization per hit: {mutable.MeanNs:0} ns and {mutable.Allocated} B.";
+        }
+    }
+
+    private static IEnumerable<string> HybridAdapterVerdict(List<Row> rows)
+    {
+        Row? native = Find(rows, "DogpileRegion");
+        if (native is null)
+        {
+            yield break;
+        }
+
+        foreach (Row adapter in rows.Where(r => r.Method.StartsWith("DogpileHybridCache", StringComparison.Ordinal)))
+        {
+            double ratio = adapter.MeanNs / native.MeanNs;
+            bool met = ratio <= 1.5 && adapter.Allocated == 0;
+            yield return $"{adapter.Method}: {adapter.MeanNs:0.0} ns, {adapter.Allocated} B = {ratio:0.00}× the native region hit ({native.MeanNs:0.0} ns) — target 0 B and ≤ 1.5× {(met ? "met" : "MISSED")}.";
+        }
+
+        Row? microsoft = Find(rows, "HybridCache");
+        Row? dogpile = Find(rows, "DogpileHybridCache");
+        if (microsoft is not null && dogpile is not null)
+        {
+            yield return $"Microsoft's HybridCache: {microsoft.MeanNs:0.0} ns, {microsoft.Allocated} B ({microsoft.MeanNs / dogpile.MeanNs:0.0}× Dogpile's HybridCache).";
+        }
+    }
+
+    private static IEnumerable<string> TaggedVerdict(List<Row> rows)
+    {
+        Row? none = Find(rows, "NoTags");
+        if (none is null)
+        {
+            yield break;
+        }
+
+        foreach (Row tagged in rows.Where(r => r != none))
+        {
+            yield return $"{tagged.Method}: {tagged.MeanNs:0.0} ns, {tagged.Allocated} B (+{tagged.MeanNs - none.MeanNs:0.0} ns over no tags, {none.MeanNs:0.0} ns).";
         }
     }
 
