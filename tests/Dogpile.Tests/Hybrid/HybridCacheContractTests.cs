@@ -56,6 +56,16 @@ public abstract class HybridCacheContractTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task GetOrCreate_ContextOverload_RunsTheFactoryOnce_ThenServesTheCachedValue()
+    {
+        int calls = 0;
+        Func<HybridCacheEntryContext, CancellationToken, ValueTask<string>> factory = (_, _) => new ValueTask<string>("v" + Interlocked.Increment(ref calls));
+        Assert.Equal("v1", await Cache.GetOrCreateAsync("k", factory));
+        Assert.Equal("v1", await Cache.GetOrCreateAsync("k", factory));
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
     public async Task Set_ThenGetOrCreate_ReturnsTheSetValueWithoutTheFactory()
     {
         await Cache.SetAsync("k", "set");
