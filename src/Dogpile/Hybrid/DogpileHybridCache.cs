@@ -22,6 +22,10 @@ internal sealed class DogpileHybridCache(CacheRegion region) : HybridCache
 
     private readonly bool _localOnly = region.Backend.StoresObjects;
 
+    // The flags that turn off reading and writing the region's one level (local or distributed, see the remarks).
+    private readonly HybridCacheEntryFlags _readOff = region.Backend.StoresObjects ? HybridCacheEntryFlags.DisableLocalCacheRead : HybridCacheEntryFlags.DisableDistributedCacheRead;
+    private readonly HybridCacheEntryFlags _writeOff = region.Backend.StoresObjects ? HybridCacheEntryFlags.DisableLocalCacheWrite : HybridCacheEntryFlags.DisableDistributedCacheWrite;
+
     internal CacheRegion Region => region;
 
     public override ValueTask<T> GetOrCreateAsync<TState, T>(
@@ -34,7 +38,7 @@ internal sealed class DogpileHybridCache(CacheRegion region) : HybridCache
     {
         // The hot hit: options and tags only shape what is written, so a fresh value is served before looking at them
         // (unless a flag turns the read off). Synchronous, no allocation.
-        if ((options is null || ReadsCache(options.Flags)) && region.TryGetHit(key, out T hit))
+        if ((options?.Flags is not { } flags || (flags & _readOff) == 0) && region.TryGetHit(key, out T hit))
         {
             return new ValueTask<T>(hit);
         }
@@ -126,11 +130,9 @@ internal sealed class DogpileHybridCache(CacheRegion region) : HybridCache
         return value;
     }
 
-    private bool ReadsCache(HybridCacheEntryFlags? flags)
-        => flags is not { } f || (f & (_localOnly ? HybridCacheEntryFlags.DisableLocalCacheRead : HybridCacheEntryFlags.DisableDistributedCacheRead)) == 0;
+    private bool ReadsCache(HybridCacheEntryFlags? flags) => flags is not { } f || (f & _readOff) == 0;
 
-    private bool WritesCache(HybridCacheEntryFlags? flags)
-        => flags is not { } f || (f & (_localOnly ? HybridCacheEntryFlags.DisableLocalCacheWrite : HybridCacheEntryFlags.DisableDistributedCacheWrite)) == 0;
+    private bool WritesCache(HybridCacheEntryFlags? flags) => flags is not { } f || (f & _writeOff) == 0;
 
     /// <summary>HybridCache's per-call options as the region's: the expiration that applies to the level written, and the tags.</summary>
     private CacheEntryOptions? ToEntryOptions(HybridCacheEntryOptions? options, IEnumerable<string>? tags, bool writes)
