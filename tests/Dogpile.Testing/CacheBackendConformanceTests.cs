@@ -67,6 +67,37 @@ public abstract class CacheBackendConformanceTests
     }
 
     [Fact]
+    public async Task Set_TaggedEntry_ThenGet_KeepsItsTags()
+    {
+        // A tagged entry as a byte backend would read it (envelope version 2): the memory backend keeps the object, a byte
+        // backend must store and return the tags with the payload.
+        ICacheBackend backend = CreateBackend();
+        string key = Key("tagged");
+        byte[] tag1 = Encoding.UTF8.GetBytes("product:42"), tag2 = Encoding.UTF8.GetBytes("catalog"), payload = Encoding.UTF8.GetBytes("v");
+        var envelope = new List<byte> { 0xD6, 2 };
+        envelope.AddRange(BitConverter.GetBytes(638_000_000_000_000_000L));
+        envelope.AddRange(BitConverter.GetBytes(TimeSpan.FromMinutes(1).Ticks));
+        envelope.AddRange(BitConverter.GetBytes(0L));
+        envelope.Add(2);
+        foreach (byte[] tag in new[] { tag1, tag2 })
+        {
+            envelope.AddRange(BitConverter.GetBytes((ushort)tag.Length));
+            envelope.AddRange(tag);
+        }
+
+        envelope.AddRange(payload);
+        CacheEntry written = CacheEntry.FromBytes(envelope.ToArray());
+        Assert.Equal(["product:42", "catalog"], written.Tags);
+
+        await backend.SetAsync(key, written, TimeSpan.FromMinutes(5), CancellationToken.None);
+        CacheEntry? read = await backend.GetAsync(key, CancellationToken.None);
+
+        Assert.NotNull(read);
+        Assert.Equal(["product:42", "catalog"], read.Tags);
+        Assert.Equal("v", Encoding.UTF8.GetString(read.Payload.Span));
+    }
+
+    [Fact]
     public async Task Set_ExistingKey_Replaces()
     {
         ICacheBackend backend = CreateBackend();
