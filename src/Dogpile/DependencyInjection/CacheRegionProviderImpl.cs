@@ -13,7 +13,7 @@ internal sealed class CacheRegionProvider(
     IOptionsMonitor<CacheRegionOptions> options,
     IOptions<RegionNames> names,
     TimeProvider timeProvider,
-    ILoggerFactory? loggerFactory = null) : ICacheRegionProvider, IAsyncDisposable
+    ILoggerFactory? loggerFactory = null) : ICacheRegionProvider, IAsyncDisposable, IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<CacheRegion>> _regions = new(StringComparer.Ordinal);
 
@@ -46,6 +46,13 @@ internal sealed class CacheRegionProvider(
         regionOptions.Name = name;
         return new CacheRegion(regionOptions, timeProvider, loggerFactory);
     }
+
+    /// <summary>
+    /// For a container disposed synchronously (<c>using var provider = services.BuildServiceProvider()</c>), which
+    /// refuses a singleton that can only be disposed asynchronously. Stopping a region's refreshes awaits nothing that
+    /// needs this thread, so waiting here cannot deadlock.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     public async ValueTask DisposeAsync()
     {

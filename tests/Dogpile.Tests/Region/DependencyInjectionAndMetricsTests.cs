@@ -44,6 +44,21 @@ public sealed class DependencyInjectionAndMetricsTests
     }
 
     [Fact]
+    public async Task ServiceProvider_DisposedSynchronously_DisposesTheRegionsWithoutThrowing()
+    {
+        var services = new ServiceCollection();
+        services.AddDogpile().AddRegion("sync", o => o.BackgroundRefresh = true);
+        CacheRegion region;
+        using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            region = provider.GetRequiredService<ICacheRegionProvider>().GetRegion("sync");
+            Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(1)));
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await region.GetOrCreateAsync("other", _ => new ValueTask<int>(2)));
+    }
+
+    [Fact]
     public async Task AddDogpile_InvalidBoundOptions_ClearErrorNamingOption()
     {
         IConfiguration config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
