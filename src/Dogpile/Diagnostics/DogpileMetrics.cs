@@ -4,9 +4,10 @@ using System.Diagnostics.Metrics;
 namespace Dogpile.Internal;
 
 /// <summary>
-/// The <c>Dogpile</c> meter. Instruments are observable: they read the regions' own counters only when a
+/// The <c>Dogpile</c> meter. Counters are observable: they read the regions' own counters only when a
 /// listener collects, so an unobserved region pays nothing beyond its counters (and does not count hits at all
-/// unless it sets <see cref="CacheRegionOptions.CountHits"/>).
+/// unless it sets <see cref="CacheRegionOptions.CountHits"/>). Histograms (durations, in seconds as the OpenTelemetry
+/// conventions ask) are recorded only where the region already waits or creates, and only when enabled.
 /// </summary>
 internal static class DogpileMetrics
 {
@@ -33,11 +34,41 @@ internal static class DogpileMetrics
     private static readonly ObservableGauge<long> s_queued = s_meter.CreateObservableGauge("dogpile.refreshes_queued", () => Observe(s => s.RefreshesQueued), "{refresh}", "Refreshes waiting in the in-process backlog");
 #pragma warning restore CA1823
 
+    // Seconds: from a 1 ms memory creation to a 10 s upstream (the OpenTelemetry duration buckets, shifted down).
+    private static readonly InstrumentAdvice<double> s_durationAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    };
+
+    /// <summary>How long creator runs took (the creator alone, not the store), by region and outcome.</summary>
+    public static readonly Histogram<double> CreationDuration = s_meter.CreateHistogram(
+        "dogpile.creation.duration", "s", "Duration of creator runs (in line or in a refresh)", tags: null, s_durationAdvice);
+
+    /// <summary>How long callers waited for a key's lock or another caller's creation, by region, lock kind and outcome.</summary>
+    public static readonly Histogram<double> LockWaitDuration = s_meter.CreateHistogram(
+        "dogpile.lock.wait.duration", "s", "Time spent waiting for a key's lock or for another caller's creation", tags: null, s_durationAdvice);
+
     /// <summary>Whether any listener has <c>dogpile.hits</c> enabled: hits are counted only then (or when a region asks).</summary>
     public static bool HitsListened
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => s_hits.Enabled;
+    }
+
+    public static void RecordCreation(string region, string outcome, TimeSpan duration)
+    {
+        if (CreationDuration.Enabled)
+        {
+            CreationDuration.Record(duration.TotalSeconds, new("region", region), new(DogpileTracing.Tags.Outcome, outcome));
+        }
+    }
+
+    public static void RecordLockWait(string region, string kind, string outcome, TimeSpan duration)
+    {
+        if (LockWaitDuration.Enabled)
+        {
+            LockWaitDuration.Record(duration.TotalSeconds, new("region", region), new(DogpileTracing.Tags.LockKind, kind), new(DogpileTracing.Tags.Outcome, outcome));
+        }
     }
 
     public static void Register(CacheRegion region) => s_regions.TryAdd(region, s_meter);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -38,7 +39,11 @@ public sealed class RefreshRequest
         _function = function;
         _arguments = arguments;
         _run = run;
+        TraceParent = DogpileTracing.CaptureParent();
     }
+
+    /// <summary>The trace context of the call that requested the refresh: its runner's span continues that trace.</summary>
+    internal ActivityContext TraceParent { get; }
 
     /// <summary>The region's name.</summary>
     public string RegionName { get; }
