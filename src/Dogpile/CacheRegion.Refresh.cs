@@ -197,7 +197,7 @@ public sealed partial class CacheRegion
     private async ValueTask<RefreshResult<T>> ExecuteRefreshAsync<TState, T>(Call<TState, T> call, RefreshRequest request, CancellationToken cancellationToken)
     {
         var release = new LockRelease();
-        using Activity? activity = DogpileTracing.StartRefresh(Name, call.Key, _traceKeys, request.Reason, request.TraceParent);
+        using Activity? activity = DogpileTracing.StartRefresh(Name, call.Key, _traceKeys, request.Reason, request.TraceContext);
         try
         {
             (T value, long created) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);

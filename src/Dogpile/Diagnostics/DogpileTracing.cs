@@ -55,9 +55,6 @@ internal static class DogpileTracing
         return activity;
     }
 
-    /// <summary>The context a refresh request carries to its runner, read only when someone listens.</summary>
-    public static ActivityContext CaptureParent() => Source.HasListeners() && Activity.Current is { } current ? current.Context : default;
-
     public static void SetOutcome(this Activity activity, string outcome) => activity.SetTag(Tags.Outcome, outcome);
 
     public static void SetFailed(this Activity activity, Exception exception)
