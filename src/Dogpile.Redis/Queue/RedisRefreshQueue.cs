@@ -72,6 +72,7 @@ internal sealed class RedisRefreshQueue : IRefreshRunner, IDisposable
         _jobProcess = _meter.CreateHistogram("dogpile.redis.job.process.duration", "s", "Time from a worker's claim of a job (XREADGROUP or XAUTOCLAIM) to the end of its run.", tags: null, RedisTelemetry.JobAdvice);
         _meter.CreateObservableGauge("dogpile.redis.queue.length", () => new Measurement<long>(Volatile.Read(ref _last).Length, _queueTag), "{job}", "Jobs not yet completed (XLEN), as last read.");
         _meter.CreateObservableGauge("dogpile.redis.queue.pending", () => new Measurement<long>(Volatile.Read(ref _last).Pending, _queueTag), "{job}", "Jobs delivered and not acknowledged (XPENDING), as last read.");
+        _meter.CreateObservableGauge("dogpile.redis.queue.dead_letters", () => new Measurement<long>(Volatile.Read(ref _last).DeadLetterLength, _queueTag), "{job}", "Entries in the dead-letter stream (jobs that failed for good or were malformed), as last read.");
         _meter.CreateObservableGauge("dogpile.redis.queue.lag", () => new Measurement<double>(Volatile.Read(ref _last).Lag.TotalMilliseconds, _queueTag), "ms", "Age of the oldest job not completed, as last read.");
     }
 

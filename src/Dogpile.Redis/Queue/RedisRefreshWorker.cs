@@ -413,6 +413,7 @@ public sealed class RedisRefreshWorker : BackgroundService
             activity.SetTag("messaging.destination.name", _redis.Options.QueueName);
             activity.SetTag("messaging.message.id", entryId);
             activity.SetTag("messaging.consumer.group.name", _queue.Group);
+            activity.SetTag("dogpile.worker", ConsumerName);
             activity.SetTag("dogpile.job.id", jobId);
             activity.SetTag("dogpile.job.deliveries", deliveries);
             activity.SetTag("dogpile.region", fields.GetValueOrDefault(JobFields.Region));

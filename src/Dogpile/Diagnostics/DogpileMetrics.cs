@@ -28,6 +28,7 @@ internal static class DogpileMetrics
     private static readonly ObservableCounter<long> s_refreshStarted = Counter("dogpile.refreshes_started", "Refreshes handed to a runner", s => s.RefreshesStarted);
     private static readonly ObservableCounter<long> s_refreshSkipped = Counter("dogpile.refreshes_skipped", "Refreshes skipped: runner full", s => s.RefreshesSkipped);
     private static readonly ObservableCounter<long> s_refreshFailed = Counter("dogpile.refreshes_failed", "Refreshes whose creator failed", s => s.RefreshesFailed);
+    private static readonly ObservableCounter<long> s_fallbacks = Counter("dogpile.refresh_fallbacks", "Refreshes a durable runner refused, run in process instead", s => s.RefreshFallbacks);
     private static readonly ObservableCounter<long> s_unreadable = Counter("dogpile.unreadable_entries", "Stored values that could not be read", s => s.UnreadableEntries);
     private static readonly ObservableCounter<long> s_notStored = Counter("dogpile.values_not_stored", "Created values the backend refused to store (too large)", s => s.ValuesNotStored);
     private static readonly ObservableGauge<long> s_running = s_meter.CreateObservableGauge("dogpile.refreshes_running", () => Observe(s => s.RefreshesRunning), "{refresh}", "Refreshes running in process");
