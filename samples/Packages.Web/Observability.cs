@@ -15,6 +15,9 @@ public static class Observability
     /// <summary>The configuration key of the OTLP endpoint (<c>--Otel:Endpoint http://collector:4317</c>).</summary>
     public const string EndpointKey = "Otel:Endpoint";
 
+    /// <summary>The name of the OTLP exporters' options (both signals share them).</summary>
+    public const string OtlpOptionsName = "packages";
+
     /// <summary>The meters Dogpile's packages publish: core (regions), Redis (backend, queue, worker), memcached.</summary>
     public static readonly IReadOnlyList<string> DogpileMeters = ["Dogpile", "Dogpile.Redis", "Dogpile.Memcached"];
 
@@ -44,7 +47,7 @@ public static class Observability
 
                 if (otlp is not null)
                 {
-                    metrics.AddOtlpExporter(o => o.Endpoint = otlp);
+                    metrics.AddOtlpExporter(OtlpOptionsName, o => o.Endpoint = otlp);
                 }
             })
             .WithTracing(tracing =>
@@ -62,7 +65,7 @@ public static class Observability
 
                 if (otlp is not null)
                 {
-                    tracing.AddOtlpExporter(o => o.Endpoint = otlp);
+                    tracing.AddOtlpExporter(OtlpOptionsName, o => o.Endpoint = otlp);
                 }
             });
         return services;
