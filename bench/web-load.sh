@@ -60,8 +60,8 @@ for p in "${PACKAGES[@]}"; do curl -sf -o /dev/null "$APP/api/packages/$p/bugs" 
 wait "${WARM[@]}"
 for p in "${PACKAGES[@]}"; do curl -sf -o /dev/null "$APP/api/packages/$p/bugs"; done
 
-metric() { # metric NAME FILE -> the bugs region's sample
-  sed -n "s/^$1{region=\"bugs\"} \([0-9]*\)$/\1/p" "$2"
+metric() { # metric NAME FILE -> the bugs region's sample (the OpenTelemetry exporter adds otel_scope_* labels)
+  grep -E "^$1\{(.*,)?region=\"bugs\"[,}]" "$2" | sed -E 's/^[^}]*\} ([0-9]+).*$/\1/' | head -n 1
 }
 
 curl -sf -X POST "$TRACKER/stats/reset" >/dev/null

@@ -27,9 +27,10 @@ public static class PackagesWebApp
     /// <c>Upstream:Url</c> is not set.
     /// </summary>
     /// <param name="args">Command-line arguments, e.g. <c>--urls http://127.0.0.1:0 --Cache:ExpirationSeconds 5</c>.</param>
+    /// <param name="configureServices">Last changes to the services (tests add an in-memory trace exporter).</param>
     /// <returns>The app, not yet started.</returns>
     /// <exception cref="StartupException">A setting is invalid or its backend is not available; the message names it.</exception>
-    public static WebApplication Build(string[] args)
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -59,9 +60,11 @@ public static class PackagesWebApp
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EmbeddedUpstream>());
         }
 
+        builder.Services.AddPackagesTelemetry(builder.Configuration, "packages-web", web: true);
         builder.Services.AddSingleton<RequestRecorder>();
         builder.Services.AddSingleton<DashboardSampler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DashboardSampler>());
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => started.Value = true);

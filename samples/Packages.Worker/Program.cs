@@ -1,30 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Dogpile.Redis;
-using Packages.Web.Caching;
 using Packages.Web.Configuration;
+using Packages.Worker;
 
 // The seed's worker daemon: takes refresh jobs from the Redis stream one at a time (up to Worker:MaxConcurrency),
 // recomputes the value from the bug tracker, writes it under the job's fenced lock, releases the lock, acknowledges.
-// Same Cache:/Upstream: settings as the web instances:
+// Same Cache:/Upstream:/Otel: settings as the web instances:
 //   dotnet run --project samples/Packages.Worker -- --Cache:Backend redis --Cache:Connection 127.0.0.1:6379 \
-//       --Cache:Refresh queue --Upstream:Url http://127.0.0.1:5081/
-var builder = Host.CreateApplicationBuilder(args);
-PackagesSettings settings;
+//       --Cache:Refresh queue --Upstream:Url http://127.0.0.1:5081/ [--Otel:Endpoint http://127.0.0.1:4317]
+IHost host;
 try
 {
-    settings = PackagesSettings.Load(builder.Configuration);
-    if (settings.Cache.Backend != CacheBackendKind.Redis || settings.Cache.Refresh != RefreshMode.Queue)
-    {
-        throw new StartupException("The worker drains the Redis refresh queue: run it with --Cache:Backend redis --Cache:Refresh queue, like the web instances it serves.");
-    }
-
-    if (settings.Upstream.Url is null)
-    {
-        throw new StartupException("Upstream:Url is required: the worker must refresh from the same bug tracker as the web instances (an embedded simulator would be a different one).");
-    }
-
-    CacheSetup.AddPackageCaching(builder.Services, settings with { WorkerEnabled = true });
+    host = PackagesWorker.Build(args);
 }
 catch (StartupException ex)
 {
@@ -32,12 +19,12 @@ catch (StartupException ex)
     return 2;
 }
 
-using IHost host = builder.Build();
+using (host)
+{
+    await host.StartAsync();
+    var endpoints = host.Services.GetRequiredService<PackagesSettings>().Cache.Endpoints;
+    Console.WriteLine($"Dogpile packages worker {PackagesWorker.ConsumerName(host)}: draining the refresh queue at {string.Join(",", endpoints)}");
+    await host.WaitForShutdownAsync();
+}
 
-// Registers the cached functions ("bugs", "packages") that jobs name, before the first job is read.
-_ = host.Services.GetRequiredService<PackageCache>();
-await host.StartAsync();
-var worker = host.Services.GetRequiredService<RedisRefreshWorker>();
-Console.WriteLine($"Dogpile packages worker {worker.ConsumerName}: draining the refresh queue at {string.Join(",", settings.Cache.Endpoints)}");
-await host.WaitForShutdownAsync();
 return 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dogpile.Engine;
 using Dogpile.Internal;
 
@@ -11,18 +12,22 @@ public sealed partial class CacheRegion
     {
         Flight flight = JoinOrStartFlight(call, out bool joined);
         _counters.Miss();
+        LockWait? wait = null;
         if (joined)
         {
             _counters.LockWaited();
+            wait = LockWait.Start(Name, LockWait.InProcess, _time);
         }
 
         try
         {
             await flight.Task.WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
+            wait?.Stop("value_produced");
             return ResultToItem(call, flight.Result);
         }
         catch (TimeoutException ex) when (ex is not CacheLockTimeoutException && !cancellationToken.IsCancellationRequested && !fallback.HasValue)
         {
+            wait?.Stop("timeout");
             _counters.LockTimedOut();
             throw new CacheLockTimeoutException(call.Key, _lockTimeout);
         }
@@ -35,6 +40,7 @@ public sealed partial class CacheRegion
         }
         finally
         {
+            wait?.Stop(cancellationToken.IsCancellationRequested ? "cancelled" : "failed");
             flight.RemoveWaiter();
         }
     }
@@ -122,7 +128,18 @@ public sealed partial class CacheRegion
             if (_lockProvider is not null)
             {
                 var waiter = new DistributedWaiter<T>(this, call.Key, call.BackendKey, reread);
-                distributedLock = await waiter.AcquireAsync(_lockProvider, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                LockWait? wait = LockWait.Start(Name, LockWait.Distributed, _time);
+                try
+                {
+                    distributedLock = await waiter.AcquireAsync(_lockProvider, _lockTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    wait?.Stop(ex is TimeoutException ? "timeout" : cancellationToken.IsCancellationRequested ? "cancelled" : "failed");
+                    throw;
+                }
+
+                wait?.Stop(distributedLock is null ? "value_produced" : "acquired");
                 if (distributedLock is null)
                 {
                     Lookup<T> produced = waiter.Produced;
@@ -185,6 +202,7 @@ public sealed partial class CacheRegion
         LockRelease? release,
         CancellationToken cancellationToken)
     {
+        using Activity? activity = DogpileTracing.StartCreation(Name, call.Key, _traceKeys);
         long started = _time.GetTimestamp();
         T value;
         try
@@ -193,12 +211,15 @@ public sealed partial class CacheRegion
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
+            DogpileMetrics.RecordCreation(Name, "failed", _time.GetElapsedTime(started));
+            activity?.SetFailed(ex);
             _counters.CreationFailed();
             RecordFailure(call.BackendKey);
             throw;
         }
 
         TimeSpan duration = _time.GetElapsedTime(started);
+        DogpileMetrics.RecordCreation(Name, "created", duration);
         long created = _marks.StampCreated();
         _counters.Created();
 
@@ -206,6 +227,7 @@ public sealed partial class CacheRegion
         {
             _failures.Succeeded(call.BackendKey);
             release?.Outcome = RefreshOutcome.NotCached;
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
             return (value, created);
         }
 
@@ -236,6 +258,8 @@ public sealed partial class CacheRegion
             release?.DistributedReleased = false;
             release?.Outcome = RefreshOutcome.NotCached;
             HoldUnstorable(call.Key, call.BackendKey, entry, ex);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
+            return (value, created);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -245,6 +269,7 @@ public sealed partial class CacheRegion
             Log.BackendWriteFailed(_logger, ex, Name, call.Key);
         }
 
+        activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
         return (value, created);
     }
 

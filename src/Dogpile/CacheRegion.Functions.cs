@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Dogpile.Engine;
 using Dogpile.Internal;
@@ -194,6 +195,9 @@ public sealed partial class CacheRegion
         Call<TArg, T> call = FunctionCall(function, key, backendKey, arguments, options);
         var release = new LockRelease();
         KeyedGates.GateLease? gate = null;
+
+        // A job's refresh: its span continues the worker's (Activity.Current), which continues the enqueuer's trace.
+        using Activity? activity = DogpileTracing.StartRefresh(Name, key, _traceKeys, reason: null, default);
         try
         {
             gate = await AcquireGateAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
@@ -201,14 +205,17 @@ public sealed partial class CacheRegion
             if (Classify<T>(call.Key, entry, _clock.CoarseUtcTicks).State == EntryState.Fresh)
             {
                 // At-least-once delivery: a duplicate or late job finds the key already fresh.
+                activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.SkippedFresh));
                 return RefreshOutcome.SkippedFresh;
             }
 
             await CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
             return release.Outcome;
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            activity?.SetFailed(ex);
             _counters.RefreshFailed();
             throw;
         }

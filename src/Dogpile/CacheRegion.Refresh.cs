@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dogpile.Engine;
 using Dogpile.Internal;
 
@@ -196,19 +197,23 @@ public sealed partial class CacheRegion
     private async ValueTask<RefreshResult<T>> ExecuteRefreshAsync<TState, T>(Call<TState, T> call, RefreshRequest request, CancellationToken cancellationToken)
     {
         var release = new LockRelease();
+        using Activity? activity = DogpileTracing.StartRefresh(Name, call.Key, _traceKeys, request.Reason, request.TraceContext);
         try
         {
             (T value, long created) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
             return new RefreshResult<T>(release.Outcome, value, created);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            activity?.SetOutcome("cancelled");
             return new RefreshResult<T>(RefreshOutcome.Cancelled, default!, 0);
         }
 #pragma warning disable CA1031 // Stale-if-error: the failure is recorded and logged; the stale value stays in service.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            activity?.SetFailed(ex);
             _counters.RefreshFailed();
             Log.RefreshFailed(_logger, ex, Name, call.Key, CurrentBackoff(call.BackendKey));
             return new RefreshResult<T>(RefreshOutcome.Failed, default!, 0);

@@ -47,6 +47,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly long _maxStalenessTicks;
     private readonly TimeSpan _lockTimeout;
     private readonly bool _backgroundRefresh;
+    private readonly TraceKeyMode _traceKeys;
     private readonly double _earlyRatio;
     private readonly double _earlyBeta;
     private readonly bool _earlyRefreshEnabled;
@@ -114,6 +115,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;
         _lockTimeout = options.LockTimeout;
         _backgroundRefresh = options.BackgroundRefresh;
+        _traceKeys = options.TraceKeys;
         _earlyRatio = options.EffectiveEarlyRefreshRatio;
         _earlyBeta = options.EarlyExpirationBeta ?? 0;
         _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;

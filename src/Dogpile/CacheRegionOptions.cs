@@ -82,6 +82,13 @@ public sealed class CacheRegionOptions : ICheckedOptions
     /// <value>Default: <see langword="false"/>.</value>
     public bool CountHits { get; set; }
 
+    /// <summary>
+    /// How keys appear on the region's trace spans (the <c>Dogpile</c> activity source): hashed, so one key's spans can
+    /// be found without the key leaving the process, or omitted.
+    /// </summary>
+    /// <value>Default: <see cref="TraceKeyMode.Hashed"/>.</value>
+    public TraceKeyMode TraceKeys { get; set; } = TraceKeyMode.Hashed;
+
     /// <summary>The cross-process creation lock. <see langword="null"/>: callers are coordinated in this process only.</summary>
     /// <value>Default: <see langword="null"/>.</value>
     public ICacheLockProvider? LockProvider { get; set; }
@@ -191,6 +198,7 @@ public sealed class CacheRegionOptions : ICheckedOptions
         }
 
         check.PositiveOrInfinite(LockTimeout, nameof(LockTimeout));
+        check.Require(Enum.IsDefined(TraceKeys), nameof(TraceKeys), $"({(int)TraceKeys}) is not a TraceKeyMode");
         check.Positive(RefreshFailureBackoff, nameof(RefreshFailureBackoff));
         check.Require(
             RefreshFailureMaxBackoff >= RefreshFailureBackoff,

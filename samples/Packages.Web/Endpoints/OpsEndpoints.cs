@@ -9,12 +9,16 @@ using Packages.Web.Upstream;
 
 namespace Packages.Web.Endpoints;
 
-/// <summary>Operations: Prometheus metrics, a human status page, a liveness probe. Unknown addresses are answered by <see cref="ErrorResponses"/>.</summary>
+/// <summary>
+/// Operations: Prometheus metrics (the OpenTelemetry exporter: every Dogpile meter, ASP.NET Core and the runtime; see
+/// <see cref="Observability"/>), a human status page, a liveness probe. Unknown addresses are answered by <see cref="ErrorResponses"/>.
+/// </summary>
 internal static class OpsEndpoints
 {
     public static IEndpointRouteBuilder MapOps(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", GetMetricsAsync);
+        // The exporter maps every method; like every other page, /metrics answers GET (and HEAD) only.
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get]));
         app.MapGet("/status", GetStatusAsync);
         app.MapGet("/status/charts", GetChartsAsync);
         app.MapGet("/api/status", GetStatusJson);
@@ -22,9 +26,6 @@ internal static class OpsEndpoints
         app.MapGet("/healthz", () => Results.Text("ok", "text/plain; charset=utf-8"));
         return app;
     }
-
-    private static async Task<IResult> GetMetricsAsync(ICacheRegionProvider regions, IEnumerable<IRefreshQueueDepth> queues, CancellationToken cancellationToken) =>
-        Results.Text(RegionMetrics.Render(Snapshot(regions), await QueueDepthsAsync(queues, cancellationToken)), RegionMetrics.ContentType);
 
     // Redraws the charts every second and runs the stampede form without leaving the page. Written by hand: no library.
     private const string Script = """

@@ -1,12 +1,13 @@
 namespace Packages.Web.Metrics;
 
 /// <summary>
-/// The hook for queue depth in <c>/metrics</c> and <c>/status</c>: a durable refresh queue (Cache:Refresh queue)
-/// registers one, and <c>dogpile_refresh_queue_depth{queue="..."}</c> appears. None is registered with in-process refresh.
+/// The hook for queue depth on <c>/status</c> and its dashboard: a durable refresh queue (Cache:Refresh queue) registers
+/// one. None is registered with in-process refresh. (Reading it once a second also keeps the <c>Dogpile.Redis</c>
+/// meter's queue gauges in <c>/metrics</c> current in a web instance, which has no worker loop to read them.)
 /// </summary>
 public interface IRefreshQueueDepth
 {
-    /// <summary>The queue's name, used as the <c>queue</c> label.</summary>
+    /// <summary>The queue's name, shown on the status page.</summary>
     string QueueName { get; }
 
     /// <summary>Jobs waiting in the queue now.</summary>

@@ -1,21 +1,17 @@
-using System.Globalization;
-using System.Text;
 using Dogpile;
 
 namespace Packages.Web.Metrics;
 
-/// <summary>One figure of a region's statistics, as a Prometheus metric and a row of the status page.</summary>
-/// <param name="Name">Metric name, <c>dogpile_</c>-prefixed.</param>
+/// <summary>One figure of a region's statistics: a row of the status page, named as <c>/metrics</c> names it.</summary>
+/// <param name="Name">The Prometheus name of the <c>Dogpile</c> meter's instrument (<c>dogpile.hits</c> is <c>dogpile_hits_total</c>).</param>
 /// <param name="Type">counter or gauge.</param>
 /// <param name="Help">One line for <c># HELP</c> and the status page.</param>
 /// <param name="Read">Picks the figure out of a snapshot.</param>
 internal sealed record RegionMetric(string Name, string Type, string Help, Func<CacheRegionStatistics, long> Read);
 
-/// <summary>Renders region statistics in the Prometheus text exposition format (version 0.0.4).</summary>
+/// <summary>The figures of the status page's region table.</summary>
 internal static class RegionMetrics
 {
-    public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
-
     public static readonly IReadOnlyList<RegionMetric> All =
     [
         new("dogpile_hits_total", "counter", "Fresh values served from the cache.", s => s.Hits),
@@ -33,44 +29,4 @@ internal static class RegionMetrics
         new("dogpile_refreshes_running", "gauge", "Refreshes running now on the in-process runner.", s => s.RefreshesRunning),
         new("dogpile_refreshes_queued", "gauge", "Refreshes waiting in the in-process runner's backlog.", s => s.RefreshesQueued),
     ];
-
-    public const string QueueDepthName = "dogpile_refresh_queue_depth";
-
-    public const string QueueDepthHelp = "Refresh jobs waiting in the durable queue.";
-
-    public static string Render(IReadOnlyList<(string Region, CacheRegionStatistics Stats)> regions, IReadOnlyList<(string Queue, long Depth)> queues)
-    {
-        var text = new StringBuilder(4096);
-        foreach (var metric in All)
-        {
-            Header(text, metric.Name, metric.Type, metric.Help);
-            foreach (var (region, stats) in regions)
-            {
-                Sample(text, metric.Name, "region", region, metric.Read(stats));
-            }
-        }
-
-        if (queues.Count > 0)
-        {
-            Header(text, QueueDepthName, "gauge", QueueDepthHelp);
-            foreach (var (queue, depth) in queues)
-            {
-                Sample(text, QueueDepthName, "queue", queue, depth);
-            }
-        }
-
-        return text.ToString();
-    }
-
-    private static void Header(StringBuilder text, string name, string type, string help) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-            .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
-
-    private static void Sample(StringBuilder text, string name, string label, string value, long sample) =>
-        text.Append(name).Append('{').Append(label).Append("=\"").Append(EscapeLabel(value)).Append("\"} ")
-            .Append(sample.ToString(CultureInfo.InvariantCulture)).Append('\n');
-
-    /// <summary>Label values escape backslash, double quote and newline, per the exposition format.</summary>
-    private static string EscapeLabel(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 }

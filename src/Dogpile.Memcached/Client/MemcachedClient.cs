@@ -73,7 +73,7 @@ internal sealed class MemcachedClient : IDisposable
     public ValueTask<MemcachedGetResult> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var encoded = EncodeKey(key);
-        return ServerFor(encoded).ExecuteAsync(encoded, static async (connection, key, ct) =>
+        return ServerFor(encoded).ExecuteAsync("get", encoded, static async (connection, key, ct) =>
         {
             connection.Writer.WriteCommand("mg"u8, key);
             connection.Writer.Write(" v f c t\r\n"u8);
@@ -121,7 +121,7 @@ internal sealed class MemcachedClient : IDisposable
         var tasks = new List<Task<List<(string, MemcachedGetResult)>>>(byServer.Count);
         foreach (var (server, serverKeys) in byServer)
         {
-            tasks.Add(_servers[server].ExecuteAsync(serverKeys, GetBatchAsync, idempotent: true, cancellationToken).AsTask());
+            tasks.Add(_servers[server].ExecuteAsync("get_many", serverKeys, GetBatchAsync, idempotent: true, cancellationToken).AsTask());
         }
 
         foreach (var found in await Task.WhenAll(tasks).ConfigureAwait(false))
@@ -203,7 +203,7 @@ internal sealed class MemcachedClient : IDisposable
 
         var expiration = ToExpiration(ttl);
         var request = new StoreRequest(encoded, value, flags, expiration, mode, compareCas);
-        return ServerFor(encoded).ExecuteAsync(request, static async (connection, request, ct) =>
+        return ServerFor(encoded).ExecuteAsync("set", request, static async (connection, request, ct) =>
         {
             var writer = connection.Writer;
             writer.WriteCommand("ms"u8, request.Key);
@@ -244,7 +244,7 @@ internal sealed class MemcachedClient : IDisposable
     public ValueTask<MemcachedDeleteStatus> DeleteAsync(string key, ulong? compareCas = null, CancellationToken cancellationToken = default)
     {
         var encoded = EncodeKey(key);
-        return ServerFor(encoded).ExecuteAsync((encoded, compareCas), static async (connection, request, ct) =>
+        return ServerFor(encoded).ExecuteAsync("delete", (encoded, compareCas), static async (connection, request, ct) =>
         {
             connection.Writer.WriteCommand("md"u8, request.encoded);
             if (request.compareCas is { } cas)
@@ -271,7 +271,7 @@ internal sealed class MemcachedClient : IDisposable
     {
         var encoded = EncodeKey(key);
         var expiration = ToExpiration(ttl);
-        return ServerFor(encoded).ExecuteAsync((encoded, expiration), static async (connection, request, ct) =>
+        return ServerFor(encoded).ExecuteAsync("touch", (encoded, expiration), static async (connection, request, ct) =>
         {
             connection.Writer.WriteCommand("mg"u8, request.encoded);
             connection.Writer.WriteFlag('T', request.expiration);
@@ -310,7 +310,7 @@ internal sealed class MemcachedClient : IDisposable
     {
         var encoded = EncodeKey(key);
         var expiration = ToExpiration(ttl);
-        return ServerFor(encoded).ExecuteAsync((encoded, delta, increment, initialValue, expiration), static async (connection, request, ct) =>
+        return ServerFor(encoded).ExecuteAsync(increment ? "incr" : "decr", (encoded, delta, increment, initialValue, expiration), static async (connection, request, ct) =>
         {
             var writer = connection.Writer;
             writer.WriteCommand("ma"u8, request.encoded);
@@ -345,7 +345,7 @@ internal sealed class MemcachedClient : IDisposable
     /// <exception cref="MemcachedException">A server failed or is marked dead.</exception>
     public async ValueTask NoopAsync(CancellationToken cancellationToken = default)
     {
-        var tasks = _servers.Select(server => server.ExecuteAsync(0, static async (connection, _, ct) =>
+        var tasks = _servers.Select(server => server.ExecuteAsync("noop", 0, static async (connection, _, ct) =>
         {
             connection.Writer.Write("mn\r\n"u8);
             await connection.FlushAsync(ct).ConfigureAwait(false);

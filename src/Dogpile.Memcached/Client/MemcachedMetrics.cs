@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Dogpile.Memcached.Client;
@@ -29,9 +30,38 @@ internal sealed class MemcachedMetrics : IDisposable
             "dogpile.memcached.servers.marked_dead",
             unit: "{event}",
             description: "Times a server was marked dead after a failed connect.");
+        OperationDuration = Meter.CreateHistogram(
+            "dogpile.memcached.operation.duration",
+            unit: "s",
+            description: "Duration of memcached calls, by operation and server.",
+            tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
     }
 
     public Meter Meter { get; }
+
+    /// <summary>Duration of calls to a server (from taking a connection to the parsed reply), by operation and server.</summary>
+    public Histogram<double> OperationDuration { get; }
+
+    public void RecordOperation(string operation, ServerAddress server, TimeSpan elapsed, string? errorType)
+    {
+        if (!OperationDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { "db.operation.name", operation },
+            { "server", server.RingName },
+        };
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        OperationDuration.Record(elapsed.TotalSeconds, tags);
+    }
 
     public void ConnectionDiscarded(ServerAddress server, Exception cause)
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
@@ -63,7 +64,44 @@ internal sealed class MemcachedServerPool : IDisposable
     /// fresh one. Writes are never retried: the first attempt may have been applied even though its reply was lost.
     /// </param>
     /// <param name="cancellationToken">Cancels the call; the connection in use is then discarded.</param>
-    public async ValueTask<TResult> ExecuteAsync<TState, TResult>(
+    /// <param name="name">The operation's name in traces and <c>dogpile.memcached.operation.duration</c>.</param>
+    public ValueTask<TResult> ExecuteAsync<TState, TResult>(
+        string name,
+        TState state,
+        Func<MemcachedConnection, TState, CancellationToken, ValueTask<TResult>> operation,
+        bool idempotent,
+        CancellationToken cancellationToken)
+        => MemcachedTelemetry.Source.HasListeners() || _metrics?.OperationDuration.Enabled == true
+            ? ExecuteObservedAsync(name, state, operation, idempotent, cancellationToken)
+            : ExecuteCoreAsync(state, operation, idempotent, cancellationToken);
+
+    /// <summary>The call measured and, inside a sampled trace, traced: a second state machine only when someone listens.</summary>
+    private async ValueTask<TResult> ExecuteObservedAsync<TState, TResult>(
+        string name,
+        TState state,
+        Func<MemcachedConnection, TState, CancellationToken, ValueTask<TResult>> operation,
+        bool idempotent,
+        CancellationToken cancellationToken)
+    {
+        Activity? activity = MemcachedTelemetry.StartOperation(name, Address);
+        long started = _timeProvider.GetTimestamp();
+        string? errorType = null;
+        try
+        {
+            return await ExecuteCoreAsync(state, operation, idempotent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            errorType = ex.GetType().FullName;
+            throw;
+        }
+        finally
+        {
+            MemcachedTelemetry.EndOperation(activity, _metrics, name, Address, _timeProvider.GetElapsedTime(started), errorType);
+        }
+    }
+
+    private async ValueTask<TResult> ExecuteCoreAsync<TState, TResult>(
         TState state,
         Func<MemcachedConnection, TState, CancellationToken, ValueTask<TResult>> operation,
         bool idempotent,

@@ -29,7 +29,8 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         {
             // The read every hit makes: awaited directly when the multiplexer's own timeout bounds it (no closure, no
             // second state machine, no timer), through the bounded wrapper otherwise.
-            IDatabase? direct = cancellationToken.CanBeCanceled ? null : connection.DirectDatabase;
+            // Measured or traced reads take the wrapper too (RedisTelemetry): only when someone listens.
+            IDatabase? direct = cancellationToken.CanBeCanceled || RedisTelemetry.Observed ? null : connection.DirectDatabase;
             value = direct is not null
                 ? await direct.StringGetAsync(connection.Keys.Value(key)).ConfigureAwait(false)
                 : await connection.RunAsync(db => db.StringGetAsync(connection.Keys.Value(key)), "GET", cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -94,6 +95,8 @@ internal sealed class RedisConnection : IAsyncDisposable
     {
         long started = _time.GetTimestamp();
         bool sent = false;
+        Activity? activity = RedisTelemetry.StartOperation(what);
+        string? errorType = null;
         try
         {
             Task<IConnectionMultiplexer> connecting = _multiplexer.Value;
@@ -109,7 +112,17 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
+            errorType = typeof(DogpileRedisUnavailableException).FullName;
             throw Unavailable(what, ex, _time.GetElapsedTime(started), sent);
+        }
+        catch (Exception ex)
+        {
+            errorType = ex.GetType().FullName;
+            throw;
+        }
+        finally
+        {
+            RedisTelemetry.EndOperation(activity, what, _time.GetElapsedTime(started), errorType);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Dogpile.Redis;
@@ -8,6 +9,12 @@ namespace Dogpile.Redis;
 /// </summary>
 internal static class JobFieldChecks
 {
+    /// <summary>A version-00 traceparent is 55 characters; later versions may append fields, within this bound.</summary>
+    public const int MaxTraceParentLength = 128;
+
+    /// <summary>W3C: a tracestate of up to 512 characters must be propagated; longer ones are not written by an enqueue.</summary>
+    public const int MaxTraceStateLength = 512;
+
     /// <summary>Checks the fields an enqueue writes, without the regions: what every job must carry, in the form the enqueue writes it.</summary>
     public static string? Validate(Dictionary<string, string> fields, int maxArgumentsSize, out byte[] arguments, out long fence, out long? enqueuedMs)
     {
@@ -76,7 +83,39 @@ internal static class JobFieldChecks
             enqueuedMs = ms;
         }
 
-        return null;
+        return CheckTraceContext(fields);
+    }
+
+    /// <summary>The trace context the worker's span continues: the optional fields, bounded and well formed.</summary>
+    public static ActivityContext TraceContext(Dictionary<string, string> fields)
+        => fields.TryGetValue(JobFields.TraceParent, out string? traceParent)
+            && traceParent.Length is > 0 and <= MaxTraceParentLength
+            && ActivityContext.TryParse(traceParent, fields.GetValueOrDefault(JobFields.TraceState), isRemote: true, out ActivityContext context)
+                ? context
+                : default;
+
+    private static string? CheckTraceContext(Dictionary<string, string> fields)
+    {
+        string traceParent = fields.GetValueOrDefault(JobFields.TraceParent, "");
+        string traceState = fields.GetValueOrDefault(JobFields.TraceState, "");
+        if (traceParent.Length == 0)
+        {
+            return traceState.Length == 0 ? null : "the job carries a tracestate but no traceparent";
+        }
+
+        if (traceParent.Length > MaxTraceParentLength)
+        {
+            return $"the traceparent is {traceParent.Length} characters, over the limit of {MaxTraceParentLength}";
+        }
+
+        if (traceState.Length > MaxTraceStateLength)
+        {
+            return $"the tracestate is {traceState.Length} characters, over the limit of {MaxTraceStateLength}";
+        }
+
+        return ActivityContext.TryParse(traceParent, null, isRemote: true, out _)
+            ? null
+            : $"the traceparent '{Shorten(traceParent)}' is not a W3C trace context";
     }
 
     /// <summary>Lock tokens are short runs of URL-safe characters (Dogpile's are hex); anything else was not written by an enqueue.</summary>

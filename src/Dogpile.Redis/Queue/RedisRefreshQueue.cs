@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Dogpile.Redis.Internal;
@@ -40,6 +41,8 @@ internal sealed class RedisRefreshQueue : IRefreshRunner, IDisposable
     private readonly Counter<long> _deadCounter;
     private readonly Counter<long> _reclaimedCounter;
     private readonly Histogram<double> _jobLag;
+    private readonly Histogram<double> _jobLatency;
+    private readonly Histogram<double> _jobProcess;
     private readonly KeyValuePair<string, object?> _queueTag;
     private long _enqueued;
     private long _deduplicated;
@@ -65,8 +68,11 @@ internal sealed class RedisRefreshQueue : IRefreshRunner, IDisposable
         _deadCounter = _meter.CreateCounter<long>("dogpile.redis.jobs.dead_lettered", "{job}", "Jobs moved to the dead-letter stream.");
         _reclaimedCounter = _meter.CreateCounter<long>("dogpile.redis.jobs.reclaimed", "{job}", "Jobs taken over from idle consumers.");
         _jobLag = _meter.CreateHistogram<double>("dogpile.redis.jobs.lag", "ms", "Time from enqueue to the start of a job's run.");
+        _jobLatency = _meter.CreateHistogram("dogpile.redis.job.latency", "s", "Time from a job's enqueue to the end of its run (completed, failed or dead-lettered).", tags: null, RedisTelemetry.JobAdvice);
+        _jobProcess = _meter.CreateHistogram("dogpile.redis.job.process.duration", "s", "Time from a worker's claim of a job (XREADGROUP or XAUTOCLAIM) to the end of its run.", tags: null, RedisTelemetry.JobAdvice);
         _meter.CreateObservableGauge("dogpile.redis.queue.length", () => new Measurement<long>(Volatile.Read(ref _last).Length, _queueTag), "{job}", "Jobs not yet completed (XLEN), as last read.");
         _meter.CreateObservableGauge("dogpile.redis.queue.pending", () => new Measurement<long>(Volatile.Read(ref _last).Pending, _queueTag), "{job}", "Jobs delivered and not acknowledged (XPENDING), as last read.");
+        _meter.CreateObservableGauge("dogpile.redis.queue.dead_letters", () => new Measurement<long>(Volatile.Read(ref _last).DeadLetterLength, _queueTag), "{job}", "Entries in the dead-letter stream (jobs that failed for good or were malformed), as last read.");
         _meter.CreateObservableGauge("dogpile.redis.queue.lag", () => new Measurement<double>(Volatile.Read(ref _last).Lag.TotalMilliseconds, _queueTag), "ms", "Age of the oldest job not completed, as last read.");
     }
 
@@ -103,6 +109,17 @@ internal sealed class RedisRefreshQueue : IRefreshRunner, IDisposable
             JobFields.Reason, request.Reason.ToString(),
             JobFields.EnqueuedAt, _connection.Time.GetUtcNow().ToUnixTimeMilliseconds(),
         ];
+
+        // The W3C trace context of the call that found the value stale: the worker's job span continues that trace.
+        // Only when there is one: an untraced request adds no fields.
+        ActivityContext parent = request.TraceContext;
+        if (RedisTelemetry.TraceParent(parent) is { } traceParent)
+        {
+            string? traceState = parent.TraceState;
+            args = traceState is { Length: > 0 and <= JobFieldChecks.MaxTraceStateLength }
+                ? [.. args, JobFields.TraceParent, traceParent, JobFields.TraceState, traceState]
+                : [.. args, JobFields.TraceParent, traceParent];
+        }
 
         RedisResult result;
         try
@@ -179,6 +196,20 @@ internal sealed class RedisRefreshQueue : IRefreshRunner, IDisposable
         _jobLag.Record(lag.TotalMilliseconds, _queueTag);
     }
 
+    /// <summary>Records how long one run of a job took from its claim, and from its enqueue when known, by outcome.</summary>
+    internal void RecordRun(string outcome, TimeSpan sinceClaim, TimeSpan? sinceEnqueue)
+    {
+        if (_jobProcess.Enabled)
+        {
+            _jobProcess.Record(sinceClaim.TotalSeconds, _queueTag, new("dogpile.job.outcome", outcome));
+        }
+
+        if (sinceEnqueue is { } latency && _jobLatency.Enabled)
+        {
+            _jobLatency.Record(latency.TotalSeconds, _queueTag, new("dogpile.job.outcome", outcome));
+        }
+    }
+
     internal void CountFailed()
     {
         Interlocked.Increment(ref _failed);
@@ -213,4 +244,10 @@ internal static class JobFields
     public const string Fence = "fence";
     public const string Reason = "refreshReason";
     public const string EnqueuedAt = "enqueuedAt";
+
+    /// <summary>Optional: the W3C trace context of the request that enqueued the job.</summary>
+    public const string TraceParent = "traceparent";
+
+    /// <summary>Optional, only with <see cref="TraceParent"/>: its W3C tracestate.</summary>
+    public const string TraceState = "tracestate";
 }

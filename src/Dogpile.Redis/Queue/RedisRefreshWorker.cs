@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Dogpile.Redis.Internal;
 using Microsoft.Extensions.Hosting;
@@ -264,6 +265,7 @@ public sealed class RedisRefreshWorker : BackgroundService
     private async Task<bool> DispatchAsync(StreamEntry entry, int deliveries, CancellationToken cancellationToken)
     {
         string entryId = (string)entry.Id!;
+        long claimed = _time.GetTimestamp();
         if (!_running.TryAdd(entryId, 0))
         {
             // XAUTOCLAIM handed back a job this worker is still handling (a beat came late): it must not run twice.
@@ -286,7 +288,7 @@ public sealed class RedisRefreshWorker : BackgroundService
             using ITimer heartbeat = _time.CreateTimer(static state => ((JobHeartbeat)state!).Beat(), new JobHeartbeat(this, entryId), HeartbeatPeriod, HeartbeatPeriod);
             try
             {
-                await ProcessAsync(entry, deliveries, _jobs.Token).ConfigureAwait(false);
+                await ProcessAsync(entry, deliveries, claimed, _jobs.Token).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // A bug in one job's handling must not fault the worker: the job stays pending and is handled again.
             catch (Exception ex)
@@ -305,7 +307,7 @@ public sealed class RedisRefreshWorker : BackgroundService
         return true;
     }
 
-    private async Task ProcessAsync(StreamEntry entry, int deliveries, CancellationToken shutdown)
+    private async Task ProcessAsync(StreamEntry entry, int deliveries, long claimed, CancellationToken shutdown)
     {
         string entryId = (string)entry.Id!;
         Dictionary<string, string> fields = new(StringComparer.Ordinal);
@@ -315,6 +317,7 @@ public sealed class RedisRefreshWorker : BackgroundService
         }
 
         string jobId = fields.GetValueOrDefault(JobFields.Job, "");
+        using Activity? activity = StartJobActivity(fields, entryId, jobId, deliveries);
 
         // The whole job is checked before any lock is taken: a job that can never run must not hold its key's lock.
         string? problem = Check(fields, deliveries, out RegisteredRefresh? refresh, out long fence, out TimeSpan lag);
@@ -322,8 +325,12 @@ public sealed class RedisRefreshWorker : BackgroundService
         {
             await ReleaseJobLockAsync(fields).ConfigureAwait(false);
             await DeadLetterAsync(entryId, jobId, fields, problem, shutdown).ConfigureAwait(false);
+            EndRun(activity, "dead_lettered", claimed, sinceEnqueue: null, problem);
             return;
         }
+
+        long started = _time.GetTimestamp();
+        TimeSpan? SinceEnqueue() => fields.ContainsKey(JobFields.EnqueuedAt) ? lag + _time.GetElapsedTime(started) : null;
 
         using var timeout = new CancellationTokenSource(_options.JobTimeout, _time);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(shutdown, timeout.Token);
@@ -354,21 +361,25 @@ public sealed class RedisRefreshWorker : BackgroundService
             // No lock: another owner is creating this key right now, and that creation stands for this job.
             await CompleteAsync(entryId, jobId, refresh.BackendKey).ConfigureAwait(false);
             _queue.CountCompleted(lag);
+            EndRun(activity, "completed", claimed, SinceEnqueue(), error: null);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
             // Shutdown: the job stays pending for another worker.
+            activity?.SetTag("dogpile.job.outcome", "abandoned");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             _queue.CountFailed();
             var late = new TimeoutException($"The job ran longer than JobTimeout ({_options.JobTimeout}).");
             await RecordFailureAsync(entryId, jobId, fields, late, shutdown).ConfigureAwait(false);
+            EndRun(activity, "failed", claimed, SinceEnqueue(), late.Message);
         }
         catch (DogpileRedisUnavailableException ex)
         {
             // Not the job's fault: it stays pending and is retried once Redis is back.
             Log.WorkerLoopFailed(_logger, ex);
+            EndRun(activity, "failed", claimed, SinceEnqueue(), ex.Message);
         }
 #pragma warning disable CA1031 // A failing job is counted, retried, and finally dead-lettered: never fatal to the worker.
         catch (Exception ex)
@@ -376,6 +387,52 @@ public sealed class RedisRefreshWorker : BackgroundService
         {
             _queue.CountFailed();
             await RecordFailureAsync(entryId, jobId, fields, ex, shutdown).ConfigureAwait(false);
+            EndRun(activity, "failed", claimed, SinceEnqueue(), ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// The job's span. A child of the enqueuing request's span, not a link: each job has exactly one enqueuer (a key's
+    /// duplicate refreshes are dropped at the enqueue, not batched), and the point of carrying the context is that the
+    /// trace of the page that found the value stale shows the refresh it caused, in this process, with its spans. A
+    /// link would start a new trace that a trace view shows only as a reference. Retries of the job (after a failure
+    /// or a dead worker) are further children of the same request.
+    /// </summary>
+    private Activity? StartJobActivity(Dictionary<string, string> fields, string entryId, string jobId, int deliveries)
+    {
+        if (!RedisTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        Activity? activity = RedisTelemetry.Source.StartActivity("dogpile.redis.job", ActivityKind.Consumer, JobFieldChecks.TraceContext(fields));
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("messaging.system", "redis");
+            activity.SetTag("messaging.operation.type", "process");
+            activity.SetTag("messaging.destination.name", _redis.Options.QueueName);
+            activity.SetTag("messaging.message.id", entryId);
+            activity.SetTag("messaging.consumer.group.name", _queue.Group);
+            activity.SetTag("dogpile.worker", ConsumerName);
+            activity.SetTag("dogpile.job.id", jobId);
+            activity.SetTag("dogpile.job.deliveries", deliveries);
+            activity.SetTag("dogpile.region", fields.GetValueOrDefault(JobFields.Region));
+            activity.SetTag("dogpile.function", fields.GetValueOrDefault(JobFields.Function));
+        }
+
+        return activity;
+    }
+
+    private void EndRun(Activity? activity, string outcome, long claimed, TimeSpan? sinceEnqueue, string? error)
+    {
+        _queue.RecordRun(outcome, _time.GetElapsedTime(claimed), sinceEnqueue);
+        if (activity is not null)
+        {
+            activity.SetTag("dogpile.job.outcome", outcome);
+            if (error is not null)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, error);
+            }
         }
     }
 

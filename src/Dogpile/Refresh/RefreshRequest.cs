@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dogpile.Internal;
 
 namespace Dogpile;
@@ -38,7 +39,15 @@ public sealed class RefreshRequest
         _function = function;
         _arguments = arguments;
         _run = run;
+        TraceContext = Activity.Current?.Context ?? default;
     }
+
+    /// <summary>
+    /// The trace context of the call that requested the refresh (<see cref="Activity.Current"/> then), so the refresh's
+    /// span continues that trace: the in-process runner uses it, and a durable runner carries it with its job.
+    /// </summary>
+    /// <value><see langword="default"/> when that call was not traced.</value>
+    public ActivityContext TraceContext { get; }
 
     /// <summary>The region's name.</summary>
     public string RegionName { get; }

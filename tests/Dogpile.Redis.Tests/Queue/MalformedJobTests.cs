@@ -15,6 +15,7 @@ public sealed class MalformedJobTests(RedisServer server) : IClassFixture<RedisS
 {
     private const string Arg = "g";
     private const string BackendKey = "jobs:fetch:g";
+    private const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
     /// <summary>Each case: how the job differs from a good one, what its reason says, whether it carries a real lock.</summary>
     private static readonly Dictionary<string, (Action<Dictionary<string, string>> Spoil, string Reason, bool CarriesLock)> Cases = new()
@@ -40,6 +41,10 @@ public sealed class MalformedJobTests(RedisServer server) : IClassFixture<RedisS
         ["token garbage"] = (f => f["token"] = "not a token!", "token", false),
         ["enqueuedAt garbage"] = (f => f["enqueuedAt"] = "yesterday", "enqueuedAt", true),
         ["enqueuedAt out of range"] = (f => f["enqueuedAt"] = long.MaxValue.ToString(CultureInfo.InvariantCulture), "enqueuedAt", true),
+        ["traceparent garbage"] = (f => f["traceparent"] = "not-a-trace-context", "not a W3C trace context", true),
+        ["traceparent oversized"] = (f => f["traceparent"] = "00-" + new string('a', 200), "the traceparent is 203 characters, over the limit of 128", true),
+        ["tracestate oversized"] = (f => (f["traceparent"], f["tracestate"]) = (TraceParent, "v=" + new string('x', 600)), "the tracestate is 602 characters, over the limit of 512", true),
+        ["tracestate without traceparent"] = (f => f["tracestate"] = "v=1", "tracestate but no traceparent", true),
     };
 
     public static TheoryData<string> CaseNames => new(Cases.Keys);

@@ -47,9 +47,16 @@ public sealed class DistributedShowcaseTests
         Assert.InRange(after.Age, 0, 2);
         Assert.Equal(2, await KernelCallsAsync(tracker));
 
-        // The queue was used: the metrics page shows its depth.
+        // The queue was used: /metrics shows the Redis meter beside the regions' (the queue as last read, the jobs this
+        // instance enqueued, the Redis calls it made).
         string metrics = await http1.GetStringAsync(new Uri("metrics", UriKind.Relative));
-        Assert.Contains("dogpile_refresh_queue_depth", metrics, StringComparison.Ordinal);
+        foreach (string name in new[] { "dogpile_redis_queue_length{", "dogpile_redis_queue_dead_letters{", "dogpile_redis_operation_duration_seconds_count{" })
+        {
+            Assert.Contains(name, metrics, StringComparison.Ordinal);
+        }
+
+        string http2Metrics = await http2.GetStringAsync(new Uri("metrics", UriKind.Relative));
+        Assert.Contains(metrics.Split('\n').Concat(http2Metrics.Split('\n')), l => l.StartsWith("dogpile_redis_jobs_enqueued_total{", StringComparison.Ordinal) && !l.EndsWith(" 0", StringComparison.Ordinal));
     }
 
     [Fact]

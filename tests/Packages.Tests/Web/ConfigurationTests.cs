@@ -1,5 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Packages.Web;
 using Packages.Web.Configuration;
 
@@ -31,11 +35,25 @@ public sealed class ConfigurationTests
     [InlineData("Upstream:DelayScale", "-1", "Upstream:DelayScale must be a finite number >= 0")]
     [InlineData("Cache:Refresh", "queue", "Cache:Refresh queue needs Cache:Backend redis")]
     [InlineData("Worker:Enabled", "true", "Worker:Enabled true needs Cache:Refresh queue")]
+    [InlineData("Otel:Endpoint", "collector:4317", "Otel:Endpoint 'collector:4317' is not an absolute http or https URL")]
+    [InlineData("Otel:Endpoint", "ftp://collector", "Otel:Endpoint 'ftp://collector' is not an absolute http or https URL")]
     public void Build_WithAnInvalidSetting_FailsNamingIt(string key, string value, string expected)
     {
         var error = Assert.Throws<StartupException>(() => PackagesWebApp.Build([$"--{key}", value]));
 
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public async Task Build_WithAnOtlpEndpoint_ExportsTracesAndMetricsThere()
+    {
+        await using var app = PackagesWebApp.Build(["--urls", "http://127.0.0.1:0", "--Upstream:DelayScale", "0", "--Otel:Endpoint", "http://127.0.0.1:4317"]);
+
+        // The exporters' options (shared by both signals) point there, and the providers that use them resolve.
+        var exporter = app.Services.GetRequiredService<IOptionsMonitor<OtlpExporterOptions>>().Get(Observability.OtlpOptionsName);
+        Assert.Equal(new Uri("http://127.0.0.1:4317"), exporter.Endpoint);
+        Assert.NotNull(app.Services.GetService<TracerProvider>());
+        Assert.NotNull(app.Services.GetService<MeterProvider>());
     }
 
     [Fact]

@@ -1,58 +1,10 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace Packages.Tests.Web;
 
-public sealed partial class OpsTests
+public sealed class OpsTests
 {
-    [Fact]
-    public async Task Metrics_IsPrometheusText_WithEveryRegionFigure()
-    {
-        await using var web = await WebAppHarness.StartAsync(delayScale: 0);
-        await web.GetReplyAsync("api/packages/kernel/bugs");
-        await web.GetReplyAsync("api/packages/kernel/bugs");
-
-        using var response = await web.GetAsync("metrics");
-        var text = await response.Content.ReadAsStringAsync();
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
-        var typed = new HashSet<string>();
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (TypeLine().Match(line) is { Success: true } type)
-            {
-                typed.Add(type.Groups[1].Value);
-                continue;
-            }
-
-            if (line.StartsWith("# HELP ", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var sample = SampleLine().Match(line);
-            Assert.True(sample.Success, $"not a Prometheus sample line: '{line}'");
-            Assert.Contains(sample.Groups[1].Value, typed);
-        }
-
-        foreach (var name in new[]
-        {
-            "dogpile_hits_total", "dogpile_misses_total", "dogpile_stale_served_total", "dogpile_creations_total",
-            "dogpile_creation_failures_total", "dogpile_lock_waits_total", "dogpile_refreshes_started_total",
-            "dogpile_refreshes_skipped_total", "dogpile_refreshes_failed_total", "dogpile_refreshes_running", "dogpile_refreshes_queued",
-        })
-        {
-            Assert.Contains($"{name}{{region=\"bugs\"}} ", text);
-            Assert.Contains($"{name}{{region=\"packages\"}} ", text);
-        }
-
-        Assert.Contains("dogpile_hits_total{region=\"bugs\"} 1\n", text);
-        Assert.Contains("dogpile_misses_total{region=\"bugs\"} 1\n", text);
-        Assert.DoesNotContain("dogpile_refresh_queue_depth", text); // in-process refresh: no durable queue to report
-    }
-
     [Fact]
     public async Task Healthz_IsOk()
     {
@@ -154,10 +106,4 @@ public sealed partial class OpsTests
         Assert.Equal(HttpStatusCode.NotFound, reply.Status);
         Assert.StartsWith("text/html", reply.ContentType);
     }
-
-    [GeneratedRegex("""^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$""")]
-    private static partial Regex TypeLine();
-
-    [GeneratedRegex("""^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? -?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$""")]
-    private static partial Regex SampleLine();
 }
