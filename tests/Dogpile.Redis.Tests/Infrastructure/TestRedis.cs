@@ -41,8 +41,20 @@ internal static class TestRedis
     /// </summary>
     public static async Task<DogpileRedis> ListeningAsync(this DogpileRedis waiter)
     {
-        await waiter.LockProvider.ListenForReleasesAsync();
-        return waiter;
+        // A multiplexer that has just connected may not have its subscription connection up yet: SUBSCRIBE then fails
+        // at once ("No connection is active"), and the library retries on the next call. A test waits for it instead.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await waiter.LockProvider.ListenForReleasesAsync();
+                return waiter;
+            }
+            catch (Exception ex) when (attempt < 50 && (ex is DogpileRedisUnavailableException || Dogpile.Redis.Internal.RedisConnection.IsUnavailable(ex)))
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     public static async Task<IDatabase> DbAsync(this DogpileRedis redis) => (await redis.GetMultiplexerAsync()).GetDatabase();
