@@ -198,7 +198,7 @@ public sealed partial class CacheRegion
         var release = new LockRelease();
         try
         {
-            (T value, long created) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
+            (T value, long created, _) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
             return new RefreshResult<T>(release.Outcome, value, created);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
