@@ -1,5 +1,4 @@
 using Dogpile.Memcached;
-using Dogpile.Memcached.Client;
 using Dogpile.Memcached.Health;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -7,7 +6,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// The health check of Dogpile's memcached servers, for <c>services.AddHealthChecks()</c>, after
-/// <c>AddDogpile().AddMemcached(...)</c>: <c>services.AddHealthChecks().AddDogpileMemcached();</c>
+/// <c>AddDogpile().AddMemcached(...)</c> (or any registration of one <see cref="MemcachedCacheBackend"/>):
+/// <c>services.AddHealthChecks().AddDogpileMemcached();</c>
 /// </summary>
 public static class MemcachedHealthCheckExtensions
 {
@@ -27,7 +27,11 @@ public static class MemcachedHealthCheckExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.Add(new HealthCheckRegistration(
             name,
-            static sp => new MemcachedHealthCheck(sp.GetRequiredService<MemcachedClient>(), sp.GetRequiredService<MemcachedCacheBackend>().FailurePolicy),
+            static sp =>
+            {
+                MemcachedCacheBackend backend = sp.GetRequiredService<MemcachedCacheBackend>();
+                return new MemcachedHealthCheck(backend.Client, backend.FailurePolicy);
+            },
             failureStatus,
             tags));
     }
