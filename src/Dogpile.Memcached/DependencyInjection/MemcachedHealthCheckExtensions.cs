@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// The health check of Dogpile's memcached servers, for <c>services.AddHealthChecks()</c>, after
-/// <c>AddDogpile().AddMemcached(...)</c> (or any registration of one <see cref="MemcachedCacheBackend"/>):
+/// <c>AddDogpile().AddMemcached(...)</c> (or any registration of one <see cref="DogpileMemcached"/>):
 /// <c>services.AddHealthChecks().AddDogpileMemcached();</c>
 /// </summary>
 public static class MemcachedHealthCheckExtensions
@@ -29,8 +29,8 @@ public static class MemcachedHealthCheckExtensions
             name,
             static sp =>
             {
-                MemcachedCacheBackend backend = sp.GetRequiredService<MemcachedCacheBackend>();
-                return new MemcachedHealthCheck(backend.Client, backend.FailurePolicy);
+                DogpileMemcached memcached = sp.GetRequiredService<DogpileMemcached>();
+                return new MemcachedHealthCheck(memcached.Client, memcached.FailurePolicy);
             },
             failureStatus,
             tags));

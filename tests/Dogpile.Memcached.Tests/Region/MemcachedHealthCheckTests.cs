@@ -14,17 +14,16 @@ public sealed class MemcachedHealthCheckTests
     {
         var services = new ServiceCollection();
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
-        services.AddDogpile().AddRegion("packages").AddMemcached(
-            o =>
+        services.AddDogpile().AddRegion("packages").AddMemcached(o =>
+        {
+            foreach (string server in servers)
             {
-                foreach (string server in servers)
-                {
-                    o.Servers.Add(server);
-                }
+                o.Client.Servers.Add(server);
+            }
 
-                o.RequestTimeout = TimeSpan.FromMilliseconds(500);
-            },
-            configureBackend: o => o.FailurePolicy = policy);
+            o.Client.RequestTimeout = TimeSpan.FromMilliseconds(500);
+            o.Backend.FailurePolicy = policy;
+        });
         services.AddHealthChecks().AddDogpileMemcached();
         return services.BuildServiceProvider();
     }
