@@ -2,7 +2,7 @@ using System.Globalization;
 using Dogpile.DistributedBenchmarks;
 
 // Dogpile.DistributedBenchmarks run <redis host:port> <memcached host:port> <out.md> [scenario...]
-//   Runs the scenarios (all by default: stampede-redis, hits, connections, stampede-memcached, queue, killed), each in a
+//   Runs the scenarios (all by default: stampede-redis, hits, connections, stampede-memcached, queue, killed, outage), each in a
 //   process of its own, and writes their markdown sections to <out.md> and their targets to <out.md>.targets;
 //   bench/run-distributed.sh adds the machine header and writes the doc.
 // Dogpile.DistributedBenchmarks scenario <redis host:port> <memcached host:port> <part.md> <scenario>

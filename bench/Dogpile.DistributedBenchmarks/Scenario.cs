@@ -7,10 +7,10 @@ namespace Dogpile.DistributedBenchmarks;
 internal static class Scenario
 {
     /// <summary>Every scenario, in run order (the priority order: the most important results land first).</summary>
-    public static readonly string[] All = ["stampede-redis", "hits", "connections", "stampede-memcached", "queue", "killed"];
+    public static readonly string[] All = ["stampede-redis", "hits", "connections", "stampede-memcached", "queue", "killed", "outage"];
 
     // The doc's numbering.
-    private static readonly string[] s_docOrder = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue"];
+    private static readonly string[] s_docOrder = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue", "outage"];
 
     public static int DocOrder(string scenario) => Array.IndexOf(s_docOrder, scenario);
 
@@ -31,6 +31,7 @@ internal static class Scenario
                 "stampede-memcached" => await Sections.StampedeMemcachedAsync(memcached),
                 "queue" => await Sections.QueueAsync(redis),
                 "killed" => await Sections.KilledAsync(redis, memcached),
+                "outage" => await Outage.RedisKilledAsync(),
                 _ => throw new ArgumentException($"unknown scenario '{scenario}'; known: {string.Join(", ", All)}"),
             };
         }

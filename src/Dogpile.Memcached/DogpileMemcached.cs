@@ -36,6 +36,12 @@ public sealed class DogpileMemcached : IDisposable
     /// <summary>The cache backend (stores the entry envelope bytes; keys that break memcached's rules are hashed).</summary>
     public ICacheBackend Backend => _backend;
 
+    /// <summary>The client, for the health check.</summary>
+    internal MemcachedClient Client => _client;
+
+    /// <summary>The backend's own failure policy, for the health check.</summary>
+    internal CacheBackendFailurePolicy? FailurePolicy => _backend.FailurePolicy;
+
     /// <summary>The cross-process creation lock (add with a lease, released by compare-and-swap on its owner token).</summary>
     public ICacheLockProvider LockProvider => _locks;
 

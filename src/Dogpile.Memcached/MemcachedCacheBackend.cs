@@ -17,9 +17,11 @@ namespace Dogpile.Memcached;
 /// to live rounded up plus one second: it never disappears before the region's time to live, and at most 2 s after.</para>
 /// <para>Keys: memcached accepts at most 250 bytes without spaces or control characters. <see cref="DefaultKeyMangler"/>
 /// replaces any key that breaks those rules by its SHA-256, so a region works with any key.</para>
-/// <para>Failures surface as <see cref="MemcachedException"/> subtypes: <see cref="MemcachedConnectionException"/>,
-/// <see cref="MemcachedTimeoutException"/>, and <see cref="MemcachedServerUnavailableException"/> while a server that
-/// could not be reached is marked dead.</para>
+/// <para>A server that cannot be used (connect refused or timed out, request timed out, connection lost, or its circuit
+/// breaker open) surfaces as <see cref="CacheBackendUnavailableException"/>, with the client's
+/// <see cref="MemcachedConnectionException"/>, <see cref="MemcachedTimeoutException"/> or
+/// <see cref="MemcachedServerUnavailableException"/> inside; a region serves around it under
+/// <see cref="CacheBackendFailurePolicy.Degrade"/> (see <see cref="MemcachedCacheBackendOptions.FailurePolicy"/>).</para>
 /// </remarks>
 internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
 {
@@ -51,10 +53,14 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
         _client = client;
         _ownsClient = ownsClient;
         _prefix = string.IsNullOrEmpty(options.KeyPrefix) ? null : options.KeyPrefix;
+        FailurePolicy = options.FailurePolicy;
         _maxItemSize = client.MaxItemSize;
         MaxKeyLength = MemcachedKeys.MaxKeyLength - (_prefix?.Length ?? 0);
         DefaultKeyMangler = key => MemcachedKeys.MangleIfUnsafe(key, MaxKeyLength);
     }
+
+    /// <inheritdoc />
+    public CacheBackendFailurePolicy? FailurePolicy { get; }
 
     /// <summary>Always <see langword="false"/>: memcached stores bytes, the region serializes.</summary>
     public bool StoresObjects => false;
@@ -82,7 +88,17 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheEntry?> GetAsync(string key, CancellationToken cancellationToken)
     {
-        MemcachedGetResult result = await _client.GetAsync(ToServerKey(key), cancellationToken).ConfigureAwait(false);
+        long started = _client.Time.GetTimestamp();
+        MemcachedGetResult result;
+        try
+        {
+            result = await _client.GetAsync(ToServerKey(key), cancellationToken).ConfigureAwait(false);
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("GET", ex, _client.Time.GetElapsedTime(started));
+        }
+
         return result.Found ? CacheEntry.FromBytes(result.Value) : null;
     }
 
@@ -102,7 +118,17 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
             serverKeys[i] = ToServerKey(keys[i]);
         }
 
-        IReadOnlyDictionary<string, MemcachedGetResult> found = await _client.GetManyAsync(serverKeys, cancellationToken).ConfigureAwait(false);
+        long started = _client.Time.GetTimestamp();
+        IReadOnlyDictionary<string, MemcachedGetResult> found;
+        try
+        {
+            found = await _client.GetManyAsync(serverKeys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("multi-GET", ex, _client.Time.GetElapsedTime(started));
+        }
+
         var entries = new CacheEntry?[serverKeys.Length];
         for (int i = 0; i < serverKeys.Length; i++)
         {
@@ -149,14 +175,32 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
 
     /// <inheritdoc />
     public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
-        => await _client.DeleteAsync(ToServerKey(key), compareCas: null, cancellationToken).ConfigureAwait(false) == MemcachedDeleteStatus.Deleted;
+    {
+        long started = _client.Time.GetTimestamp();
+        try
+        {
+            return await _client.DeleteAsync(ToServerKey(key), compareCas: null, cancellationToken).ConfigureAwait(false) == MemcachedDeleteStatus.Deleted;
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("DELETE", ex, _client.Time.GetElapsedTime(started));
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
         string[] serverKeys = keys.Select(ToServerKey).ToArray();
-        await Task.WhenAll(serverKeys.Select(k => _client.DeleteAsync(k, compareCas: null, cancellationToken).AsTask())).ConfigureAwait(false);
+        long started = _client.Time.GetTimestamp();
+        try
+        {
+            await Task.WhenAll(serverKeys.Select(k => _client.DeleteAsync(k, compareCas: null, cancellationToken).AsTask())).ConfigureAwait(false);
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("DELETE (batch)", ex, _client.Time.GetElapsedTime(started));
+        }
     }
 
     /// <summary>Disposes the client and closes its sockets, if this backend created it.</summary>
@@ -211,6 +255,7 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
 
     private async Task StoreAsync(string key, string serverKey, byte[] bytes, TimeSpan ttl, CancellationToken cancellationToken)
     {
+        long started = _client.Time.GetTimestamp();
         try
         {
             _ = await _client.SetAsync(serverKey, bytes, flags: 0, ttl, MemcachedStoreMode.Set, compareCas: null, cancellationToken).ConfigureAwait(false);
@@ -222,6 +267,10 @@ internal sealed class MemcachedCacheBackend : ICacheBackend, IDisposable
                 $"The value for key '{key}' is {bytes.Length} bytes; the memcached server refused it as larger than its item size limit " +
                 $"(its -I setting, which also counts the key and item header; the client allows {_maxItemSize} bytes). Nothing was written.",
                 ex);
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("SET", ex, _client.Time.GetElapsedTime(started));
         }
     }
 

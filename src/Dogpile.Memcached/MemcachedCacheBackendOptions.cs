@@ -13,6 +13,15 @@ public sealed class MemcachedCacheBackendOptions : ICheckedOptions
     /// <value>Default: <see langword="null"/> (no prefix). At most 64 characters of printable ASCII other than space.</value>
     public string? KeyPrefix { get; set; }
 
+    /// <summary>
+    /// What regions on this backend do when memcached is unavailable, unless the region sets
+    /// <see cref="CacheRegionOptions.BackendFailurePolicy"/>: <see cref="CacheBackendFailurePolicy.Degrade"/> serves
+    /// around it (at most one creator per key per process during an outage), <see cref="CacheBackendFailurePolicy.Throw"/>
+    /// passes <see cref="CacheBackendUnavailableException"/> on.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (<see cref="CacheBackendFailurePolicy.Degrade"/>).</value>
+    public CacheBackendFailurePolicy? FailurePolicy { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the invalid option.</summary>
     internal void Validate() => ((ICheckedOptions)this).Check().ThrowIfInvalid();
 

@@ -6,9 +6,10 @@ namespace Dogpile.Memcached;
 /// Settings of the memcached client: which servers to use and how hard to try each one.
 /// </summary>
 /// <remarks>
-/// Keys are spread over <see cref="Servers"/> with ketama consistent hashing. A server that cannot be reached is
-/// marked dead for <see cref="DeadServerRetryDelay"/>; its keys are <b>not</b> remapped to the other servers while it
-/// is dead (calls for them fail fast with <see cref="MemcachedServerUnavailableException"/>), because two servers
+/// Keys are spread over <see cref="Servers"/> with ketama consistent hashing. A server that cannot be reached or times out
+/// has its circuit breaker opened (it is marked dead) for <see cref="DeadServerFirstRetryDelay"/>,
+/// doubling per failed probe up to <see cref="DeadServerRetryDelay"/>; its keys are <b>not</b> remapped to the other
+/// servers while it is dead (calls for them fail fast with <see cref="MemcachedServerUnavailableException"/>), because two servers
 /// answering for one key would serve inconsistent values and break locks.
 /// </remarks>
 public sealed class MemcachedClientOptions : ICheckedOptions
@@ -38,9 +39,20 @@ public sealed class MemcachedClientOptions : ICheckedOptions
     /// <value>1 second by default; must be positive.</value>
     public TimeSpan PoolWaitTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a server that could not be reached is considered dead before a call tries it again.</summary>
+    /// <summary>
+    /// The longest a server's circuit breaker stays open between probes (see <see cref="DeadServerFirstRetryDelay"/>): a
+    /// server that is back is used again within it.
+    /// </summary>
     /// <value>5 seconds by default; must not be negative.</value>
     public TimeSpan DeadServerRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a server's circuit breaker stays open after its first failure (a connect refused or timed out, a request
+    /// that timed out): calls for its keys fail at once, without waiting. Each failed probe doubles it, up to
+    /// <see cref="DeadServerRetryDelay"/>, which is thus the longest a recovered server waits to be used again.
+    /// </summary>
+    /// <value>250 milliseconds by default (capped by <see cref="DeadServerRetryDelay"/>); must not be negative.</value>
+    public TimeSpan DeadServerFirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// The largest value the client sends or accepts, in bytes. Larger values are refused before anything is sent,
@@ -74,6 +86,7 @@ public sealed class MemcachedClientOptions : ICheckedOptions
         check.Positive(RequestTimeout, nameof(RequestTimeout));
         check.Positive(PoolWaitTimeout, nameof(PoolWaitTimeout));
         check.NotNegative(DeadServerRetryDelay, nameof(DeadServerRetryDelay));
+        check.NotNegative(DeadServerFirstRetryDelay, nameof(DeadServerFirstRetryDelay));
         check.AtLeast(MaxItemSize, 1, nameof(MaxItemSize));
         return check;
     }

@@ -94,14 +94,34 @@ internal sealed class MemcachedLockProvider : ICacheLockProvider, IDisposable
     {
         string lockKey = LockKeyFor(key);
         byte[] token = NewToken();
-        MemcachedStoreResult result = await _client.SetAsync(lockKey, token, flags: 0, Lease, MemcachedStoreMode.Add, compareCas: null, cancellationToken)
-            .ConfigureAwait(false);
+        long started = _time.GetTimestamp();
+        MemcachedStoreResult result;
+        try
+        {
+            result = await _client.SetAsync(lockKey, token, flags: 0, Lease, MemcachedStoreMode.Add, compareCas: null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("lock ADD", ex, _time.GetElapsedTime(started));
+        }
+
         return result.Stored ? new MemcachedLock(this, key, lockKey, token) : null;
     }
 
     /// <inheritdoc />
     public async ValueTask<bool> IsHeldAsync(string key, CancellationToken cancellationToken)
-        => (await _client.GetAsync(LockKeyFor(key), cancellationToken).ConfigureAwait(false)).Found;
+    {
+        long started = _time.GetTimestamp();
+        try
+        {
+            return (await _client.GetAsync(LockKeyFor(key), cancellationToken).ConfigureAwait(false)).Found;
+        }
+        catch (MemcachedException ex) when (MemcachedUnavailable.Is(ex))
+        {
+            throw MemcachedUnavailable.Wrap("lock GET", ex, _time.GetElapsedTime(started));
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask<ICacheLock?> AcquireAsync(

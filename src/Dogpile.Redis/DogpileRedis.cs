@@ -34,7 +34,7 @@ public sealed class DogpileRedis : IAsyncDisposable
         ILogger logger = LoggerFactory.CreateLogger("Dogpile.Redis");
         _connection = new RedisConnection(options, TimeProvider, logger);
         var local = new LocalFallback(options.LocalFallbackDuration, options.LocalFallbackCapacity, TimeProvider);
-        _backend = new RedisCacheBackend(_connection, local, options.MaxValueBytes, logger);
+        _backend = new RedisCacheBackend(_connection, local, options.MaxValueBytes, logger) { FailurePolicy = options.FailurePolicy };
         LockProvider = new RedisLockProvider(_connection, options, logger);
         _invalidation = new RedisInvalidationStore(_connection, logger);
         _queue = new RedisRefreshQueue(_connection, options, logger);

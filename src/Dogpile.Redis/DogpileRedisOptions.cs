@@ -19,7 +19,10 @@ namespace Dogpile.Redis;
 /// call is also cut off after <see cref="OperationTimeout"/> by a timer of its own (a timer-queue registration per
 /// call: give a shared multiplexer <c>asyncTimeout</c> ≤ <see cref="OperationTimeout"/> to avoid it). A call that fails
 /// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
-/// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
+/// <see cref="LocalFallbackDuration"/>). After a failure the circuit breaker (<see cref="BreakerMinInterval"/>,
+/// <see cref="BreakerMaxInterval"/>) makes the next calls fail at once, without waiting, with one probe at a time. A
+/// region serves around the failure under <see cref="CacheBackendFailurePolicy.Degrade"/> (see <see cref="FailurePolicy"/>).
+/// Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
 /// </remarks>
 public sealed class DogpileRedisOptions : ICheckedOptions
 {
@@ -44,8 +47,33 @@ public sealed class DogpileRedisOptions : ICheckedOptions
     public int MaxValueBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>The longest any single Redis call may take before it fails with <see cref="DogpileRedisUnavailableException"/>.</summary>
-    /// <value>Default: 2 seconds.</value>
-    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <value>
+    /// Default: 1 second. It is what the first request that meets a hung Redis pays (after it the breaker answers at once),
+    /// so it must be affordable to a web page; Redis on a network answers in about a millisecond, and a limit far below a
+    /// second would trip the breaker on a healthy server during a GC pause or a burst of thread-pool growth. The
+    /// multiplexer checks its timeouts on a 1 s heartbeat, so a hung call can last up to a second longer.
+    /// </value>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the connection's circuit breaker stays open after the first failure (not connected, timed out, connection
+    /// lost): calls fail at once, without waiting. Each failed probe doubles it, up to <see cref="BreakerMaxInterval"/>.
+    /// </summary>
+    /// <value>Default: 250 milliseconds.</value>
+    public TimeSpan BreakerMinInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest the circuit breaker stays open between probes: a Redis that is back is found within it (sooner when the multiplexer reconnects).</summary>
+    /// <value>Default: 5 seconds.</value>
+    public TimeSpan BreakerMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// What regions on this backend do when Redis is unavailable, unless the region sets
+    /// <see cref="CacheRegionOptions.BackendFailurePolicy"/>: <see cref="CacheBackendFailurePolicy.Degrade"/> serves
+    /// around it (at most one creator per key per process during an outage), <see cref="CacheBackendFailurePolicy.Throw"/>
+    /// passes <see cref="DogpileRedisUnavailableException"/> on.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (<see cref="CacheBackendFailurePolicy.Degrade"/>).</value>
+    public CacheBackendFailurePolicy? FailurePolicy { get; set; }
 
     /// <summary>
     /// How long entries read from or written to Redis are kept in process memory (as bytes) to be served when Redis
@@ -113,6 +141,11 @@ public sealed class DogpileRedisOptions : ICheckedOptions
         check.AtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
         check.AtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
         check.Positive(OperationTimeout, nameof(OperationTimeout));
+        check.Positive(BreakerMaxInterval, nameof(BreakerMaxInterval));
+        check.Require(
+            BreakerMinInterval >= TimeSpan.Zero && BreakerMinInterval <= BreakerMaxInterval,
+            nameof(BreakerMinInterval),
+            $"({BreakerMinInterval}) must be between zero and BreakerMaxInterval ({BreakerMaxInterval})");
         check.Positive(LockLease, nameof(LockLease));
         check.Positive(LockPollMinInterval, nameof(LockPollMinInterval));
         check.Positive(DeduplicationWindow, nameof(DeduplicationWindow));

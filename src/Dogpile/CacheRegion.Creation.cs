@@ -62,7 +62,7 @@ public sealed partial class CacheRegion
                 $"Key '{call.Key}' is being created as a {result.Value?.GetType().Name ?? "null"} by a concurrent caller, not the {typeof(T).Name} this caller asked for.");
         }
 
-        return new CacheItem<T>(value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, result.Stale, result.Stale ? CacheItemSource.Stale : CacheItemSource.Miss, result.Expiration);
+        return new CacheItem<T>(value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, result.Stale, result.Stale ? CacheItemSource.Stale : CacheItemSource.Miss, result.Expiration, result.Degraded);
     }
 
     private Flight JoinOrStartFlight<TState, T>(Call<TState, T> call, out bool joined)
@@ -123,6 +123,7 @@ public sealed partial class CacheRegion
         ICacheLock? distributedLock = null;
         bool handedOff = false;
         LockRelease? release = null;
+        bool lockUnavailable = false;
         try
         {
             if (_lockProvider is not null)
@@ -133,20 +134,31 @@ public sealed partial class CacheRegion
                 {
                     distributedLock = await waiter.AcquireAsync(_lockProvider, _lockTimeout, cancellationToken).ConfigureAwait(false);
                 }
+                catch (CacheBackendUnavailableException ex) when (_degrade)
+                {
+                    // The key's gate is held: one creator per key in this process, none across processes.
+                    wait?.Stop("unavailable");
+                    OnLockUnavailable(call.Key, ex);
+                    lockUnavailable = true;
+                }
                 catch (Exception ex)
                 {
                     wait?.Stop(ex is TimeoutException ? "timeout" : cancellationToken.IsCancellationRequested ? "cancelled" : "failed");
                     throw;
                 }
 
-                wait?.Stop(distributedLock is null ? "value_produced" : "acquired");
-                if (distributedLock is null)
+                if (!lockUnavailable)
+                {
+                    wait?.Stop(distributedLock is null ? "value_produced" : "acquired");
+                }
+
+                if (distributedLock is null && !lockUnavailable)
                 {
                     Lookup<T> produced = waiter.Produced;
                     return new FlightResult(produced.Value, produced.Entry!.CreatedUtcTicks, produced.Entry.Expiration, stale: false);
                 }
 
-                release = new LockRelease();
+                release = distributedLock is null ? null : new LockRelease();
             }
 
             if (reread)
@@ -158,16 +170,17 @@ public sealed partial class CacheRegion
                 long now = _clock.CoarseUtcTicks;
                 ReadAction action = lookup.IsFresh ? ReadAction.Serve
                     : EntryPolicy.Decide(lookup.State, IsBackingOff(call.BackendKey, now), refreshBusy: false, _backgroundRefresh);
+                bool degraded = lockUnavailable || lookup.Entry is { CreatedDuringOutage: true };
                 if (action == ReadAction.Serve)
                 {
                     // Another caller (or process) created it while we waited for the lock.
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false, degraded);
                 }
 
                 if (action == ReadAction.ServeStale)
                 {
                     // A creation failed moments ago and left a usable value: stale-if-error, not another attempt.
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true, degraded);
                 }
 
                 if (action == ReadAction.ServeStaleAndRefresh)
@@ -175,12 +188,12 @@ public sealed partial class CacheRegion
                     // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
                     handedOff = true;
                     await ScheduleAsync(NewRefreshRequest(call, ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true, degraded);
                 }
             }
 
-            (T value, long created) = await CreateAndStoreAsync(call, distributedLock, release, cancellationToken).ConfigureAwait(false);
-            return new FlightResult(value, created, call.Expiration, stale: false);
+            (T value, long created, bool notStored) = await CreateAndStoreAsync(call, distributedLock, release, cancellationToken).ConfigureAwait(false);
+            return new FlightResult(value, created, call.Expiration, stale: false, lockUnavailable || notStored);
         }
         finally
         {
@@ -195,8 +208,11 @@ public sealed partial class CacheRegion
         }
     }
 
-    /// <summary>Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can).</summary>
-    private async ValueTask<(T Value, long CreatedUtcTicks)> CreateAndStoreAsync<TState, T>(
+    /// <summary>
+    /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can).
+    /// <c>HeldDuringOutage</c>: the backend was unavailable, so the value is held in this process instead (Degrade).
+    /// </summary>
+    private async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
         Call<TState, T> call,
         ICacheLock? distributedLock,
         LockRelease? release,
@@ -228,7 +244,7 @@ public sealed partial class CacheRegion
             _failures.Succeeded(call.BackendKey);
             release?.Outcome = RefreshOutcome.NotCached;
             activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
-            return (value, created);
+            return (value, created, false);
         }
 
         CacheEntry entry = MakeEntry(value, created, call.Expiration, duration, call.Options?.TagArray);
@@ -249,7 +265,7 @@ public sealed partial class CacheRegion
                 await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
             }
 
-            _unstored.Forget(call.Key);
+            ForgetLocal(call.Key);
             _failures.Succeeded(call.BackendKey);
         }
         catch (CacheValueTooLargeException ex)
@@ -259,7 +275,16 @@ public sealed partial class CacheRegion
             release?.Outcome = RefreshOutcome.NotCached;
             HoldUnstorable(call.Key, call.BackendKey, entry, ex);
             activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
-            return (value, created);
+            return (value, created, false);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            // Dropped, not retried; the value is held here so the key's next callers do not create it again.
+            release?.DistributedReleased = false;
+            _failures.Succeeded(call.BackendKey);
+            OnBackendWriteFailed(BackendOperation.Write, call.Key, ex);
+            HoldCreatedDuringOutage(call.Key, entry);
+            return (value, created, true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -270,7 +295,7 @@ public sealed partial class CacheRegion
         }
 
         activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
-        return (value, created);
+        return (value, created, false);
     }
 
     private async ValueTask ReleaseQuietlyAsync(ICacheLock distributedLock, string key)

@@ -129,7 +129,7 @@ public sealed partial class CacheRegion
         {
             // This process is already creating the key, and will re-read it under the lock: a read of our own would
             // only be another round trip (a hundred callers of a cold key would send a hundred reads).
-            return UnwrapAsync(WaitForCreationAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), default, cancellationToken));
+            return UnwrapAsync(CountDegradedAsync(WaitForCreationAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), default, cancellationToken)));
         }
 
         // A led read goes to AwaitReadAsync even if it has completed since StartRead looked: only there is the lead
@@ -168,6 +168,7 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken)
     {
         CacheEntry? entry;
+        bool readFailed = false;
         try
         {
             entry = await read.ConfigureAwait(false);
@@ -182,20 +183,22 @@ public sealed partial class CacheRegion
         }
         catch (Exception ex)
         {
+            // Joiners get the same exception and each answers it as this caller does.
             _sharedReads.Fail(lead, ex);
-            throw;
+            entry = OnBackendReadFailed(key, ex);
+            readFailed = true;
         }
 
         // A remote entry arrives as bytes: classified (and decoded) here, a fresh one is served without the slow path.
         Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
-        if (lookup.State == EntryState.Fresh)
+        if (lookup.State == EntryState.Fresh && !readFailed)
         {
             CountHit();
             return lookup.Value;
         }
 
         Call<TState, T> call = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
-        return (await GetOrCreateSlowAsync(call, entry, true, default, cancellationToken).ConfigureAwait(false)).Value;
+        return (await GetOrCreateSlowAsync(call, entry, true, default, cancellationToken, readFailed).ConfigureAwait(false)).Value;
     }
 
     /// <summary>Like <see cref="GetOrCreateAsync{TState, T}"/>, but returns the value with its metadata and how it was served (hit, stale or miss).</summary>
@@ -218,7 +221,7 @@ public sealed partial class CacheRegion
         Call<TState, T> call = NewCall(key, backendKey, state, creator, options, null, null);
         if (_memory is null && _flights.ContainsKey(backendKey))
         {
-            return WaitForCreationAsync(call, default, cancellationToken);
+            return CountDegradedAsync(WaitForCreationAsync(call, default, cancellationToken));
         }
 
         return GetOrCreateSlowAsync(call, null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
@@ -238,6 +241,12 @@ public sealed partial class CacheRegion
         return new Call<TState, T>(key, backendKey, state, creator, options, ResolveExpiration(options), function, arguments);
     }
 
+    private async ValueTask<CacheItem<T>> CountDegradedAsync<T>(ValueTask<CacheItem<T>> pending)
+    {
+        CacheItem<T> item = await pending.ConfigureAwait(false);
+        return item.Degraded ? ServedDegraded(item) : item;
+    }
+
     private static async ValueTask<T> UnwrapAsync<T>(ValueTask<CacheItem<T>> item) => (await item.ConfigureAwait(false)).Value;
 
     private async ValueTask<CacheItem<T>> GetOrCreateSlowAsync<TState, T>(
@@ -245,7 +254,8 @@ public sealed partial class CacheRegion
         CacheEntry? entry,
         bool entryRead,
         ValueTask<CacheEntry?> pendingRead,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool readFailed = false)
     {
         if (!entryRead)
         {
@@ -258,8 +268,19 @@ public sealed partial class CacheRegion
                 CountUnreadable(call.Key, ex);
                 entry = null;
             }
+            catch (CacheBackendUnavailableException ex) when (_degrade)
+            {
+                entry = OnBackendReadFailed(call.Key, ex);
+                readFailed = true;
+            }
         }
 
+        CacheItem<T> item = await ServeSlowAsync(call, entry, cancellationToken).ConfigureAwait(false);
+        return readFailed || item.Degraded ? ServedDegraded(item) : item;
+    }
+
+    private async ValueTask<CacheItem<T>> ServeSlowAsync<TState, T>(Call<TState, T> call, CacheEntry? entry, CancellationToken cancellationToken)
+    {
         long now = _clock.CoarseUtcTicks;
         Lookup<T> lookup = Classify<T>(call.Key, entry, now);
         switch (Decide(lookup.State, call.BackendKey, now))

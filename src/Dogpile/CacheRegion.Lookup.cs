@@ -100,9 +100,10 @@ public sealed partial class CacheRegion
     }
 
     /// <summary>Reads the key now (never a shared read) and classifies what is there.</summary>
+    /// <remarks>Under Degrade, an unavailable backend reads as a miss (see <see cref="OnBackendReadFailed"/>).</remarks>
     private async ValueTask<Lookup<T>> ReadLookupAsync<T>(string key, string backendKey, CancellationToken cancellationToken)
     {
-        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        (CacheEntry? entry, _) = await ReadOrDegradeAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         return Classify<T>(key, entry, _clock.CoarseUtcTicks);
     }
 
@@ -280,5 +281,6 @@ public sealed partial class CacheRegion
             now,
             lookup.State is EntryState.Stale or EntryState.TooStale,
             source,
-            lookup.Entry.Expiration);
+            lookup.Entry.Expiration,
+            lookup.Entry.CreatedDuringOutage);
 }

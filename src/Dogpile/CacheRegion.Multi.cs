@@ -41,12 +41,14 @@ public sealed partial class CacheRegion
         TimeSpan? ttl = TimeToLive(expiration);
         long created = _marks.StampCreated();
         var writes = new List<CacheWrite>();
+        var keys = new List<string>();
         foreach (KeyValuePair<string, T> item in items)
         {
             string backendKey = ToBackendKey(item.Key);
             writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero, options?.TagArray), ttl));
             _failures.Succeeded(backendKey);
-            _unstored.Forget(item.Key);
+            ForgetLocal(item.Key);
+            keys.Add(item.Key);
         }
 
         if (writes.Count == 0)
@@ -55,7 +57,24 @@ public sealed partial class CacheRegion
         }
 
         ValueTask write = _backend.SetManyAsync(writes, cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)) : write;
+        return _memory is null ? SetManyOrDegradeAsync(write, writes, keys) : write;
+    }
+
+    /// <summary>A remote batch write in flight: under Degrade a failed one is dropped, and this process holds the values it set.</summary>
+    private async ValueTask SetManyOrDegradeAsync(ValueTask write, List<CacheWrite> writes, List<string> keys)
+    {
+        try
+        {
+            await ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)).ConfigureAwait(false);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            OnBackendWriteFailed(BackendOperation.Write, string.Join(",", keys), ex);
+            for (int i = 0; i < writes.Count; i++)
+            {
+                HoldCreatedDuringOutage(keys[i], writes[i].Entry);
+            }
+        }
     }
 
     /// <summary>Removes many values.</summary>
@@ -73,11 +92,24 @@ public sealed partial class CacheRegion
         IReadOnlyList<string> backendKeys = ToBackendKeys(keys);
         foreach (string key in keys)
         {
-            _unstored.Forget(key);
+            ForgetLocal(key);
         }
 
         ValueTask removal = _backend.RemoveManyAsync(backendKeys, cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(removal, backendKeys) : removal;
+        return _memory is null ? RemoveManyOrDegradeAsync(removal, keys, backendKeys) : removal;
+    }
+
+    /// <summary>A remote batch removal in flight: under Degrade a failed one is dropped, logged and counted once.</summary>
+    private async ValueTask RemoveManyOrDegradeAsync(ValueTask removal, IReadOnlyList<string> keys, IReadOnlyList<string> backendKeys)
+    {
+        try
+        {
+            await ForgetSharedReadsAfterAsync(removal, backendKeys).ConfigureAwait(false);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            OnBackendWriteFailed(BackendOperation.Remove, string.Join(",", keys), ex);
+        }
     }
 
     /// <summary>
@@ -236,7 +268,15 @@ public sealed partial class CacheRegion
                     slot.Gate = await AcquireGateAsync(slot.Key, slot.BackendKey, cancellationToken).ConfigureAwait(false);
                     if (_lockProvider is not null)
                     {
-                        slot.DistributedLock = await _lockProvider.AcquireAsync(slot.BackendKey, _lockTimeout, valueProduced: null, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            slot.DistributedLock = await _lockProvider.AcquireAsync(slot.BackendKey, _lockTimeout, valueProduced: null, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (CacheBackendUnavailableException ex) when (_degrade)
+                        {
+                            // The key's gate is held: one creator per key in this process.
+                            OnLockUnavailable(slot.Key, ex);
+                        }
                     }
                 }
 
@@ -374,12 +414,18 @@ public sealed partial class CacheRegion
                 Log.WriteSuperseded(_logger, Name, slot.Key);
             }
 
-            _unstored.Forget(slot.Key);
+            ForgetLocal(slot.Key);
         }
         catch (CacheValueTooLargeException ex)
         {
             slot.DistributedReleased = false;
             HoldUnstorable(slot.Key, slot.BackendKey, entry, ex);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            slot.DistributedReleased = false;
+            OnBackendWriteFailed(BackendOperation.Write, slot.Key, ex);
+            HoldCreatedDuringOutage(slot.Key, entry);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -399,7 +445,7 @@ public sealed partial class CacheRegion
             await _backend.SetManyAsync(writes, CancellationToken.None).ConfigureAwait(false);
             foreach (string key in keys)
             {
-                _unstored.Forget(key);
+                ForgetLocal(key);
             }
 
             return;
@@ -410,6 +456,17 @@ public sealed partial class CacheRegion
         catch (CacheValueTooLargeException ex)
         {
             HoldUnstorable(keys[0], writes[0].Key, writes[0].Entry, ex);
+            return;
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            // One failure for the batch, logged and counted once; every value is held here.
+            OnBackendWriteFailed(BackendOperation.Write, string.Join(",", keys), ex);
+            for (int i = 0; i < writes.Count; i++)
+            {
+                HoldCreatedDuringOutage(keys[i], writes[i].Entry);
+            }
+
             return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -423,11 +480,16 @@ public sealed partial class CacheRegion
             try
             {
                 await _backend.SetAsync(writes[i].Key, writes[i].Entry, writes[i].TimeToLive, CancellationToken.None).ConfigureAwait(false);
-                _unstored.Forget(keys[i]);
+                ForgetLocal(keys[i]);
             }
             catch (CacheValueTooLargeException ex)
             {
                 HoldUnstorable(keys[i], writes[i].Key, writes[i].Entry, ex);
+            }
+            catch (CacheBackendUnavailableException ex) when (_degrade)
+            {
+                OnBackendWriteFailed(BackendOperation.Write, keys[i], ex);
+                HoldCreatedDuringOutage(keys[i], writes[i].Entry);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -504,6 +566,18 @@ public sealed partial class CacheRegion
         {
             CountUnreadable(string.Join(",", keys), ex);
             return new CacheEntry?[backendKeys.Length];
+        }
+        catch (Exception ex) when (_degrade && ex is CacheBackendUnavailableException)
+        {
+            // Every key what this process holds for it, or a miss; the failure counted (and logged) once for the batch.
+            _ = OnBackendReadFailed(string.Join(",", keys), ex);
+            var held = new CacheEntry?[backendKeys.Length];
+            for (int i = 0; i < held.Length; i++)
+            {
+                held[i] = HeldDuringOutage(keys[i]);
+            }
+
+            return held;
         }
     }
 

@@ -200,7 +200,7 @@ public sealed partial class CacheRegion
         using Activity? activity = DogpileTracing.StartRefresh(Name, call.Key, _traceKeys, request.Reason, request.TraceContext);
         try
         {
-            (T value, long created) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
+            (T value, long created, _) = await CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
             activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
             return new RefreshResult<T>(release.Outcome, value, created);
         }

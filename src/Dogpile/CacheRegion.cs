@@ -109,6 +109,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
         _validator = options.ValueValidator;
         _lockProvider = options.LockProvider;
+        _degrade = (options.BackendFailurePolicy ?? _backend.FailurePolicy ?? CacheBackendFailurePolicy.Degrade) == CacheBackendFailurePolicy.Degrade;
         _lockReadsBackend = _lockProvider?.ReadsFrom(_backend) ?? false;
         _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
         _staleWindowTicks = options.StaleWindow.Ticks;
@@ -148,8 +149,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
     /// <typeparam name="T">The value type.</typeparam>
     /// <param name="key">The key.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>A hit with the value, or a miss.</returns>
+    /// <returns>A hit with the value, or a miss (<see cref="CacheResult{T}.Degraded"/> when the backend was unavailable).</returns>
     /// <exception cref="ArgumentException">The key is null, empty, or too long for the backend.</exception>
+    /// <exception cref="CacheBackendUnavailableException">The backend is unavailable and the policy is <see cref="CacheBackendFailurePolicy.Throw"/>.</exception>
     // Pooled box: a remote hit suspends here on every read (with the backend's, about 350 B less garbage per hit).
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
@@ -167,6 +169,13 @@ public sealed partial class CacheRegion : IAsyncDisposable
             CountUnreadable(key, ex);
             entry = null;
         }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            entry = OnBackendReadFailed(key, ex);
+            Lookup<T> held = Classify<T>(key, entry, _clock.CoarseUtcTicks);
+            _counters.DegradedServed();
+            return held.IsFresh ? new CacheResult<T>(held.Value) : CacheResult<T>.DegradedMiss;
+        }
 
         Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
         return lookup.IsFresh ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
@@ -183,15 +192,16 @@ public sealed partial class CacheRegion : IAsyncDisposable
     public async ValueTask<CacheItem<T>?> GetItemAsync<T>(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        CacheEntry? entry = await ReadAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        (CacheEntry? entry, bool failed) = await ReadOrDegradeAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         long now = _clock.CoarseUtcTicks;
         Lookup<T> lookup = Classify<T>(key, entry, now);
-        return lookup.State switch
+        CacheItem<T>? item = lookup.State switch
         {
             EntryState.Fresh or EntryState.FreshEarly => ToItem(lookup, now, CacheItemSource.Hit),
             EntryState.Stale or EntryState.TooStale => ToItem(lookup, now, CacheItemSource.Stale),
             _ => null,
         };
+        return failed && item is { } served ? ServedDegraded(served) : item;
     }
 
     /// <summary>Stores a value now, replacing any other; it counts as created at this moment.</summary>
@@ -207,9 +217,23 @@ public sealed partial class CacheRegion : IAsyncDisposable
         TimeSpan? expiration = ResolveExpiration(options);
         CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero, options?.TagArray);
         _failures.Succeeded(backendKey);
-        _unstored.Forget(key);
+        ForgetLocal(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
+        return _memory is null ? SetOrDegradeAsync(write, key, backendKey, entry) : write;
+    }
+
+    /// <summary>A remote set in flight: under Degrade a failed one is dropped, and this process holds the value it set.</summary>
+    private async ValueTask SetOrDegradeAsync(ValueTask write, string key, string backendKey, CacheEntry entry)
+    {
+        try
+        {
+            await ForgetSharedReadsAfterAsync(write, backendKey).ConfigureAwait(false);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            OnBackendWriteFailed(BackendOperation.Write, key, ex);
+            HoldCreatedDuringOutage(key, entry);
+        }
     }
 
     /// <summary>Removes a value.</summary>
@@ -219,9 +243,23 @@ public sealed partial class CacheRegion : IAsyncDisposable
     public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        _unstored.Forget(key);
+        ForgetLocal(key);
         ValueTask<bool> removal = _backend.RemoveAsync(backendKey, cancellationToken);
-        return _memory is null ? ForgetSharedReadAfterAsync(removal, backendKey) : removal;
+        return _memory is null ? RemoveOrDegradeAsync(removal, key, backendKey) : removal;
+    }
+
+    /// <summary>A remote removal in flight: under Degrade a failed one is dropped (false: nothing known to be removed).</summary>
+    private async ValueTask<bool> RemoveOrDegradeAsync(ValueTask<bool> removal, string key, string backendKey)
+    {
+        try
+        {
+            return await ForgetSharedReadAfterAsync(removal, backendKey).ConfigureAwait(false);
+        }
+        catch (CacheBackendUnavailableException ex) when (_degrade)
+        {
+            OnBackendWriteFailed(BackendOperation.Remove, key, ex);
+            return false;
+        }
     }
 
     /// <summary>
@@ -269,7 +307,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         Log.Invalidated(_logger, Name, mode);
         if (_invalidationStore is not null)
         {
-            await _invalidationStore.PublishAsync(Name, marks, cancellationToken).ConfigureAwait(false);
+            await PublishInvalidationAsync(marks, cancellationToken).ConfigureAwait(false);
         }
     }
 

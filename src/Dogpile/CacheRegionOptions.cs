@@ -89,6 +89,17 @@ public sealed class CacheRegionOptions : ICheckedOptions
     /// <value>Default: <see cref="TraceKeyMode.Hashed"/>.</value>
     public TraceKeyMode TraceKeys { get; set; } = TraceKeyMode.Hashed;
 
+    /// <summary>
+    /// What the region does when its backend, lock provider or invalidation store is unavailable (a
+    /// <see cref="CacheBackendUnavailableException"/>): <see cref="CacheBackendFailurePolicy.Degrade"/> serves around it
+    /// (at most one creator per key per process during an outage), <see cref="CacheBackendFailurePolicy.Throw"/> fails fast.
+    /// </summary>
+    /// <value>
+    /// Default: <see langword="null"/>: the backend's <see cref="ICacheBackend.FailurePolicy"/> if it has one, otherwise
+    /// <see cref="CacheBackendFailurePolicy.Degrade"/>.
+    /// </value>
+    public CacheBackendFailurePolicy? BackendFailurePolicy { get; set; }
+
     /// <summary>The cross-process creation lock. <see langword="null"/>: callers are coordinated in this process only.</summary>
     /// <value>Default: <see langword="null"/>.</value>
     public ICacheLockProvider? LockProvider { get; set; }

@@ -12,11 +12,26 @@ public readonly struct CacheResult<T>
         Value = value;
     }
 
+    private CacheResult(bool degraded)
+    {
+        Value = default!;
+        Degraded = degraded;
+    }
+
+    /// <summary>A miss because the backend could not be read (<see cref="CacheBackendFailurePolicy.Degrade"/>).</summary>
+    internal static CacheResult<T> DegradedMiss => new(degraded: true);
+
     /// <summary>Whether a fresh value was found.</summary>
     public bool HasValue { get; }
 
     /// <summary>The value; <see langword="default"/> on a miss.</summary>
     public T Value { get; }
+
+    /// <summary>
+    /// Whether the backend was unavailable for this read and the answer came without it (a miss under
+    /// <see cref="CacheBackendFailurePolicy.Degrade"/>): the value may exist in the backend.
+    /// </summary>
+    public bool Degraded { get; }
 }
 
 /// <summary>How a value was served.</summary>
@@ -38,8 +53,9 @@ public readonly struct CacheItem<T>
 {
     private readonly long _nowUtcTicks;
 
-    internal CacheItem(T value, long createdUtcTicks, long nowUtcTicks, bool isStale, CacheItemSource source, TimeSpan? expiration)
+    internal CacheItem(T value, long createdUtcTicks, long nowUtcTicks, bool isStale, CacheItemSource source, TimeSpan? expiration, bool degraded = false)
     {
+        Degraded = degraded;
         Value = value;
         CreatedUtcTicks = createdUtcTicks;
         _nowUtcTicks = nowUtcTicks;
@@ -66,5 +82,14 @@ public readonly struct CacheItem<T>
     /// <summary>The value's logical expiration; <see langword="null"/> when it never expires.</summary>
     public TimeSpan? Expiration { get; }
 
+    /// <summary>
+    /// Whether the shared backend (or its lock) was unavailable while this value was served, so it came from this
+    /// process alone: created here under the in-process lock, or held here since such a creation
+    /// (<see cref="CacheBackendFailurePolicy.Degrade"/>). Other processes may hold another value for the key meanwhile.
+    /// </summary>
+    public bool Degraded { get; }
+
     internal long CreatedUtcTicks { get; }
+
+    internal CacheItem<T> AsDegraded() => new(Value, CreatedUtcTicks, _nowUtcTicks, IsStale, Source, Expiration, degraded: true);
 }

@@ -13,7 +13,9 @@ public sealed class FaultyServerTests
 
     private static MemcachedClient NewClient(FakeMemcachedServer fake, TimeSpan? requestTimeout = null)
     {
-        var options = new MemcachedClientOptions { MaxConnectionsPerServer = 2, RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(10) };
+        // No breaker interval: these tests are about the connection a fault leaves behind, and the next call must reach
+        // the server (a request timeout would otherwise make it fail fast for a moment).
+        var options = new MemcachedClientOptions { MaxConnectionsPerServer = 2, RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(10), DeadServerFirstRetryDelay = TimeSpan.Zero };
         options.Servers.Add(fake.Endpoint);
         return new MemcachedClient(options);
     }

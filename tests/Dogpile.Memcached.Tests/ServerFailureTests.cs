@@ -11,7 +11,8 @@ public sealed class ServerFailureTests
 
     private static MemcachedClient NewClient(TimeProvider time, params string[] servers)
     {
-        var options = new MemcachedClientOptions { DeadServerRetryDelay = RetryDelay, RequestTimeout = TimeSpan.FromSeconds(5) };
+        // A fixed retry delay (first = longest), the subject here; the breaker's doubling has tests of its own.
+        var options = new MemcachedClientOptions { DeadServerRetryDelay = RetryDelay, DeadServerFirstRetryDelay = RetryDelay, RequestTimeout = TimeSpan.FromSeconds(5) };
         foreach (var server in servers)
         {
             options.Servers.Add(server);

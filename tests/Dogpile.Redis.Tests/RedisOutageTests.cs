@@ -9,9 +9,13 @@ namespace Dogpile.Redis.Tests;
 public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisServer>
 {
     [Fact]
-    public async Task ServerStoppedThenStarted_CallsFailFast_LocalLayerServesHeldKeys_ThenRecovers()
+    public async Task ServerStoppedThenStarted_ThrowPolicy_CallsFailFast_LocalLayerServesHeldKeys_ThenRecovers()
     {
-        await using DogpileRedis redis = TestRedis.Create(server, o => o.OperationTimeout = TimeSpan.FromMilliseconds(500));
+        await using DogpileRedis redis = TestRedis.Create(server, o =>
+        {
+            o.OperationTimeout = TimeSpan.FromMilliseconds(500);
+            o.FailurePolicy = CacheBackendFailurePolicy.Throw;
+        });
         await using CacheRegion region = TestRedis.Region(redis, "outage");
         int creations = 0;
         ValueTask<string> Create(string value)

@@ -25,6 +25,7 @@ public sealed class SuppliedMultiplexerTimeoutTests(RedisServer server) : IClass
             KeyPrefix = TestRedis.NewPrefix(),
             OperationTimeout = TimeSpan.FromMilliseconds(1500),
             LocalFallbackDuration = TimeSpan.Zero,
+            FailurePolicy = CacheBackendFailurePolicy.Throw,
         });
         await using CacheRegion region = TestRedis.Region(redis, "supplied");
         await region.SetAsync("k", "v");

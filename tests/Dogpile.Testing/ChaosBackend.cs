@@ -9,6 +9,17 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
 
     public bool FailWrites { get; set; }
 
+    /// <summary>Every read, write and removal throws <see cref="CacheBackendUnavailableException"/> (a server that is down).</summary>
+    public bool Unavailable { get; set; }
+
+    /// <summary>The backend's own failure policy (<see cref="ICacheBackend.FailurePolicy"/>).</summary>
+    public CacheBackendFailurePolicy? FailurePolicy { get; set; }
+
+    public int Removes;
+
+    private static CacheBackendUnavailableException Down()
+        => new("chaos: backend unavailable (refused)", CacheBackendFailure.NotConnected, TimeSpan.Zero);
+
     public Func<Task>? BeforeRead { get; set; }
 
     /// <summary>Runs after the inner read and before its result is returned: a read that is slow to come back.</summary>
@@ -54,6 +65,11 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
             throw new IOException("chaos: read failed");
         }
 
+        if (Unavailable)
+        {
+            throw Down();
+        }
+
         CacheEntry? entry = await inner.GetAsync(key, cancellationToken);
         if (AfterRead is { } after)
         {
@@ -64,7 +80,7 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
     }
 
     public ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
-        => FailReads ? throw new IOException("chaos: read failed") : inner.GetManyAsync(keys, cancellationToken);
+        => FailReads ? throw new IOException("chaos: read failed") : Unavailable ? ValueTask.FromException<CacheEntry?[]>(Down()) : inner.GetManyAsync(keys, cancellationToken);
 
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
@@ -74,7 +90,7 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
             WrittenKeys.Add(key);
         }
 
-        return FailWrites ? throw new IOException("chaos: write failed") : inner.SetAsync(key, entry, timeToLive, cancellationToken);
+        return FailWrites ? throw new IOException("chaos: write failed") : Unavailable ? ValueTask.FromException(Down()) : inner.SetAsync(key, entry, timeToLive, cancellationToken);
     }
 
     public ValueTask SetManyAsync(IReadOnlyList<CacheWrite> entries, CancellationToken cancellationToken)
@@ -85,12 +101,17 @@ public sealed class ChaosBackend(ICacheBackend inner) : ICacheBackend
             WrittenKeys.AddRange(entries.Select(e => e.Key));
         }
 
-        return FailWrites ? throw new IOException("chaos: write failed") : inner.SetManyAsync(entries, cancellationToken);
+        return FailWrites ? throw new IOException("chaos: write failed") : Unavailable ? ValueTask.FromException(Down()) : inner.SetManyAsync(entries, cancellationToken);
     }
 
-    public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
+    public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref Removes);
+        return Unavailable ? ValueTask.FromException<bool>(Down()) : inner.RemoveAsync(key, cancellationToken);
+    }
 
-    public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.RemoveManyAsync(keys, cancellationToken);
+    public ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+        => Unavailable ? ValueTask.FromException(Down()) : inner.RemoveManyAsync(keys, cancellationToken);
 
     private sealed class DoneOnSecondLook(CacheEntry? entry) : IValueTaskSource<CacheEntry?>
     {

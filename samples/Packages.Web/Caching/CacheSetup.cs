@@ -54,6 +54,7 @@ public static class CacheSetup
         var factory = CreateBackendFactory(settings.Cache.Backend);
         var dogpile = services.AddDogpile();
         factory.AddServices(dogpile, settings);
+        factory.AddHealthChecks(services.AddHealthChecks());
 
         foreach (var (name, validator) in Regions)
         {
@@ -72,6 +73,9 @@ public static class CacheSetup
 
                 // Off unless configured, so the stale-while-revalidate story shows (see CacheSettings.EarlyRefreshRatio).
                 o.EarlyRefreshRatio = settings.Cache.EarlyRefreshRatio;
+
+                // Degrade (default): a dead cache backend slows pages down to the tracker's pace, never takes them down.
+                o.BackendFailurePolicy = settings.Cache.FailurePolicy;
 
                 // Expired values stay servable for a day: they are what users get while the tracker is down.
                 o.StaleWindow = TimeSpan.FromDays(1);

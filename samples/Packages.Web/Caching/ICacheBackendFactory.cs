@@ -35,6 +35,12 @@ public interface ICacheBackendFactory
     /// <param name="error">An exception a request ended with.</param>
     /// <returns>True for this backend's connection failures and timeouts.</returns>
     bool IsUnavailable(Exception error);
+
+    /// <summary>Adds the backend's health checks to <c>/healthz</c> (none for the embedded memory backend).</summary>
+    /// <param name="health">The app's health checks.</param>
+    void AddHealthChecks(IHealthChecksBuilder health)
+    {
+    }
 }
 
 /// <summary>The embedded default: each region keeps its values in this process's memory and refreshes in-process.</summary>

@@ -25,6 +25,8 @@ internal sealed class MemcachedBackendFactory : ICacheBackendFactory
         // AddMemcached gives every region the shared backend, the lock and the "{region}:" key prefix.
     }
 
+    public void AddHealthChecks(IHealthChecksBuilder health) => health.AddDogpileMemcached();
+
     public bool IsUnavailable(Exception error) =>
-        error is MemcachedConnectionException or MemcachedTimeoutException or MemcachedServerUnavailableException;
+        error is CacheBackendUnavailableException or MemcachedConnectionException or MemcachedTimeoutException or MemcachedServerUnavailableException;
 }

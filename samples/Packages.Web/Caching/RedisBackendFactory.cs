@@ -62,6 +62,12 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
         // AddRedis applies the shared parts to every region.
     }
 
+    public void AddHealthChecks(IHealthChecksBuilder health)
+    {
+        health.AddDogpileRedis();
+        health.AddDogpileRedisQueue();
+    }
+
     // Dogpile.Redis reports an unreachable or slow server as DogpileRedisUnavailableException; the client's own
     // exceptions are listed too, for any call that reaches the multiplexer directly (the queue depth, say).
     public bool IsUnavailable(Exception error) =>

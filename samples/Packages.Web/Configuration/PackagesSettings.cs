@@ -42,6 +42,12 @@ public sealed record CacheSettings(
     /// one refresh runs. The library's own default with background refresh is 0.8, so that nobody sees a stale value.
     /// </summary>
     public double EarlyRefreshRatio { get; init; }
+
+    /// <summary>
+    /// <c>Cache:FailurePolicy</c>: degrade (default) serves every page while the shared cache is down (each instance calls
+    /// the tracker itself, at most once per value; responses carry <c>X-Cache-Degraded</c>); throw answers 503 instead.
+    /// </summary>
+    public Dogpile.CacheBackendFailurePolicy FailurePolicy { get; init; }
 }
 
 /// <summary>The <c>Upstream</c> section.</summary>
@@ -80,6 +86,8 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
             ("inprocess", RefreshMode.InProcess), ("queue", RefreshMode.Queue));
         var expiration = ParseSeconds(configuration, "Cache:ExpirationSeconds", DefaultExpirationSeconds, errors);
         var earlyRefresh = ParseRatio(configuration, "Cache:EarlyRefreshRatio", errors);
+        var failurePolicy = ParseEnum(configuration, "Cache:FailurePolicy", Dogpile.CacheBackendFailurePolicy.Degrade, errors,
+            ("degrade", Dogpile.CacheBackendFailurePolicy.Degrade), ("throw", Dogpile.CacheBackendFailurePolicy.Throw));
         var endpoints = ParseEndpoints(configuration, "Cache:Connection", errors);
         var worker = ParseBool(configuration, "Worker:Enabled", errors);
         var workerConcurrency = ParsePositiveInt(configuration, "Worker:MaxConcurrency", 4, 256, errors);
@@ -109,7 +117,7 @@ public sealed record PackagesSettings(CacheSettings Cache, bool WorkerEnabled, U
         }
 
         return new PackagesSettings(
-            new CacheSettings(backend, endpoints, expiration, refresh) { EarlyRefreshRatio = earlyRefresh },
+            new CacheSettings(backend, endpoints, expiration, refresh) { EarlyRefreshRatio = earlyRefresh, FailurePolicy = failurePolicy },
             worker,
             new UpstreamSettings(url, delayScale, timeout))
         {

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Dogpile;
 using Packages.Web.Caching;
 using Packages.Web.Configuration;
@@ -23,8 +25,47 @@ internal static class OpsEndpoints
         app.MapGet("/status/charts", GetChartsAsync);
         app.MapGet("/api/status", GetStatusJson);
         app.MapPost("/status/stampede", Stampede.RunAsync);
-        app.MapGet("/healthz", () => Results.Text("ok", "text/plain; charset=utf-8"));
+        // From the health checks (the cache backend, its queue): 200 while healthy or degraded (the site answers without
+        // the shared cache), 503 when unhealthy, and a JSON body listing each check.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+            ResponseWriter = WriteHealthAsync,
+        }).WithMetadata(new HttpMethodMetadata(["GET"]));
         return app;
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        var body = new
+        {
+            status = Name(report.Status),
+            durationMs = Math.Round(report.TotalDuration.TotalMilliseconds, 1),
+            checks = report.Entries.Select(e => new
+            {
+                name = e.Key,
+                status = Name(e.Value.Status),
+                description = e.Value.Description,
+                durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
+                error = e.Value.Exception?.Message,
+                data = e.Value.Data.ToDictionary(d => d.Key, d => d.Value?.ToString()),
+            }),
+        };
+        return context.Response.WriteAsJsonAsync(body, context.RequestAborted);
+
+        static string Name(HealthStatus status) => status switch
+        {
+            HealthStatus.Healthy => "healthy",
+            HealthStatus.Degraded => "degraded",
+            _ => "unhealthy",
+        };
     }
 
     // Redraws the charts every second and runs the stampede form without leaving the page. Written by hand: no library.

@@ -19,7 +19,7 @@ internal enum CacheState
     /// <summary>An expired value served because the tracker's latest answer for it was a failure (stale-if-error).</summary>
     StaleIfError,
 
-    /// <summary>The shared cache backend is degraded (served around it). Not produced yet: the distributed issue adds its source.</summary>
+    /// <summary>The shared cache backend was unavailable: the value was created or held by this process alone (<see cref="CacheItem{T}.Degraded"/>).</summary>
     Degraded,
 }
 
@@ -50,17 +50,22 @@ internal sealed record CacheBadge(
 {
     public const string StateHeader = "X-Cache-State";
 
+    /// <summary>Set on a response served without the shared backend, next to <c>X-Cache</c>.</summary>
+    public const string DegradedHeader = "X-Cache-Degraded";
+
     /// <summary>The badge for a served item.</summary>
     public static CacheBadge From<T>(string region, CacheItem<T> item, TimeSpan waited, bool fetchedHere, DateTimeOffset? failingSince)
     {
         var state = item.Source switch
         {
+            _ when item.Degraded => CacheState.Degraded,
             CacheItemSource.Hit => CacheState.Fresh,
             CacheItemSource.Stale when failingSince is not null => CacheState.StaleIfError,
             CacheItemSource.Stale => CacheState.Stale,
             _ => CacheState.Miss,
         };
-        return new CacheBadge(region, state, item.Source, item.Age, item.Created, waited, fetchedHere, failingSince);
+        return new CacheBadge(region, state, item.Source, item.Age, item.Created, waited, fetchedHere, failingSince,
+            item.Degraded ? "the shared cache is unavailable, so this server fetched or kept the value by itself" : null);
     }
 
     /// <summary>The state as the header and the page's <c>data-cache-state</c> spell it.</summary>
@@ -110,6 +115,11 @@ internal sealed record CacheBadge(
         headers[StateHeader] = StateName;
         headers["X-Cache-Region"] = Region;
         headers["X-Cache-Created"] = Created.ToString("o", CultureInfo.InvariantCulture);
+        if (State == CacheState.Degraded)
+        {
+            headers[DegradedHeader] = "backend-unavailable";
+        }
+
         if (State == CacheState.Miss)
         {
             headers["X-Cache-Waited-Ms"] = ((long)Waited.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);

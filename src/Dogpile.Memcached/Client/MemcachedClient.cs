@@ -61,6 +61,9 @@ internal sealed class MemcachedClient : IDisposable
     /// <summary>The largest value this client sends (<see cref="MemcachedClientOptions.MaxItemSize"/>).</summary>
     internal int MaxItemSize => _options.MaxItemSize;
 
+    /// <summary>The client's clock (the backend times failed calls with it).</summary>
+    internal TimeProvider Time => _timeProvider;
+
     /// <summary>Sockets open to all servers together, idle or in use.</summary>
     public int OpenConnectionCount => _servers.Sum(static s => s.OpenConnections);
 

@@ -1,13 +1,21 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
+using Dogpile.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace Dogpile.Memcached.Client;
 
 /// <summary>
 /// The connections to one server: at most <see cref="MemcachedClientOptions.MaxConnectionsPerServer"/> sockets,
-/// each lent to one caller at a time, plus the server's dead/alive state.
+/// each lent to one caller at a time, plus the server's circuit breaker.
 /// </summary>
+/// <remarks>
+/// A failed connect (refused or timed out) or a request that timed out opens the breaker: calls for the server's keys then fail
+/// at once with <see cref="MemcachedServerUnavailableException"/> for
+/// <see cref="MemcachedClientOptions.DeadServerFirstRetryDelay"/>, doubling per failed probe up to
+/// <see cref="MemcachedClientOptions.DeadServerRetryDelay"/>; one call at a time probes, and the first success closes it.
+/// </remarks>
 /// <remarks>
 /// A caller first takes a slot from <see cref="_slots"/> (waiting up to the pool wait timeout), then an idle
 /// connection or, only when none is idle, a new one. Because a new socket is opened only by a slot holder that
@@ -22,9 +30,8 @@ internal sealed class MemcachedServerPool : IDisposable
     private readonly SemaphoreSlim _slots;
     private readonly Lock _lock = new();
     private readonly Stack<MemcachedConnection> _idle = new();
+    private readonly CircuitBreaker _breaker;
     private int _open;
-    private long _deadUntilUtcTicks;
-    private Exception? _deathCause;
     private bool _disposed;
 
     public MemcachedServerPool(ServerAddress address, MemcachedClientOptions options, TimeProvider timeProvider, ILogger logger, MemcachedMetrics? metrics = null)
@@ -35,22 +42,25 @@ internal sealed class MemcachedServerPool : IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         _slots = new SemaphoreSlim(options.MaxConnectionsPerServer, options.MaxConnectionsPerServer);
+        _breaker = new CircuitBreaker(options.DeadServerFirstRetryDelay, options.DeadServerRetryDelay, timeProvider);
+        _breaker.Opened += cause =>
+        {
+            Log.ServerMarkedDead(_logger, Address.RingName, _breaker.MinInterval, cause);
+            _metrics?.ServerMarkedDead(Address);
+        };
+        _breaker.Closed += _ => Log.ServerRevived(_logger, Address.RingName);
     }
+
+    /// <summary>The server's circuit breaker (read by the health check).</summary>
+    internal CircuitBreaker Breaker => _breaker;
 
     public ServerAddress Address { get; }
 
     /// <summary>Sockets currently open to this server, idle or lent out.</summary>
     public int OpenConnections => Volatile.Read(ref _open);
 
-    /// <summary>Whether calls for this server currently fail fast.</summary>
-    public bool IsDead
-    {
-        get
-        {
-            var until = Volatile.Read(ref _deadUntilUtcTicks);
-            return until != 0 && _timeProvider.GetUtcNow().UtcTicks < until;
-        }
-    }
+    /// <summary>Whether calls for this server currently fail fast (the breaker is open and no probe is due).</summary>
+    public bool IsDead => !_breaker.IsClosed && _breaker.State == BreakerState.Open;
 
     /// <summary>
     /// Runs <paramref name="operation"/> on a connection lent exclusively for its duration, under the request
@@ -107,16 +117,48 @@ internal sealed class MemcachedServerPool : IDisposable
         bool idempotent,
         CancellationToken cancellationToken)
     {
-        ThrowIfDead();
-        await AcquireSlotAsync(cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var admission = _breaker.TryEnter();
+        if (admission == BreakerAdmission.Rejected)
+        {
+            ThrowDead();
+        }
+
+        var settled = false;
+        try
+        {
+            await AcquireSlotAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _breaker.OnAbandoned(admission);
+            throw;
+        }
+
         try
         {
             for (var attempt = 0; ; attempt++)
             {
                 // Re-check: while this caller queued, another may have found the server dead.
-                ThrowIfDead();
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (admission == BreakerAdmission.Allowed && !_breaker.IsClosed)
+                {
+                    ThrowDead();
+                }
+
                 var pooled = TakeIdle();
-                var connection = pooled ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
+                MemcachedConnection connection;
+                try
+                {
+                    connection = pooled ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (MemcachedException ex) when (ex is MemcachedTimeoutException or MemcachedConnectionException)
+                {
+                    settled = true;
+                    _breaker.OnFailure(admission, ex);
+                    throw;
+                }
+
                 using var timeout = new CancellationTokenSource(_options.RequestTimeout, _timeProvider);
                 using var link = cancellationToken.CanBeCanceled
                     ? cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout)
@@ -125,13 +167,19 @@ internal sealed class MemcachedServerPool : IDisposable
                 {
                     var result = await operation(connection, state, timeout.Token).ConfigureAwait(false);
                     ReturnIdle(connection);
+                    settled = true;
+                    _breaker.OnSuccess(admission);
                     return result;
                 }
                 catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && timeout.IsCancellationRequested)
                 {
                     Discard(connection, ex, drainIdle: false);
-                    throw new MemcachedTimeoutException(
-                        $"A request to memcached server {Address} took longer than the request timeout {_options.RequestTimeout}. The connection was discarded.", ex);
+                    var timedOut = new MemcachedTimeoutException(
+                        $"A request to memcached server {Address} got no answer within the request timeout " +
+                        $"{Milliseconds(_options.RequestTimeout)}: timed out (a hung or overloaded server). The connection was discarded.", ex);
+                    settled = true;
+                    _breaker.OnFailure(admission, timedOut);
+                    throw timedOut;
                 }
                 catch (MemcachedConnectionException ex) when (idempotent && pooled is not null && attempt == 0)
                 {
@@ -139,7 +187,8 @@ internal sealed class MemcachedServerPool : IDisposable
                 }
                 catch (Exception ex)
                 {
-                    // A reset or close usually means the server went away: its idle sockets are stale too.
+                    // A reset or close usually means the server went away: its idle sockets are stale too. It does not
+                    // open the breaker by itself (a server may drop one connection and be fine): the reconnect decides.
                     Discard(connection, ex, drainIdle: ex is MemcachedConnectionException);
                     throw;
                 }
@@ -147,25 +196,25 @@ internal sealed class MemcachedServerPool : IDisposable
         }
         finally
         {
+            if (!settled)
+            {
+                _breaker.OnAbandoned(admission);
+            }
+
             _slots.Release();
         }
     }
 
-    private void ThrowIfDead()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (IsDead)
-        {
-            ThrowDead();
-        }
-    }
+    private static string Milliseconds(TimeSpan span) => span.TotalMilliseconds.ToString("#,0", CultureInfo.InvariantCulture) + " ms";
 
     private void ThrowDead()
     {
-        var until = new DateTimeOffset(Volatile.Read(ref _deadUntilUtcTicks), TimeSpan.Zero);
+        var cause = _breaker.LastFailure;
         throw new MemcachedServerUnavailableException(
-            $"memcached server {Address} is marked dead until {until:O} after a failed connect; its keys are not remapped to other servers.",
-            _deathCause);
+            $"memcached server {Address} was skipped: its circuit breaker is open (it failed {Milliseconds(_breaker.OpenFor)} ago: " +
+            $"{cause?.Message ?? "unavailable"}); the call failed at once without waiting, the next probe goes in " +
+            $"{Milliseconds(_breaker.RetryIn)}. Its keys are not remapped to other servers.",
+            cause);
     }
 
     private async ValueTask AcquireSlotAsync(CancellationToken cancellationToken)
@@ -209,14 +258,7 @@ internal sealed class MemcachedServerPool : IDisposable
         {
             using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _timeProvider);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            var connection = await MemcachedConnection.OpenAsync(Address, _options.MaxItemSize, linked.Token).ConfigureAwait(false);
-            if (Interlocked.Exchange(ref _deadUntilUtcTicks, 0) != 0)
-            {
-                _deathCause = null;
-                Log.ServerRevived(_logger, Address.RingName);
-            }
-
-            return connection;
+            return await MemcachedConnection.OpenAsync(Address, _options.MaxItemSize, linked.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -228,29 +270,15 @@ internal sealed class MemcachedServerPool : IDisposable
             switch (ex)
             {
                 case OperationCanceledException when !cancellationToken.IsCancellationRequested:
-                    var timedOut = new MemcachedTimeoutException(
-                        $"Connecting to memcached server {Address} took longer than the connect timeout {_options.ConnectTimeout}.", ex);
-                    MarkDead(timedOut);
-                    throw timedOut;
+                    throw new MemcachedTimeoutException(
+                        $"Connecting to memcached server {Address} timed out: no answer within the connect timeout {Milliseconds(_options.ConnectTimeout)}.", ex);
                 case SocketException socketException:
-                    var failed = new MemcachedConnectionException(
-                        $"Connecting to memcached server {Address} failed: {socketException.Message}", ex);
-                    MarkDead(failed);
-                    throw failed;
+                    throw new MemcachedConnectionException(
+                        $"Connecting to memcached server {Address} failed ({(socketException.SocketErrorCode == SocketError.ConnectionRefused ? "refused" : socketException.SocketErrorCode.ToString())}): {socketException.Message}", ex);
                 default:
                     throw;
             }
         }
-    }
-
-    private void MarkDead(Exception cause)
-    {
-        _deathCause = cause;
-        // A zero retry delay still marks the failure; the next call simply tries again.
-        var until = _timeProvider.GetUtcNow().Add(_options.DeadServerRetryDelay).UtcTicks;
-        Volatile.Write(ref _deadUntilUtcTicks, Math.Max(until, 1));
-        Log.ServerMarkedDead(_logger, Address.RingName, _options.DeadServerRetryDelay, cause);
-        _metrics?.ServerMarkedDead(Address);
     }
 
     private void ReturnIdle(MemcachedConnection connection)

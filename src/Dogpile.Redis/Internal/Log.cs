@@ -61,4 +61,10 @@ internal static partial class Log
 
     [LoggerMessage(144, LogLevel.Debug, "The lock call on '{Key}' got no answer; its token is released once Redis answers again.")]
     public static partial void ReleaseScheduled(ILogger logger, Exception exception, string key);
+
+    [LoggerMessage(150, LogLevel.Warning, "Redis circuit breaker opened: calls fail at once (no waiting) and one probe goes through every {Interval} at first, up to every {MaxInterval}.")]
+    public static partial void BreakerOpened(ILogger logger, Exception exception, TimeSpan interval, TimeSpan maxInterval);
+
+    [LoggerMessage(151, LogLevel.Information, "Redis circuit breaker closed: Redis answers again after {Duration} unavailable.")]
+    public static partial void BreakerClosed(ILogger logger, TimeSpan duration);
 }

@@ -13,6 +13,9 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
 {
     public bool StoresObjects => false;
 
+    /// <summary>The policy of <see cref="DogpileRedisOptions.FailurePolicy"/>, for regions that set none.</summary>
+    public CacheBackendFailurePolicy? FailurePolicy { get; init; }
+
     /// <summary>The connection (and key layout) the entries live under; a lock provider on it reads them too.</summary>
     internal RedisConnection Connection => connection;
 
@@ -37,6 +40,12 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         }
         catch (Exception ex) when (ex is DogpileRedisUnavailableException || (RedisConnection.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested))
         {
+            if (ex is not DogpileRedisUnavailableException)
+            {
+                // The direct call bypassed RunAsync: its failure opens the breaker here.
+                connection.DirectCallFailed(ex);
+            }
+
             if (!local.TryGet(key, out byte[] held))
             {
                 if (ex is DogpileRedisUnavailableException)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Dogpile.Internal;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -8,8 +9,14 @@ namespace Dogpile.Redis.Internal;
 
 /// <summary>
 /// The one multiplexer of a <see cref="DogpileRedis"/> (so the connection count stays constant whatever the load),
-/// the bounded-time wrapper every call goes through, and the one pub/sub subscription per channel.
+/// the bounded-time wrapper every call goes through, its circuit breaker, and the one pub/sub subscription per channel.
 /// </summary>
+/// <remarks>
+/// One breaker for the multiplexer: every command shares its connection, so one that fails as unavailable (not connected,
+/// timed out, connection lost) says the same about the next. While it is open, calls fail at once with
+/// <see cref="CacheBackendFailure.BreakerOpen"/>; one probe at a time goes through after each interval, and a reconnect
+/// (the multiplexer's ConnectionRestored) lets the next call probe at once.
+/// </remarks>
 internal sealed class RedisConnection : IAsyncDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _multiplexer;
@@ -33,6 +40,9 @@ internal sealed class RedisConnection : IAsyncDisposable
         _time = time;
         _logger = logger;
         Timeout = options.OperationTimeout;
+        Breaker = new CircuitBreaker(options.BreakerMinInterval, options.BreakerMaxInterval, time);
+        Breaker.Opened += cause => Log.BreakerOpened(_logger, cause, Breaker.MinInterval, Breaker.MaxInterval);
+        Breaker.Closed += duration => Log.BreakerClosed(_logger, duration);
         Keys = new RedisKeys(options.KeyPrefix, options.QueueName);
         if (options.Multiplexer is { } existing)
         {
@@ -72,6 +82,9 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public TimeProvider Time => _time;
 
+    /// <summary>The multiplexer's circuit breaker (read by the health check).</summary>
+    public CircuitBreaker Breaker { get; }
+
     /// <summary>Cancelled when this connection is disposed: background work on it stops.</summary>
     public CancellationToken Closing => _closing.Token;
 
@@ -85,14 +98,24 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// connection configured it, or a supplied one's is at most <see cref="Timeout"/>) and it is connected; otherwise
     /// null and the call goes through <see cref="RunAsync{T}"/>.
     /// </summary>
+    /// <remarks>Null while the breaker is not closed: the call then goes through <see cref="RunAsync{T}"/>, which answers for it.</remarks>
     public IDatabase? DirectDatabase
-        => _multiplexerBoundsCalls && _multiplexer.IsValueCreated && _multiplexer.Value is { IsCompletedSuccessfully: true } ready
+        => Breaker.IsClosed && _multiplexerBoundsCalls && _multiplexer.IsValueCreated && _multiplexer.Value is { IsCompletedSuccessfully: true } ready
             ? ready.Result.GetDatabase()
             : null;
+
+    /// <summary>A call made on <see cref="DirectDatabase"/> failed as unavailable: it opens the breaker like any other.</summary>
+    public void DirectCallFailed(Exception ex) => Breaker.OnFailure(BreakerAdmission.Allowed, ex);
 
     /// <summary>Runs one Redis call with a bounded wait; connection failures and time-outs become <see cref="DogpileRedisUnavailableException"/>.</summary>
     public async ValueTask<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, string what, CancellationToken cancellationToken)
     {
+        BreakerAdmission admission = Breaker.TryEnter();
+        if (admission == BreakerAdmission.Rejected)
+        {
+            throw BreakerOpen(what);
+        }
+
         long started = _time.GetTimestamp();
         bool sent = false;
         Activity? activity = RedisTelemetry.StartOperation(what);
@@ -106,17 +129,22 @@ internal sealed class RedisConnection : IAsyncDisposable
             sent = true;
             Task<T> pending = operation(multiplexer.GetDatabase());
 
-            return _multiplexerBoundsCalls && !cancellationToken.CanBeCanceled
+            T result = _multiplexerBoundsCalls && !cancellationToken.CanBeCanceled
                 ? await pending.ConfigureAwait(false)
                 : await pending.WaitAsync(Timeout, _time, cancellationToken).ConfigureAwait(false);
+            Breaker.OnSuccess(admission);
+            return result;
         }
         catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
+            Breaker.OnFailure(admission, ex);
             errorType = typeof(DogpileRedisUnavailableException).FullName;
             throw Unavailable(what, ex, _time.GetElapsedTime(started), sent);
         }
         catch (Exception ex)
         {
+            // Cancelled, or an answer that says Redis is there (a script error): nothing learnt about availability.
+            Breaker.OnAbandoned(admission);
             errorType = ex.GetType().FullName;
             throw;
         }
@@ -124,6 +152,18 @@ internal sealed class RedisConnection : IAsyncDisposable
         {
             RedisTelemetry.EndOperation(activity, what, _time.GetElapsedTime(started), errorType);
         }
+    }
+
+    /// <summary>The exception of a call the open breaker skipped: it says so, what failed last, and when the next probe goes.</summary>
+    public DogpileRedisUnavailableException BreakerOpen(string what)
+    {
+        Exception? last = Breaker.LastFailure;
+        string lastFailure = last is null ? "" : $" The last failure: {last.GetType().Name}: {last.Message}";
+        return new DogpileRedisUnavailableException(
+            $"Redis is unavailable: {what} was not sent: the circuit breaker is open (Redis failed {Milliseconds(Breaker.OpenFor)} ago; the next probe in {Milliseconds(Breaker.RetryIn)}), so the call failed at once without waiting.{lastFailure}",
+            last is null ? null : last,
+            CacheBackendFailure.BreakerOpen,
+            TimeSpan.Zero);
     }
 
     public ValueTask RunAsync(Func<IDatabase, Task> operation, string what, CancellationToken cancellationToken)
@@ -183,18 +223,18 @@ internal sealed class RedisConnection : IAsyncDisposable
     public DogpileRedisUnavailableException Unavailable(string what, Exception ex, TimeSpan elapsed, bool sent = true)
     {
         string after = Milliseconds(elapsed);
-        (string happened, bool mayHaveRun) = ex switch
+        (string happened, bool mayHaveRun, CacheBackendFailure failure) = ex switch
         {
-            _ when !sent => ($"{what} was not sent: no connection to Redis after {after} (the first connect did not complete)", false),
+            _ when !sent => ($"{what} was not sent: no connection to Redis after {after} (the first connect did not complete)", false, CacheBackendFailure.NotConnected),
             RedisConnectionException { FailureType: ConnectionFailureType.UnableToResolvePhysicalConnection } =>
-                ($"{what} was not sent: not connected to Redis (failed after {after})", false),
-            RedisConnectionException connection => ($"the connection failed during {what} ({connection.FailureType}, after {after})", true),
-            RedisServerException => ($"Redis refused {what} after {after}", false),
-            RedisTimeoutException or TimeoutException => ($"{what} timed out: no answer after {after} (the limit is {Milliseconds(Timeout)})", true),
-            ObjectDisposedException => ($"{what} failed after {after}: the connection was disposed", false),
-            _ => ($"{what} failed after {after}", true),
+                ($"{what} was not sent: not connected to Redis (failed after {after})", false, CacheBackendFailure.NotConnected),
+            RedisConnectionException connection => ($"the connection failed during {what} ({connection.FailureType}, after {after})", true, CacheBackendFailure.ConnectionLost),
+            RedisServerException => ($"Redis refused {what} after {after}", false, CacheBackendFailure.Refused),
+            RedisTimeoutException or TimeoutException => ($"{what} timed out: no answer after {after} (the limit is {Milliseconds(Timeout)})", true, CacheBackendFailure.TimedOut),
+            ObjectDisposedException => ($"{what} failed after {after}: the connection was disposed", false, CacheBackendFailure.NotConnected),
+            _ => ($"{what} failed after {after}", true, CacheBackendFailure.Unknown),
         };
-        return new DogpileRedisUnavailableException($"Redis is unavailable: {happened} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex) { MayHaveRun = mayHaveRun };
+        return new DogpileRedisUnavailableException($"Redis is unavailable: {happened} ({ex.GetType().Name}: {ex.Message}). The connection is retried in the background.", ex, failure, elapsed) { MayHaveRun = mayHaveRun };
     }
 
     private static string Milliseconds(TimeSpan span) => span.TotalMilliseconds.ToString("#,0", CultureInfo.InvariantCulture) + " ms";
@@ -240,6 +280,11 @@ internal sealed class RedisConnection : IAsyncDisposable
             if (e.ConnectionType == ConnectionType.Subscription)
             {
                 Restored?.Invoke();
+            }
+            else
+            {
+                // Back before the interval is out: let the next call find out instead of waiting for it.
+                Breaker.ProbeNow();
             }
         };
         multiplexer.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());

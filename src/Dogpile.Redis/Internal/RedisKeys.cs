@@ -29,6 +29,9 @@ internal sealed class RedisKeys(string prefix, string queue)
 
     public string DeadLetterStream => string.Concat(Prefix, ":{q:", queue, "}:dead");
 
+    /// <summary>When a worker last read the queue (unix milliseconds), for the queue's health check.</summary>
+    public string WorkerHeartbeat => string.Concat(Prefix, ":{q:", queue, "}:read");
+
     public string Failures => string.Concat(Prefix, ":{q:", queue, "}:failures");
 
     public string PendingMarker(string backendKey) => string.Concat(Prefix, ":{q:", queue, "}:pending:", backendKey);

@@ -106,6 +106,7 @@ public sealed class RedisRefreshWorker : BackgroundService
                     lastClaim = _time.GetTimestamp();
                     await ClaimIdleAsync(stoppingToken).ConfigureAwait(false);
                     _ = await _queue.GetSnapshotAsync(stoppingToken).ConfigureAwait(false);
+                    await MarkReadAsync(stoppingToken).ConfigureAwait(false);
                 }
 
                 if (_slots.CurrentCount == 0)
@@ -219,6 +220,16 @@ public sealed class RedisRefreshWorker : BackgroundService
             // Another worker created it.
         }
     }
+
+    /// <summary>
+    /// Stamps when a worker last read the queue (once per claim interval, not per read), for the health check: Redis
+    /// lists a consumer only once it was delivered a job, so the group alone cannot say whether anyone reads an empty queue.
+    /// </summary>
+    private async Task MarkReadAsync(CancellationToken cancellationToken)
+        => _ = await _connection.RunAsync(
+            db => db.StringSetAsync(_connection.Keys.WorkerHeartbeat, _time.GetUtcNow().ToUnixTimeMilliseconds(), TimeSpan.FromDays(1)),
+            "SET worker heartbeat",
+            cancellationToken).ConfigureAwait(false);
 
     private async Task ClaimIdleAsync(CancellationToken cancellationToken)
     {

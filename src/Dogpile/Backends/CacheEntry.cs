@@ -109,6 +109,9 @@ public sealed class CacheEntry
     /// </summary>
     internal string[]? TagArray { get; set; }
 
+    /// <summary>Created while the backend was unavailable and held in this process only: what it serves is degraded.</summary>
+    internal bool CreatedDuringOutage { get; set; }
+
     internal object? Decoded
     {
         get => Volatile.Read(ref _decoded);

@@ -28,6 +28,13 @@ public interface ICacheBackend
     /// </summary>
     Func<string, string>? DefaultKeyMangler => null;
 
+    /// <summary>
+    /// The backend's own <see cref="CacheBackendFailurePolicy"/>, used by regions that set none
+    /// (<see cref="CacheRegionOptions.BackendFailurePolicy"/> wins when set); <see langword="null"/> for the default,
+    /// <see cref="CacheBackendFailurePolicy.Degrade"/>.
+    /// </summary>
+    CacheBackendFailurePolicy? FailurePolicy => null;
+
     /// <summary>Reads one entry.</summary>
     /// <param name="key">The backend key.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

@@ -45,6 +45,24 @@ public readonly record struct CacheRegionStatistics
     /// </summary>
     public long ValuesNotStored { get; init; }
 
+    /// <summary>
+    /// Results served while the shared backend or its lock was unavailable (<see cref="CacheBackendFailurePolicy.Degrade"/>):
+    /// created in this process under its own lock, or held here since such a creation.
+    /// </summary>
+    public long DegradedServed { get; init; }
+
+    /// <summary>Backend reads that failed (unavailable) and were answered without the backend.</summary>
+    public long BackendReadFailures { get; init; }
+
+    /// <summary>Backend writes and removals that failed (unavailable) and were dropped, never retried.</summary>
+    public long BackendWriteFailures { get; init; }
+
+    /// <summary>Distributed lock calls that failed (unavailable); the in-process lock was used alone.</summary>
+    public long BackendLockFailures { get; init; }
+
+    /// <summary>Invalidation publications that failed (unavailable); the marks stayed in force in this process.</summary>
+    public long BackendInvalidationFailures { get; init; }
+
     /// <summary>Refreshes running now on the in-process runner.</summary>
     public long RefreshesRunning { get; init; }
 

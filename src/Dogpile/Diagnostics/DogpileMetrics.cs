@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Diagnostics.Metrics;
+using Dogpile.Engine;
 
 namespace Dogpile.Internal;
 
@@ -33,6 +34,9 @@ internal static class DogpileMetrics
     private static readonly ObservableCounter<long> s_notStored = Counter("dogpile.values_not_stored", "Created values the backend refused to store (too large)", s => s.ValuesNotStored);
     private static readonly ObservableGauge<long> s_running = s_meter.CreateObservableGauge("dogpile.refreshes_running", () => Observe(s => s.RefreshesRunning), "{refresh}", "Refreshes running in process");
     private static readonly ObservableGauge<long> s_queued = s_meter.CreateObservableGauge("dogpile.refreshes_queued", () => Observe(s => s.RefreshesQueued), "{refresh}", "Refreshes waiting in the in-process backlog");
+    private static readonly ObservableCounter<long> s_degraded = Counter("dogpile.degraded_served", "Results served without the shared backend (it was unavailable)", s => s.DegradedServed);
+    private static readonly ObservableCounter<long> s_backendFailures = s_meter.CreateObservableCounter(
+        "dogpile.backend.failures", ObserveBackendFailures, "{call}", "Calls to the shared backend, lock or invalidation store that failed as unavailable, by operation");
 #pragma warning restore CA1823
 
     // Seconds: from a 1 ms memory creation to a 10 s upstream (the OpenTelemetry duration buckets, shifted down).
@@ -78,6 +82,30 @@ internal static class DogpileMetrics
 
     private static ObservableCounter<long> Counter(string name, string description, Func<CacheRegionStatistics, long> read)
         => s_meter.CreateObservableCounter(name, () => Observe(read), "{call}", description);
+
+    private static IEnumerable<Measurement<long>> ObserveBackendFailures()
+    {
+        foreach (KeyValuePair<CacheRegion, object> pair in s_regions)
+        {
+            CacheRegion region = pair.Key;
+            for (var operation = BackendOperation.Read; operation <= BackendOperation.Invalidation; operation++)
+            {
+                yield return new Measurement<long>(
+                    region.BackendFailureCount(operation),
+                    new KeyValuePair<string, object?>("region", region.Name),
+                    new KeyValuePair<string, object?>("operation", OperationTag(operation)));
+            }
+        }
+    }
+
+    private static string OperationTag(BackendOperation operation) => operation switch
+    {
+        BackendOperation.Read => "read",
+        BackendOperation.Write => "write",
+        BackendOperation.Remove => "remove",
+        BackendOperation.Lock => "lock",
+        _ => "invalidation",
+    };
 
     private static IEnumerable<Measurement<long>> Observe(Func<CacheRegionStatistics, long> read)
     {

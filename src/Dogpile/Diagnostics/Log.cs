@@ -46,4 +46,19 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Key '{Key}' in region '{Region}' was stamped {Ahead} in the future by its writer (a fast clock); it is treated as expired so one refresh replaces it.")]
     public static partial void CreatedInTheFuture(ILogger logger, string region, string key, TimeSpan ahead);
+
+    [LoggerMessage(15, LogLevel.Warning, "Reading key '{Key}' in region '{Region}' failed: the backend is unavailable; the key is served without it (degraded).")]
+    public static partial void BackendReadFailed(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(16, LogLevel.Warning, "The {Operation} of key '{Key}' in region '{Region}' failed: the backend is unavailable; it is dropped, not retried.")]
+    public static partial void BackendWriteDropped(ILogger logger, Exception exception, string region, string key, string operation);
+
+    [LoggerMessage(17, LogLevel.Warning, "The distributed lock of key '{Key}' in region '{Region}' is unavailable; the in-process lock alone guards its creation (one creator per key in this process).")]
+    public static partial void LockUnavailable(ILogger logger, Exception exception, string region, string key);
+
+    [LoggerMessage(18, LogLevel.Warning, "Publishing or reading invalidations of region '{Region}' failed: the store is unavailable; the marks stay in force in this process.")]
+    public static partial void InvalidationUnavailable(ILogger logger, Exception exception, string region);
+
+    [LoggerMessage(19, LogLevel.Debug, "The backend of region '{Region}' was skipped for key '{Key}' ({Operation}): its circuit breaker is open.")]
+    public static partial void BackendSkipped(ILogger logger, string region, string key, string operation);
 }

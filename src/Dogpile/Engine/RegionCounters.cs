@@ -23,6 +23,8 @@ internal sealed class RegionCounters(bool countHits)
     private long _refreshFallbacks;
     private long _unreadable;
     private long _notStored;
+    private long _degradedServed;
+    private readonly long[] _backendFailures = new long[(int)BackendOperation.Invalidation + 1];
 
     /// <summary>Whether hits are counted regardless of listeners (<see cref="CacheRegionOptions.CountHits"/>).</summary>
     public bool CountHitsAlways { get; } = countHits;
@@ -68,6 +70,12 @@ internal sealed class RegionCounters(bool countHits)
 
     public void NotStored() => Interlocked.Increment(ref _notStored);
 
+    public void DegradedServed() => Interlocked.Increment(ref _degradedServed);
+
+    public void BackendFailed(BackendOperation operation) => Interlocked.Increment(ref _backendFailures[(int)operation]);
+
+    public long BackendFailures(BackendOperation operation) => Volatile.Read(ref _backendFailures[(int)operation]);
+
     public CacheRegionStatistics Snapshot(long refreshesRunning, long refreshesQueued) => new()
     {
         Hits = _hits.Sum(),
@@ -83,6 +91,11 @@ internal sealed class RegionCounters(bool countHits)
         RefreshFallbacks = Volatile.Read(ref _refreshFallbacks),
         UnreadableEntries = Volatile.Read(ref _unreadable),
         ValuesNotStored = Volatile.Read(ref _notStored),
+        DegradedServed = Volatile.Read(ref _degradedServed),
+        BackendReadFailures = BackendFailures(BackendOperation.Read),
+        BackendWriteFailures = BackendFailures(BackendOperation.Write) + BackendFailures(BackendOperation.Remove),
+        BackendLockFailures = BackendFailures(BackendOperation.Lock),
+        BackendInvalidationFailures = BackendFailures(BackendOperation.Invalidation),
         RefreshesRunning = refreshesRunning,
         RefreshesQueued = refreshesQueued,
     };

@@ -36,10 +36,10 @@ public sealed class MemcachedRegionFailureAndScaleTests
     });
 
     [Fact]
-    public async Task ServerKilledAndRestarted_RegionCallsFailClearlyWhileDown_AndWorkAfterRestart()
+    public async Task ServerKilledAndRestarted_ThrowPolicy_RegionCallsFailClearlyWhileDown_AndWorkAfterRestart()
     {
         using var server = await MemcachedServer.StartNewAsync();
-        using var backend = new MemcachedCacheBackend(Options(4, server.Endpoint));
+        using var backend = new MemcachedCacheBackend(Options(4, server.Endpoint), new MemcachedCacheBackendOptions { FailurePolicy = CacheBackendFailurePolicy.Throw });
         await using var region = Region(backend, "restart");
         int creations = 0;
         ValueTask<string> Create(CancellationToken _) => new($"v{Interlocked.Increment(ref creations)}");
@@ -47,16 +47,17 @@ public sealed class MemcachedRegionFailureAndScaleTests
 
         await server.KillAsync();
 
-        // First the pooled socket finds the server gone, then the reconnect is refused and marks it dead.
-        var failures = new List<MemcachedException>();
-        while (failures.Count < 6 && failures.LastOrDefault() is not MemcachedServerUnavailableException)
+        // First the pooled socket finds the server gone, then the reconnect is refused and opens its breaker.
+        var failures = new List<CacheBackendUnavailableException>();
+        while (failures.Count < 6 && failures.LastOrDefault()?.InnerException is not MemcachedServerUnavailableException)
         {
-            failures.Add(await Assert.ThrowsAnyAsync<MemcachedException>(async () => await region.GetOrCreateAsync("k", Create)));
+            failures.Add(await Assert.ThrowsAsync<CacheBackendUnavailableException>(async () => await region.GetOrCreateAsync("k", Create)));
         }
 
-        Assert.IsType<MemcachedServerUnavailableException>(failures[^1]);
+        Assert.IsType<MemcachedServerUnavailableException>(failures[^1].InnerException);
+        Assert.Equal(CacheBackendFailure.BreakerOpen, failures[^1].Failure);
         Assert.All(failures, f => Assert.Contains(server.Endpoint.Split(':')[1], f.Message, StringComparison.Ordinal));
-        await Assert.ThrowsAnyAsync<MemcachedException>(async () => await region.GetAsync<string>("k"));
+        await Assert.ThrowsAsync<CacheBackendUnavailableException>(async () => await region.GetAsync<string>("k"));
         Assert.Equal(1, creations);
         Assert.Equal(0, backend.OpenConnectionCount);
 
@@ -71,7 +72,7 @@ public sealed class MemcachedRegionFailureAndScaleTests
                 value = await region.GetOrCreateAsync("k", Create);
                 return true;
             }
-            catch (MemcachedServerUnavailableException)
+            catch (CacheBackendUnavailableException)
             {
                 return false;
             }

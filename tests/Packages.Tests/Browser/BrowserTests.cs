@@ -103,6 +103,25 @@ public sealed class BrowserTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Empty(_consoleErrors);
     }
 
+    [Fact]
+    public async Task RedisKilled_PageStillRenders_WithTheDegradedBadge()
+    {
+        await using var redis = Dogpile.Testing.ServerProcess.Redis();
+        await redis.StartAsync();
+        await using var web = await WebAppHarness.StartAsync(0.02, 300, "--Cache:Backend", "redis", "--Cache:Connection", redis.Endpoint);
+        var page = await NewPageAsync();
+        redis.Kill();
+
+        var response = await page.GotoAsync(new Uri(web.Address, "packages/bash/bugs").AbsoluteUri);
+
+        Assert.Equal(200, response!.Status);
+        Assert.Equal("Bugs of bash", await page.Locator("h1").InnerTextAsync());
+        Assert.Equal("degraded", await BadgeStateAsync(page));
+        Assert.Contains("served without it", await page.Locator(".badge").First.InnerTextAsync(), StringComparison.Ordinal);
+        await ShootAsync(page, "bugs-degraded");
+        Assert.Empty(_consoleErrors);
+    }
+
     private async Task<IPage> NewPageAsync()
     {
         var page = await _context.NewPageAsync();

@@ -13,7 +13,7 @@ public sealed class ChildProcessTests
         await using var child = await AppProcess.StartWebAsync("--Upstream:DelayScale", "0.02");
         using var http = new HttpClient { BaseAddress = child.Address, Timeout = TimeSpan.FromSeconds(30) };
 
-        Assert.Equal("ok", await http.GetStringAsync(new Uri("healthz", UriKind.Relative)));
+        Assert.Contains("\"status\":\"healthy\"", await http.GetStringAsync(new Uri("healthz", UriKind.Relative)), StringComparison.Ordinal);
         Assert.Contains("<a href=\"/packages/kernel\">kernel</a>", await http.GetStringAsync(new Uri("", UriKind.Relative)));
 
         using var miss = await http.GetAsync(new Uri("api/packages/kernel/bugs", UriKind.Relative));

@@ -22,11 +22,11 @@ public sealed class ErrorResponseTests
     [Theory]
     [InlineData("redis")]
     [InlineData("memcached")]
-    public async Task ColdRequests_WithTheBackendDown_Are503NamingIt_AsJsonAndPages(string backend)
+    public async Task ColdRequests_WithTheBackendDown_ThrowPolicy_Are503NamingIt_AsJsonAndPages(string backend)
     {
         await using var server = backend == "redis" ? ServerProcess.Redis() : ServerProcess.Memcached();
         await server.StartAsync();
-        await using var web = await WebAppHarness.StartAsync(0, 300, "--Cache:Backend", backend, "--Cache:Connection", server.Endpoint);
+        await using var web = await WebAppHarness.StartAsync(0, 300, "--Cache:Backend", backend, "--Cache:Connection", server.Endpoint, "--Cache:FailurePolicy", "throw");
         Assert.Equal(HttpStatusCode.OK, (await web.GetReplyAsync("api/packages/kernel/bugs")).Status);
         server.Kill();
         var expected = $"The cache backend ({backend} at {server.Endpoint}) is unavailable: ";
@@ -53,6 +53,31 @@ public sealed class ErrorResponseTests
         }
 
         Assert.DoesNotContain("   at ", api.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("memcached")]
+    public async Task ColdRequests_WithTheBackendDown_DefaultPolicy_Are200_MarkedDegraded(string backend)
+    {
+        await using var server = backend == "redis" ? ServerProcess.Redis() : ServerProcess.Memcached();
+        await server.StartAsync();
+        await using var web = await WebAppHarness.StartAsync(0, 300, "--Cache:Backend", backend, "--Cache:Connection", server.Endpoint);
+        Assert.Equal(HttpStatusCode.OK, (await web.GetReplyAsync("api/packages/kernel/bugs")).Status);
+        server.Kill();
+
+        using var http = new HttpClient { BaseAddress = web.Address };
+        using var api = await http.GetAsync(new Uri("api/packages/bash/bugs", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, api.StatusCode);
+        Assert.Equal("backend-unavailable", api.Headers.GetValues("X-Cache-Degraded").Single());
+        Assert.Equal("degraded", api.Headers.GetValues("X-Cache-State").Single());
+
+        foreach (var path in new[] { "packages/bash/bugs", "" })
+        {
+            var page = await web.GetReplyAsync(path);
+            Assert.Equal(HttpStatusCode.OK, page.Status);
+            Assert.StartsWith("text/html", page.ContentType, StringComparison.Ordinal);
+        }
     }
 
     [Theory]

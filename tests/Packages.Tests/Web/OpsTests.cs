@@ -6,14 +6,18 @@ namespace Packages.Tests.Web;
 public sealed class OpsTests
 {
     [Fact]
-    public async Task Healthz_IsOk()
+    public async Task Healthz_AnswersFromTheHealthChecks_AsJson()
     {
         await using var web = await WebAppHarness.StartAsync(delayScale: 0);
 
         var reply = await web.GetReplyAsync("healthz");
 
+        // The embedded memory backend has no check of its own: healthy, with an empty list.
         Assert.Equal(HttpStatusCode.OK, reply.Status);
-        Assert.Equal("ok", reply.Body);
+        Assert.StartsWith("application/json", reply.ContentType);
+        using var body = System.Text.Json.JsonDocument.Parse(reply.Body);
+        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Array, body.RootElement.GetProperty("checks").ValueKind);
     }
 
     [Fact]
