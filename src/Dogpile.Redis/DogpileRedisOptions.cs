@@ -18,8 +18,9 @@ namespace Dogpile.Redis;
 /// at most <see cref="OperationTimeout"/> it bounds calls the same way; otherwise, and for every cancellable call, each
 /// call is also cut off after <see cref="OperationTimeout"/> by a timer of its own (a timer-queue registration per
 /// call: give a shared multiplexer <c>asyncTimeout</c> ≤ <see cref="OperationTimeout"/> to avoid it). A call that fails
-/// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
-/// <see cref="LocalFallbackDuration"/>). Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
+/// throws <see cref="DogpileRedisUnavailableException"/>; a region with a near cache (<see cref="CacheRegionOptions.NearCache"/>,
+/// on by default with <see cref="DogpileRedis.ApplyTo"/>) answers a failed read of a key it holds from there. Nothing needs
+/// restarting when Redis returns: the multiplexer reconnects.</para>
 /// </remarks>
 public sealed class DogpileRedisOptions : ICheckedOptions
 {
@@ -46,17 +47,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
     /// <summary>The longest any single Redis call may take before it fails with <see cref="DogpileRedisUnavailableException"/>.</summary>
     /// <value>Default: 2 seconds.</value>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// How long entries read from or written to Redis are kept in process memory (as bytes) to be served when Redis
-    /// fails. They are used only while Redis calls fail, never in place of a working Redis. <see cref="TimeSpan.Zero"/> turns the layer off.
-    /// </summary>
-    /// <value>Default: 30 seconds.</value>
-    public TimeSpan LocalFallbackDuration { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The most entries the local fallback layer holds.</summary>
-    /// <value>Default: 10,000.</value>
-    public int LocalFallbackCapacity { get; set; } = 10_000;
 
     /// <summary>The lease of a distributed lock: a holder that dies frees the key after at most this long.</summary>
     /// <value>Default: 30 seconds.</value>
@@ -110,7 +100,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
             "must be a non-empty name without braces");
         check.NotEmpty(ConsumerGroup, nameof(ConsumerGroup));
         check.AtLeast(MaxValueBytes, 1, nameof(MaxValueBytes));
-        check.AtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
         check.AtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
         check.Positive(OperationTimeout, nameof(OperationTimeout));
         check.Positive(LockLease, nameof(LockLease));
@@ -120,7 +109,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
             LockPollMaxInterval >= LockPollMinInterval,
             nameof(LockPollMaxInterval),
             $"({LockPollMaxInterval}) is shorter than LockPollMinInterval ({LockPollMinInterval})");
-        check.NotNegative(LocalFallbackDuration, nameof(LocalFallbackDuration));
         return check;
     }
 }

@@ -233,6 +233,7 @@ public sealed partial class CacheRegion
 
         CacheEntry entry = MakeEntry(value, created, call.Expiration, duration, call.Options?.TagArray);
         TimeSpan? ttl = TimeToLive(call.Expiration);
+        bool superseded = false;
         try
         {
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
@@ -240,6 +241,7 @@ public sealed partial class CacheRegion
                 release?.DistributedReleased = true;
                 if (!await fenced.SetAndReleaseAsync(call.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
                 {
+                    superseded = true;
                     release?.Outcome = RefreshOutcome.Superseded;
                     Log.WriteSuperseded(_logger, Name, call.Key);
                 }
@@ -249,6 +251,7 @@ public sealed partial class CacheRegion
                 await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
             }
 
+            AfterWrite(call.Key, call.BackendKey, superseded ? null : entry);
             _unstored.Forget(call.Key);
             _failures.Succeeded(call.BackendKey);
         }
@@ -265,6 +268,7 @@ public sealed partial class CacheRegion
         {
             // The value exists; losing the write must not lose it for the callers waiting on it.
             release?.DistributedReleased = false;
+            AfterWrite(call.Key, call.BackendKey, null);
             _failures.Succeeded(call.BackendKey);
             Log.BackendWriteFailed(_logger, ex, Name, call.Key);
         }

@@ -41,9 +41,11 @@ public sealed partial class CacheRegion
         TimeSpan? ttl = TimeToLive(expiration);
         long created = _marks.StampCreated();
         var writes = new List<CacheWrite>();
+        var callerKeys = new List<string>();
         foreach (KeyValuePair<string, T> item in items)
         {
             string backendKey = ToBackendKey(item.Key);
+            callerKeys.Add(item.Key);
             writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero, options?.TagArray), ttl));
             _failures.Succeeded(backendKey);
             _unstored.Forget(item.Key);
@@ -55,7 +57,8 @@ public sealed partial class CacheRegion
         }
 
         ValueTask write = _backend.SetManyAsync(writes, cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)) : write;
+        return _near is not null ? EvictNearAfterAsync(ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)), callerKeys, writes.ConvertAll(w => w.Key))
+            : _memory is null ? ForgetSharedReadsAfterAsync(write, writes.Select(w => w.Key)) : write;
     }
 
     /// <summary>Removes many values.</summary>
@@ -77,7 +80,8 @@ public sealed partial class CacheRegion
         }
 
         ValueTask removal = _backend.RemoveManyAsync(backendKeys, cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(removal, backendKeys) : removal;
+        return _near is not null ? EvictNearAfterAsync(ForgetSharedReadsAfterAsync(removal, backendKeys), keys, backendKeys)
+            : _memory is null ? ForgetSharedReadsAfterAsync(removal, backendKeys) : removal;
     }
 
     /// <summary>
@@ -374,6 +378,7 @@ public sealed partial class CacheRegion
                 Log.WriteSuperseded(_logger, Name, slot.Key);
             }
 
+            AfterWrite(slot.Key, slot.BackendKey, null);
             _unstored.Forget(slot.Key);
         }
         catch (CacheValueTooLargeException ex)
@@ -384,6 +389,7 @@ public sealed partial class CacheRegion
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             slot.DistributedReleased = false;
+            AfterWrite(slot.Key, slot.BackendKey, null);
             Log.BackendWriteFailed(_logger, ex, Name, slot.Key);
         }
     }
@@ -393,6 +399,18 @@ public sealed partial class CacheRegion
     /// key by key instead, so only the oversized values are held in process and the others are cached.
     /// </summary>
     private async ValueTask WritePlainAsync(List<CacheWrite> writes, List<string> keys)
+    {
+        try
+        {
+            await WritePlainCoreAsync(writes, keys).ConfigureAwait(false);
+        }
+        finally
+        {
+            AfterWrites(keys, writes.ConvertAll(w => w.Key));
+        }
+    }
+
+    private async ValueTask WritePlainCoreAsync(List<CacheWrite> writes, List<string> keys)
     {
         try
         {
@@ -477,6 +495,19 @@ public sealed partial class CacheRegion
 
     /// <summary>The registered function behind a multi-key creator, and how to find the argument of one of its keys.</summary>
     private sealed record ManyFunction(IRegisteredFunction Function, Func<string, object?> ArgumentOf);
+
+    /// <summary>Awaits a multi-key write or removal, then drops its keys from the near cache, whatever the outcome.</summary>
+    private async ValueTask EvictNearAfterAsync(ValueTask write, IReadOnlyList<string> keys, IReadOnlyList<string> backendKeys)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            AfterWrites(keys, backendKeys);
+        }
+    }
 
     private string[] ToBackendKeys(IReadOnlyList<string> keys)
     {

@@ -29,8 +29,14 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly MemoryCacheBackend? _memory;
 
     // The memory backend when the inlined hit check applies to every key (no prefix, no mangler, no early
-    // refresh): one null check on the hit path instead of three.
+    // refresh), or the near cache's store when it is keyed by the caller's key: one null check on the hit path.
     private readonly MemoryCacheBackend? _inlineHitMemory;
+
+    // The near cache in front of a shared backend (null for the memory backend, or when turned off), whether it is keyed
+    // by the caller's key (else by the backend key), and the change feed's subscription that keeps it coherent.
+    private readonly NearCache? _near;
+    private readonly bool _nearByCallerKey;
+    private readonly IDisposable? _changeSubscription;
     private readonly bool _storesObjects;
     private readonly BackendKeys _keys;
     private readonly int _hitKeyMaxChars;
@@ -122,7 +128,25 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
         // A ratio-based refresh point is stamped on the entry (HitUntilUtcTicks), so the inlined hit stays one compare;
         // XFetch draws at every read and needs the general path.
-        _inlineHitMemory = _keys.IsPlain && _earlyBeta <= 0 ? _memory : null;
+        if (_memory is null && options.NearCache is { Enabled: true } nearOptions)
+        {
+            // Keyed by the caller's key, the near cache serves the inlined hit with no key to build. A feed's notices name
+            // backend keys: mapped back by stripping the prefix, which a mangler makes impossible (then the backend key).
+            ICacheChangeFeed? feed = _backend as ICacheChangeFeed;
+            _nearByCallerKey = feed is null || !_keys.HasMangler;
+            _near = new NearCache(nearOptions, options.StaleWindow, feed is not null, _time, NearKeyOfBackendKey);
+            _changeSubscription = feed?.Subscribe(_near);
+        }
+
+        _inlineHitMemory = _earlyBeta > 0 ? null
+            : _memory is not null ? (_keys.IsPlain ? _memory : null)
+            : _near is not null && _nearByCallerKey ? _near.Store : null;
+        if (_inlineHitMemory is not null && _near is not null)
+        {
+            // A near entry exists only under a key the backend accepted: the inlined check needs no length bound.
+            _hitKeyMaxChars = int.MaxValue;
+        }
+
         _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
         _runner = options.RefreshRunner ?? _localRunner;
@@ -160,7 +184,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
         CacheEntry? entry;
         try
         {
-            entry = await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+            entry = _near is null
+                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
+                : _near.GetTrusted(NearKey(key, backendKey)) ?? await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {
@@ -209,7 +235,8 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _failures.Succeeded(backendKey);
         _unstored.Forget(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
-        return _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
+        return _near is not null ? WriteThroughNearAfterAsync(write, key, backendKey, entry)
+            : _memory is null ? ForgetSharedReadsAfterAsync(write, backendKey) : write;
     }
 
     /// <summary>Removes a value.</summary>
@@ -221,7 +248,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         string backendKey = ToBackendKey(key);
         _unstored.Forget(key);
         ValueTask<bool> removal = _backend.RemoveAsync(backendKey, cancellationToken);
-        return _memory is null ? ForgetSharedReadAfterAsync(removal, backendKey) : removal;
+        return _memory is null ? ForgetSharedReadAfterAsync(removal, key, backendKey) : removal;
     }
 
     /// <summary>
@@ -243,7 +270,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         }
     }
 
-    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string backendKey)
+    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string key, string backendKey)
     {
         try
         {
@@ -252,6 +279,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         finally
         {
             _sharedReads.Forget(backendKey);
+            _near?.Evict(NearKey(key, backendKey));
         }
     }
 
@@ -311,6 +339,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         DogpileMetrics.Unregister(this);
         _invalidationSubscription?.Dispose();
         _tagSubscription?.Dispose();
+        _changeSubscription?.Dispose();
         await _localRunner.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -424,7 +453,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         try
         {
-            return _backend.GetAsync(backendKey, cancellationToken);
+            return _near is null ? _backend.GetAsync(backendKey, cancellationToken) : ReadThroughNearAsync(key, backendKey, cancellationToken);
         }
         catch (CacheSerializationException ex)
         {
@@ -438,7 +467,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         try
         {
-            return await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+            return _near is null
+                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
+                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {

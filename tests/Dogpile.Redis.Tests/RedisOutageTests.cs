@@ -9,7 +9,7 @@ namespace Dogpile.Redis.Tests;
 public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisServer>
 {
     [Fact]
-    public async Task ServerStoppedThenStarted_CallsFailFast_LocalLayerServesHeldKeys_ThenRecovers()
+    public async Task ServerStoppedThenStarted_CallsFailFast_NearCacheServesHeldKeys_ThenRecovers()
     {
         await using DogpileRedis redis = TestRedis.Create(server, o => o.OperationTimeout = TimeSpan.FromMilliseconds(500));
         await using CacheRegion region = TestRedis.Region(redis, "outage");

@@ -24,7 +24,6 @@ public sealed class SuppliedMultiplexerTimeoutTests(RedisServer server) : IClass
             Multiplexer = mux,
             KeyPrefix = TestRedis.NewPrefix(),
             OperationTimeout = TimeSpan.FromMilliseconds(1500),
-            LocalFallbackDuration = TimeSpan.Zero,
         });
         await using CacheRegion region = TestRedis.Region(redis, "supplied");
         await region.SetAsync("k", "v");

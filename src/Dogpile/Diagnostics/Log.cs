@@ -46,4 +46,8 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Key '{Key}' in region '{Region}' was stamped {Ahead} in the future by its writer (a fast clock); it is treated as expired so one refresh replaces it.")]
     public static partial void CreatedInTheFuture(ILogger logger, string region, string key, TimeSpan ahead);
+
+    // Debug: during an outage every read of a held key comes here; the failure itself is logged by the backend.
+    [LoggerMessage(30, LogLevel.Debug, "Key '{Key}' in region '{Region}' was served from the near cache: the backend read failed.")]
+    public static partial void ServedFromNearCache(ILogger logger, Exception exception, string region, string key);
 }
