@@ -45,24 +45,34 @@ public sealed partial class CacheRegion
             return held;
         }
 
-        if (entry is not null)
+        if (entry is not null && !AdmitToNear(entry))
         {
-            long now = _clock.CoarseUtcTicks;
-            if (IsStampedInTheFuture(entry, now))
-            {
-                // Judged on every read until a truthful refresh replaces it: never trusted as a near entry.
-                return entry;
-            }
-
-            if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue && entry.HitUntilUtcTicks == entry.FreshUntilUtcTicks)
-            {
-                // The inlined hit serves a near entry until HitUntil: there it must stop at the early refresh point.
-                entry.HitUntilUtcTicks = EarlyRefreshPoint(entry);
-            }
+            return entry;
         }
 
         near.Keep(nearKey, entry, stamp);
         return entry;
+    }
+
+    /// <summary>
+    /// Readies an entry from the backend (read, or carried by a change notice) for the near cache; false when it must not
+    /// be kept there.
+    /// </summary>
+    private bool AdmitToNear(CacheEntry entry)
+    {
+        if (IsStampedInTheFuture(entry, _clock.CoarseUtcTicks))
+        {
+            // Judged on every read until a truthful refresh replaces it: never trusted as a near entry.
+            return false;
+        }
+
+        if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue && entry.HitUntilUtcTicks == entry.FreshUntilUtcTicks)
+        {
+            // The inlined hit serves a near entry until HitUntil: there it must stop at the early refresh point.
+            entry.HitUntilUtcTicks = EarlyRefreshPoint(entry);
+        }
+
+        return true;
     }
 
     /// <summary>

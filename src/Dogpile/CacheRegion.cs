@@ -134,7 +134,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
             // backend keys: mapped back by stripping the prefix, which a mangler makes impossible (then the backend key).
             ICacheChangeFeed? feed = _backend as ICacheChangeFeed;
             _nearByCallerKey = feed is null || !_keys.HasMangler;
-            _near = new NearCache(nearOptions, options.StaleWindow, feed is not null, _time, NearKeyOfBackendKey);
+            _near = new NearCache(nearOptions, options.StaleWindow, feed is not null, _time, NearKeyOfBackendKey, AdmitToNear);
             _changeSubscription = feed?.Subscribe(_near);
         }
 

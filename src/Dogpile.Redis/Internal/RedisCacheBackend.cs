@@ -81,7 +81,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, RedisChangeF
         byte[] bytes = Encode(key, entry);
         long ttlMs = ToExpiry(timeToLive) is { } expiry ? (long)Math.Ceiling(expiry.TotalMilliseconds) : 0;
         await connection.RunAsync(
-            db => db.ScriptEvaluateAsync(Scripts.SetAndNotify, [connection.Keys.Value(key)], [bytes, ttlMs, feed.Channel, feed.Notice(key)]),
+            db => db.ScriptEvaluateAsync(Scripts.SetAndNotify, [connection.Keys.Value(key)], [bytes, ttlMs, feed.Channel, feed.Notice(key), bytes.Length <= ReleaseNotice.MaxCarriedEntryBytes ? "1" : "0"]),
             "SET",
             cancellationToken).ConfigureAwait(false);
     }

@@ -5,9 +5,12 @@ using StackExchange.Redis;
 namespace Dogpile.Redis.Internal;
 
 /// <summary>
-/// The change notices of one <see cref="DogpileRedis"/>: every write and removal publishes <c>k{origin}{backend key}</c>
-/// on <c>{prefix}:changed</c> (in the same script or batch as the write: no extra round trip), and every process applies
-/// the notices of the others to its near caches. Its own notices are skipped: its regions updated themselves.
+/// The change notices of one <see cref="DogpileRedis"/>: every write and removal publishes <c>k{origin}</c> and a
+/// <see cref="ReleaseNotice"/> (the backend key, then the written entry's bytes when a single write of at most
+/// <see cref="ReleaseNotice.MaxCarriedEntryBytes"/> carries them) on <c>{prefix}:changed</c>, in the same script or batch as
+/// the write (no extra round trip), and every process applies the notices of the others to its near caches: the
+/// carried entry replaces the held one, anything else evicts it. Its own notices are skipped: its regions updated
+/// themselves.
 /// </summary>
 /// <remarks>
 /// The feed counts as live only once a probe it published (<c>p{origin}{generation}</c>) came back on its own
@@ -43,8 +46,16 @@ internal sealed class RedisChangeFeed : ICacheChangeFeed
     /// <summary>Whether the subscription is confirmed now (observers trust their entries for their freshness).</summary>
     public bool IsLive => _live;
 
-    /// <summary>The notice of a change to <paramref name="backendKey"/>.</summary>
-    public RedisValue Notice(string backendKey) => string.Concat("k", _origin, backendKey);
+    /// <summary>The notice of a change to <paramref name="backendKey"/>; a script may append the written entry's bytes.</summary>
+    public RedisValue Notice(string backendKey)
+    {
+        byte[] head = ReleaseNotice.Head(backendKey);
+        var notice = new byte[1 + OriginLength + head.Length];
+        notice[0] = (byte)'k';
+        System.Text.Encoding.ASCII.GetBytes(_origin, notice.AsSpan(1));
+        head.CopyTo(notice, 1 + OriginLength);
+        return notice;
+    }
 
     public IDisposable Subscribe(ICacheChangeObserver observer)
     {
@@ -118,17 +129,17 @@ internal sealed class RedisChangeFeed : ICacheChangeFeed
 
     private void OnMessage(RedisValue message)
     {
-        string? text = message;
-        if (text is null || text.Length <= OriginLength)
+        byte[]? bytes = message;
+        if (bytes is null || bytes.Length <= 1 + OriginLength)
         {
             return;
         }
 
-        bool own = string.CompareOrdinal(text, 1, _origin, 0, OriginLength) == 0;
-        if (text[0] == 'p')
+        bool own = System.Text.Encoding.ASCII.GetString(bytes, 1, OriginLength) == _origin;
+        if (bytes[0] == 'p')
         {
             if (own && !_live
-                && int.TryParse(text.AsSpan(1 + OriginLength), NumberStyles.None, CultureInfo.InvariantCulture, out int generation)
+                && int.TryParse(bytes.AsSpan(1 + OriginLength), NumberStyles.None, CultureInfo.InvariantCulture, out int generation)
                 && generation == Volatile.Read(ref _generation))
             {
                 _live = true;
@@ -141,15 +152,16 @@ internal sealed class RedisChangeFeed : ICacheChangeFeed
             return;
         }
 
-        if (text[0] != 'k' || own)
+        if (bytes[0] != 'k' || own)
         {
             return;
         }
 
-        string key = text[(1 + OriginLength)..];
+        string key = ReleaseNotice.Read(bytes.AsSpan(1 + OriginLength).ToArray(), out ReadOnlyMemory<byte> carried);
         foreach (ICacheChangeObserver observer in Volatile.Read(ref _observers))
         {
-            observer.OnChanged(key);
+            // Each region gets an entry of its own: a region memoizes its decoded value (and early-refresh point) on it.
+            observer.OnChanged(key, !carried.IsEmpty && CacheEntry.TryFromBytes(carried, out CacheEntry? entry) ? entry : null);
         }
     }
 

@@ -53,7 +53,7 @@ internal static class Scripts
 
     /// <summary>
     /// KEYS: value, lock, fence. ARGV: fence, bytes, ttl ms (0: none), token, channel, notice head, carry ("1": append the
-    /// written bytes to the notice), change channel, change notice. Writes only while the fence is current (and then
+    /// written bytes to the notices), change channel, change notice. Writes only while the fence is current (and then
     /// publishes the change notice); releases the caller's own lock either way. Returns 1 when written.
     /// </summary>
     public const string SetAndRelease = """
@@ -65,7 +65,11 @@ internal static class Scripts
             redis.call('SET', KEYS[1], ARGV[2])
           end
           written = 1
-          redis.call('PUBLISH', ARGV[8], ARGV[9])
+          if ARGV[7] == '1' then
+            redis.call('PUBLISH', ARGV[8], ARGV[9] .. ARGV[2])
+          else
+            redis.call('PUBLISH', ARGV[8], ARGV[9])
+          end
         end
         if redis.call('GET', KEYS[2]) == ARGV[4] then
           redis.call('DEL', KEYS[2])
@@ -78,14 +82,21 @@ internal static class Scripts
         return written
         """;
 
-    /// <summary>KEYS: value. ARGV: bytes, ttl ms (0: none), change channel, change notice. The write and its notice in one step.</summary>
+    /// <summary>
+    /// KEYS: value. ARGV: bytes, ttl ms (0: none), change channel, change notice, carry ("1": append the written bytes to
+    /// the notice). The write and its notice in one step.
+    /// </summary>
     public const string SetAndNotify = """
         if tonumber(ARGV[2]) > 0 then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         else
           redis.call('SET', KEYS[1], ARGV[1])
         end
-        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        if ARGV[5] == '1' then
+          redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[1])
+        else
+          redis.call('PUBLISH', ARGV[3], ARGV[4])
+        end
         return 1
         """;
 
@@ -102,7 +113,11 @@ internal static class Scripts
         local soft = tonumber(redis.call('HGET', KEYS[1], 'soft') or '0')
         if tonumber(ARGV[1]) > hard then redis.call('HSET', KEYS[1], 'hard', ARGV[1]) end
         if tonumber(ARGV[2]) > soft then redis.call('HSET', KEYS[1], 'soft', ARGV[2]) end
-        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        if ARGV[5] == '1' then
+          redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[1])
+        else
+          redis.call('PUBLISH', ARGV[3], ARGV[4])
+        end
         return 1
         """;
 

@@ -26,11 +26,19 @@ internal sealed class NearCache : ICacheChangeObserver
     private readonly long _staleWindowTicks;
     private readonly bool _hasFeed;
     private readonly Func<string, string?> _nearKeyOfBackendKey;
+    private readonly Func<CacheEntry, bool> _admit;
     private readonly long[] _stamps = new long[StripeCount];
     private volatile bool _feedLive;
 
-    public NearCache(NearCacheOptions options, TimeSpan staleWindow, bool hasFeed, TimeProvider time, Func<string, string?> nearKeyOfBackendKey)
+    /// <param name="options">Capacity and trust duration.</param>
+    /// <param name="staleWindow">The region's: with the backend's time to live it says when the backend drops an entry.</param>
+    /// <param name="hasFeed">Whether the backend announces changes.</param>
+    /// <param name="time">The region's clock.</param>
+    /// <param name="nearKeyOfBackendKey">Maps a notice's backend key to the near key; null for a key of another region.</param>
+    /// <param name="admit">Prepares an entry a notice carries for the near cache; false when it must not be kept (it is evicted).</param>
+    public NearCache(NearCacheOptions options, TimeSpan staleWindow, bool hasFeed, TimeProvider time, Func<string, string?> nearKeyOfBackendKey, Func<CacheEntry, bool> admit)
     {
+        _admit = admit;
         _store = new MemoryCacheBackend(new MemoryCacheBackendOptions { Capacity = options.Capacity }, time);
         _clock = new RegionClock(time);
         _durationTicks = options.Duration.Ticks;
@@ -114,9 +122,20 @@ internal sealed class NearCache : ICacheChangeObserver
     }
 
     /// <inheritdoc />
-    public void OnChanged(string key)
+    public void OnChanged(string key, CacheEntry? entry)
     {
-        if (_nearKeyOfBackendKey(key) is { } nearKey)
+        if (_nearKeyOfBackendKey(key) is not { } nearKey)
+        {
+            return;
+        }
+
+        // Notices arrive in the order the backend applied the writes: the one a notice carries is the newest. Taking it
+        // saves the next reader a round trip, which is most of the time until the new value is served here.
+        if (entry is not null && _admit(entry))
+        {
+            WriteThrough(nearKey, entry);
+        }
+        else
         {
             Evict(nearKey);
         }

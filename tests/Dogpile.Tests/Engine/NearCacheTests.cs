@@ -9,7 +9,7 @@ public sealed class NearCacheTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     private NearCache Create(bool hasFeed, Func<string, string?>? map = null)
-        => new(new NearCacheOptions { Duration = TimeSpan.FromSeconds(1) }, TimeSpan.FromMinutes(10), hasFeed, _time, map ?? (k => k));
+        => new(new NearCacheOptions { Duration = TimeSpan.FromSeconds(1) }, TimeSpan.FromMinutes(10), hasFeed, _time, map ?? (k => k), _ => true);
 
     private CacheEntry Entry(string value, TimeSpan expiration) => new(value, _time.GetUtcNow().UtcTicks, expiration, TimeSpan.Zero);
 
@@ -63,7 +63,7 @@ public sealed class NearCacheTests
         long stamp = near.StampOf("k");
 
         // The read is in flight when another process's write is announced: what it returns may predate that write.
-        near.OnChanged("k");
+        near.OnChanged("k", null);
         near.Keep("k", Entry("old", TimeSpan.FromMinutes(5)), stamp);
 
         Assert.Null(near.GetHeld("k"));
@@ -90,11 +90,26 @@ public sealed class NearCacheTests
         near.OnResumed();
         near.Keep("k", Entry("v", TimeSpan.FromMinutes(5)), near.StampOf("k"));
 
-        near.OnChanged("other:k");
+        near.OnChanged("other:k", null);
         Assert.NotNull(near.GetTrusted("k"));
 
-        near.OnChanged("r:k");
+        near.OnChanged("r:k", null);
         Assert.Null(near.GetHeld("k"));
+    }
+
+    [Fact]
+    public void OnChanged_NoticeCarriesTheEntry_ItReplacesTheHeldOne_AReadInFlightCannotUndoIt()
+    {
+        NearCache near = Create(hasFeed: true);
+        near.OnResumed();
+        near.Keep("k", Entry("v1", TimeSpan.FromMinutes(5)), near.StampOf("k"));
+        long inFlight = near.StampOf("k");
+        CacheEntry carried = Entry("v2", TimeSpan.FromMinutes(5));
+
+        near.OnChanged("k", carried);
+        near.Keep("k", Entry("v1, read before the notice", TimeSpan.FromMinutes(5)), inFlight);
+
+        Assert.Same(carried, near.GetTrusted("k"));
     }
 
     [Fact]

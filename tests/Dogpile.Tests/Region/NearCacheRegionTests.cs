@@ -208,7 +208,7 @@ public sealed class NearCacheRegionTests
         {
             foreach (ICacheChangeObserver observer in _observers)
             {
-                observer.OnChanged(key);
+                observer.OnChanged(key, null);
             }
         }
 
