@@ -83,7 +83,10 @@ public sealed class DogpileRedis : IAsyncDisposable
         options.Backend ??= Backend;
         options.LockProvider ??= LockProvider;
         options.InvalidationStore ??= InvalidationStore;
-        options.NearCache ??= new NearCacheOptions();
+        if (ReferenceEquals(options.Backend, Backend))
+        {
+            options.NearCache ??= new NearCacheOptions();
+        }
         if (useRefreshQueue)
         {
             options.RefreshRunner ??= RefreshQueue;

@@ -36,7 +36,13 @@ internal sealed class RedisChangeFeed : ICacheChangeFeed
         _connection = connection;
         _logger = logger;
         Channel = connection.Keys.Prefix + ":changed";
-        connection.Restored += () => _ = ConfirmAsync();
+        connection.Restored += () =>
+        {
+            if (Volatile.Read(ref _started) == 1)
+            {
+                _ = ConfirmAsync();
+            }
+        };
         connection.SubscriptionLost += Interrupt;
     }
 

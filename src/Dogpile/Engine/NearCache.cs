@@ -118,7 +118,8 @@ internal sealed class NearCache : ICacheChangeObserver
             Interlocked.Increment(ref _stamps[i]);
         }
 
-        _store.ExpireAll(_clock.PreciseUtcTicks);
+        // Not "now": the inlined hit compares with the coarse clock, which may lag the precise one by a millisecond.
+        _store.ExpireAll(long.MinValue);
     }
 
     /// <inheritdoc />
