@@ -181,12 +181,23 @@ public sealed partial class CacheRegion : IAsyncDisposable
         // The backend awaited here rather than through ReadAsync: on a remote backend each nested async layer is
         // another state machine allocated per read.
         string backendKey = ToBackendKey(key);
+        if (_near?.GetTrusted(NearKey(key, backendKey)) is { } held)
+        {
+            // A trusted near entry that is not fresh (expired, or invalidated since) says nothing of what the backend
+            // holds now: another process may have written a newer value, so only a fresh one answers without a read.
+            Lookup<T> near = Classify<T>(key, held, _clock.CoarseUtcTicks);
+            if (near.IsFresh)
+            {
+                return new CacheResult<T>(near.Value);
+            }
+        }
+
         CacheEntry? entry;
         try
         {
             entry = _near is null
                 ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
-                : _near.GetTrusted(NearKey(key, backendKey)) ?? await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {
