@@ -4,7 +4,7 @@
 # targets into docs/benchmarks.md; alone, it leaves them in artifacts/bench/distributed/ and a readable
 # artifacts/bench/distributed.md.
 #   bench/run-distributed.sh                       # every scenario (about 2 minutes)
-#   bench/run-distributed.sh stampede-redis hits   # a subset: stampede-redis hits connections stampede-memcached queue killed outage
+#   bench/run-distributed.sh stampede-redis hits   # a subset: stampede-redis hits near connections stampede-memcached queue killed outage
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

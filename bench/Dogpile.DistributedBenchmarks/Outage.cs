@@ -41,7 +41,7 @@ internal static class Outage
 
         var s = new System.Text.StringBuilder();
         s.Append(CultureInfo.InvariantCulture, $"""
-            ## 7. Redis killed after warm-up, then cold keys
+            ## 8. Redis killed after warm-up, then cold keys
 
             Each peer gets a redis-server of its own, warms {WarmKeys} keys, and the server is SIGKILLed. Then {ColdKeys} cold keys
             are asked for one after another (creator: a {CreatorMs} ms delay). Client timeouts are 500 ms for every peer (the multiplexer's
@@ -172,7 +172,6 @@ internal static class Outage
             Multiplexer = mux,
             KeyPrefix = "outage",
             OperationTimeout = ClientTimeout,
-            LocalFallbackDuration = TimeSpan.Zero,
         });
         var options = new CacheRegionOptions { Name = "outage", Expiration = TimeSpan.FromMinutes(1), StaleWindow = TimeSpan.FromMinutes(10), LockTimeout = TimeSpan.FromSeconds(20) };
         redis.ApplyTo(options, useRefreshQueue: false);

@@ -38,19 +38,18 @@ internal static class Peers
         return await ConnectionMultiplexer.ConnectAsync(config);
     }
 
-    /// <summary>Dogpile on Redis over the given multiplexer; the local fallback layer off, so every read is a Redis read.</summary>
+    /// <summary>Dogpile on Redis over the given multiplexer (a region it is applied to gets a near cache unless it turns it off).</summary>
     public static DogpileRedis DogpileRedis(IConnectionMultiplexer mux, string prefix, TimeSpan? lease = null, string queue = "refresh") =>
         new(new DogpileRedisOptions
         {
             Multiplexer = mux,
             KeyPrefix = prefix,
-            LocalFallbackDuration = TimeSpan.Zero,
             LockLease = lease ?? TimeSpan.FromSeconds(30),
             QueueName = queue,
         });
 
     public const string DogpileRedisConfig =
-        "`DogpileRedis` (shared multiplexer with `asyncTimeout` 2 s = `OperationTimeout`, `LocalFallbackDuration = 0` so reads are Redis reads, `LockLease` 30 s, renewal on, " +
+        "`DogpileRedis` (shared multiplexer with `asyncTimeout` 2 s = `OperationTimeout`, `LockLease` 30 s, renewal on, " +
         "lock poll 50–500 ms + release pub/sub) applied to a `CacheRegion` (`Expiration` 1 min, `StaleWindow` 10 min, `LockTimeout` 20 s), " +
         "default `SystemTextJsonCacheSerializer`";
 

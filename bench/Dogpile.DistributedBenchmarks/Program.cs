@@ -2,13 +2,13 @@ using System.Globalization;
 using Dogpile.DistributedBenchmarks;
 
 // Dogpile.DistributedBenchmarks run <redis host:port> <memcached host:port> <out.md> [scenario...]
-//   Runs the scenarios (all by default: stampede-redis, hits, connections, stampede-memcached, queue, killed, outage), each in a
+//   Runs the scenarios (all by default: stampede-redis, hits, near, connections, stampede-memcached, queue, killed, outage), each in a
 //   process of its own, and writes their markdown sections to <out.md> and their targets to <out.md>.targets;
 //   bench/run-distributed.sh adds the machine header and writes the doc.
 // Dogpile.DistributedBenchmarks scenario <redis host:port> <memcached host:port> <part.md> <scenario>
 //   One scenario, in this process: its section to <part.md>, its targets (with their order) to <part.md>.targets.
 // Dogpile.DistributedBenchmarks child <mode> ...
-//   A child OS process of a cross-process scenario (stampede, lock-holder, lock-waiter).
+//   A child OS process of a cross-process scenario (stampede, lock-holder, lock-waiter, near-reader).
 if (args.Length >= 1 && args[0] == "child")
 {
     return args[1] switch
@@ -16,6 +16,7 @@ if (args.Length >= 1 && args[0] == "child")
         "stampede" => await Stampede.ChildAsync(args[2], args[3], args[4], int.Parse(args[5], CultureInfo.InvariantCulture)),
         "lock-holder" => await LockHolderKilled.HolderAsync(args[2], args[3], args[4]),
         "lock-waiter" => await LockHolderKilled.WaiterAsync(args[2], args[3], args[4]),
+        "near-reader" => await Sections.NearReaderAsync(args[2], args[3], args[4]),
         _ => 2,
     };
 }

@@ -7,10 +7,10 @@ namespace Dogpile.DistributedBenchmarks;
 internal static class Scenario
 {
     /// <summary>Every scenario, in run order (the priority order: the most important results land first).</summary>
-    public static readonly string[] All = ["stampede-redis", "hits", "connections", "stampede-memcached", "queue", "killed", "outage"];
+    public static readonly string[] All = ["stampede-redis", "hits", "near", "connections", "stampede-memcached", "queue", "killed", "outage"];
 
     // The doc's numbering.
-    private static readonly string[] s_docOrder = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue", "outage"];
+    private static readonly string[] s_docOrder = ["stampede-redis", "stampede-memcached", "killed", "hits", "connections", "queue", "near", "outage"];
 
     public static int DocOrder(string scenario) => Array.IndexOf(s_docOrder, scenario);
 
@@ -27,6 +27,7 @@ internal static class Scenario
             {
                 "stampede-redis" => await Sections.StampedeRedisAsync(redis),
                 "hits" => await Sections.HitsAsync(redis, memcached),
+                "near" => await Sections.NearAsync(redis),
                 "connections" => await Sections.ConnectionsAsync(redis, memcached),
                 "stampede-memcached" => await Sections.StampedeMemcachedAsync(memcached),
                 "queue" => await Sections.QueueAsync(redis),

@@ -52,7 +52,7 @@ public sealed class DogpileMemcached : IDisposable
     public int OpenConnectionCount => _client.OpenConnectionCount;
 
     /// <summary>
-    /// Sets the region options' memcached parts that are not set yet: backend and lock provider; and, for a region
+    /// Sets the region options' memcached parts that are not set yet: backend, lock provider and a near cache; and, for a region
     /// without a <see cref="CacheRegionOptions.KeyPrefix"/>, <c>"{name}:"</c>, so regions stay apart in memcached.
     /// </summary>
     /// <param name="options">The region's options.</param>
@@ -61,6 +61,12 @@ public sealed class DogpileMemcached : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Backend ??= Backend;
         options.LockProvider ??= LockProvider;
+        if (ReferenceEquals(options.Backend, Backend))
+        {
+            // memcached announces no changes: near entries are trusted for NearCacheOptions.Duration (1 s by default).
+            options.NearCache ??= new NearCacheOptions();
+        }
+
         if (string.IsNullOrEmpty(options.KeyPrefix) && !string.IsNullOrEmpty(options.Name))
         {
             options.KeyPrefix = options.Name + ":";

@@ -33,8 +33,7 @@ public sealed class DogpileRedis : IAsyncDisposable
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         ILogger logger = LoggerFactory.CreateLogger("Dogpile.Redis");
         _connection = new RedisConnection(options, TimeProvider, logger);
-        var local = new LocalFallback(options.LocalFallbackDuration, options.LocalFallbackCapacity, TimeProvider);
-        _backend = new RedisCacheBackend(_connection, local, options.MaxValueBytes, logger) { FailurePolicy = options.FailurePolicy };
+        _backend = new RedisCacheBackend(_connection, new RedisChangeFeed(_connection, logger), options.MaxValueBytes) { FailurePolicy = options.FailurePolicy };
         LockProvider = new RedisLockProvider(_connection, options, logger);
         _invalidation = new RedisInvalidationStore(_connection, logger);
         _queue = new RedisRefreshQueue(_connection, options, logger);
@@ -71,7 +70,11 @@ public sealed class DogpileRedis : IAsyncDisposable
     /// <returns>The multiplexer.</returns>
     public Task<IConnectionMultiplexer> GetMultiplexerAsync() => _connection.GetMultiplexerAsync();
 
-    /// <summary>Sets the region options' Redis parts that are not set yet: backend, lock provider, invalidation store and, optionally, the refresh runner.</summary>
+    /// <summary>
+    /// Sets the region options' Redis parts that are not set yet: backend, lock provider, invalidation store, a near cache
+    /// (<see cref="CacheRegionOptions.NearCache"/>, kept coherent by this backend's change notices) and, optionally, the
+    /// refresh runner.
+    /// </summary>
     /// <param name="options">The region's options.</param>
     /// <param name="useRefreshQueue">Whether background refreshes of cached functions go to the durable queue.</param>
     public void ApplyTo(CacheRegionOptions options, bool useRefreshQueue = true)
@@ -80,6 +83,10 @@ public sealed class DogpileRedis : IAsyncDisposable
         options.Backend ??= Backend;
         options.LockProvider ??= LockProvider;
         options.InvalidationStore ??= InvalidationStore;
+        if (ReferenceEquals(options.Backend, Backend))
+        {
+            options.NearCache ??= new NearCacheOptions();
+        }
         if (useRefreshQueue)
         {
             options.RefreshRunner ??= RefreshQueue;

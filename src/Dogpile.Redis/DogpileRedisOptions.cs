@@ -18,11 +18,12 @@ namespace Dogpile.Redis;
 /// at most <see cref="OperationTimeout"/> it bounds calls the same way; otherwise, and for every cancellable call, each
 /// call is also cut off after <see cref="OperationTimeout"/> by a timer of its own (a timer-queue registration per
 /// call: give a shared multiplexer <c>asyncTimeout</c> ≤ <see cref="OperationTimeout"/> to avoid it). A call that fails
-/// throws <see cref="DogpileRedisUnavailableException"/>, except reads of keys the local fallback layer holds (see
-/// <see cref="LocalFallbackDuration"/>). After a failure the circuit breaker (<see cref="BreakerMinInterval"/>,
-/// <see cref="BreakerMaxInterval"/>) makes the next calls fail at once, without waiting, with one probe at a time. A
-/// region serves around the failure under <see cref="CacheBackendFailurePolicy.Degrade"/> (see <see cref="FailurePolicy"/>).
-/// Nothing needs restarting when Redis returns: the multiplexer reconnects.</para>
+/// throws <see cref="DogpileRedisUnavailableException"/>; a region with a near cache (<see cref="CacheRegionOptions.NearCache"/>,
+/// on by default with <see cref="DogpileRedis.ApplyTo"/>) answers a failed read of a key it holds from there. After a
+/// failure the circuit breaker (<see cref="BreakerMinInterval"/>, <see cref="BreakerMaxInterval"/>) makes the next calls
+/// fail at once, without waiting, with one probe at a time. A region serves around the failure under
+/// <see cref="CacheBackendFailurePolicy.Degrade"/> (see <see cref="FailurePolicy"/>). Nothing needs restarting when Redis
+/// returns: the multiplexer reconnects.</para>
 /// </remarks>
 public sealed class DogpileRedisOptions : ICheckedOptions
 {
@@ -74,17 +75,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
     /// </summary>
     /// <value>Default: <see langword="null"/> (<see cref="CacheBackendFailurePolicy.Degrade"/>).</value>
     public CacheBackendFailurePolicy? FailurePolicy { get; set; }
-
-    /// <summary>
-    /// How long entries read from or written to Redis are kept in process memory (as bytes) to be served when Redis
-    /// fails. They are used only while Redis calls fail, never in place of a working Redis. <see cref="TimeSpan.Zero"/> turns the layer off.
-    /// </summary>
-    /// <value>Default: 30 seconds.</value>
-    public TimeSpan LocalFallbackDuration { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>The most entries the local fallback layer holds.</summary>
-    /// <value>Default: 10,000.</value>
-    public int LocalFallbackCapacity { get; set; } = 10_000;
 
     /// <summary>The lease of a distributed lock: a holder that dies frees the key after at most this long.</summary>
     /// <value>Default: 30 seconds.</value>
@@ -138,7 +128,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
             "must be a non-empty name without braces");
         check.NotEmpty(ConsumerGroup, nameof(ConsumerGroup));
         check.AtLeast(MaxValueBytes, 1, nameof(MaxValueBytes));
-        check.AtLeast(LocalFallbackCapacity, 0, nameof(LocalFallbackCapacity));
         check.AtLeast(StreamMaxLength, 1, nameof(StreamMaxLength));
         check.Positive(OperationTimeout, nameof(OperationTimeout));
         check.Positive(BreakerMaxInterval, nameof(BreakerMaxInterval));
@@ -153,7 +142,6 @@ public sealed class DogpileRedisOptions : ICheckedOptions
             LockPollMaxInterval >= LockPollMinInterval,
             nameof(LockPollMaxInterval),
             $"({LockPollMaxInterval}) is shorter than LockPollMinInterval ({LockPollMinInterval})");
-        check.NotNegative(LocalFallbackDuration, nameof(LocalFallbackDuration));
         return check;
     }
 }

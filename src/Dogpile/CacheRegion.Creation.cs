@@ -249,6 +249,7 @@ public sealed partial class CacheRegion
 
         CacheEntry entry = MakeEntry(value, created, call.Expiration, duration, call.Options?.TagArray);
         TimeSpan? ttl = TimeToLive(call.Expiration);
+        bool superseded = false;
         try
         {
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
@@ -256,6 +257,7 @@ public sealed partial class CacheRegion
                 release?.DistributedReleased = true;
                 if (!await fenced.SetAndReleaseAsync(call.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
                 {
+                    superseded = true;
                     release?.Outcome = RefreshOutcome.Superseded;
                     Log.WriteSuperseded(_logger, Name, call.Key);
                 }
@@ -265,6 +267,7 @@ public sealed partial class CacheRegion
                 await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
             }
 
+            AfterWrite(call.Key, call.BackendKey, superseded ? null : entry);
             ForgetLocal(call.Key);
             _failures.Succeeded(call.BackendKey);
         }
@@ -274,6 +277,7 @@ public sealed partial class CacheRegion
             release?.DistributedReleased = false;
             release?.Outcome = RefreshOutcome.NotCached;
             HoldUnstorable(call.Key, call.BackendKey, entry, ex);
+            AfterWrite(call.Key, call.BackendKey, null);
             activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
             return (value, created, false);
         }
@@ -284,12 +288,16 @@ public sealed partial class CacheRegion
             _failures.Succeeded(call.BackendKey);
             OnBackendWriteFailed(BackendOperation.Write, call.Key, ex);
             HoldCreatedDuringOutage(call.Key, entry);
+
+            // In degraded mode the near cache keeps the value at once (the feed's reset distrusts it when the backend returns).
+            AfterWrite(call.Key, call.BackendKey, entry);
             return (value, created, true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // The value exists; losing the write must not lose it for the callers waiting on it.
             release?.DistributedReleased = false;
+            AfterWrite(call.Key, call.BackendKey, null);
             _failures.Succeeded(call.BackendKey);
             Log.BackendWriteFailed(_logger, ex, Name, call.Key);
         }

@@ -85,11 +85,12 @@ public sealed partial class CacheRegion
         if (_inlineHitMemory is { } memory
             && key is not null
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
-            && memory.PeekForHit(key) is { } entry
+            && _clock.CoarseUtcTicks is var now
+            && memory.PeekForHit(key, now) is { } entry
             && entry.CreatedUtcTicks > _marks.Any
             && (entry.TagArray is null || TagsAllowHit(entry))
-            && _clock.CoarseUtcTicks < entry.HitUntilUtcTicks
-            && TryCast(entry.Value, out value))
+            && now < entry.HitUntilUtcTicks
+            && TryCast(entry.Decoded, out value))
         {
             CountHit();
             return true;
@@ -124,6 +125,24 @@ public sealed partial class CacheRegion
                 _counters.StaleServed();
                 return new ValueTask<T>(stale);
             }
+        }
+        else if (_near?.GetTrusted(NearKey(key, backendKey)) is { } near)
+        {
+            // A near entry while it is trusted is as good as a read of the backend (keyed by backend key behind a mangler,
+            // or a call the inlined path sent here): fresh is a hit, anything else goes on to the slow path with it.
+            if (TryGetFresh(near, out T hit))
+            {
+                CountHit();
+                return new ValueTask<T>(hit);
+            }
+
+            if (TryGetStaleWhileBusy(near, backendKey, out T stale))
+            {
+                _counters.StaleServed();
+                return new ValueTask<T>(stale);
+            }
+
+            return UnwrapAsync(GetOrCreateSlowAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), near, true, default, cancellationToken));
         }
         else if (_flights.ContainsKey(backendKey))
         {

@@ -41,14 +41,14 @@ public sealed partial class CacheRegion
         TimeSpan? ttl = TimeToLive(expiration);
         long created = _marks.StampCreated();
         var writes = new List<CacheWrite>();
-        var keys = new List<string>();
+        var callerKeys = new List<string>();
         foreach (KeyValuePair<string, T> item in items)
         {
             string backendKey = ToBackendKey(item.Key);
+            callerKeys.Add(item.Key);
             writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero, options?.TagArray), ttl));
             _failures.Succeeded(backendKey);
             ForgetLocal(item.Key);
-            keys.Add(item.Key);
         }
 
         if (writes.Count == 0)
@@ -57,7 +57,13 @@ public sealed partial class CacheRegion
         }
 
         ValueTask write = _backend.SetManyAsync(writes, cancellationToken);
-        return _memory is null ? SetManyOrDegradeAsync(write, writes, keys) : write;
+        if (_memory is not null)
+        {
+            return write;
+        }
+
+        ValueTask guarded = SetManyOrDegradeAsync(write, writes, callerKeys);
+        return _near is not null ? EvictNearAfterAsync(guarded, callerKeys, writes.ConvertAll(w => w.Key)) : guarded;
     }
 
     /// <summary>A remote batch write in flight: under Degrade a failed one is dropped, and this process holds the values it set.</summary>
@@ -96,7 +102,13 @@ public sealed partial class CacheRegion
         }
 
         ValueTask removal = _backend.RemoveManyAsync(backendKeys, cancellationToken);
-        return _memory is null ? RemoveManyOrDegradeAsync(removal, keys, backendKeys) : removal;
+        if (_memory is not null)
+        {
+            return removal;
+        }
+
+        ValueTask guarded = RemoveManyOrDegradeAsync(removal, keys, backendKeys);
+        return _near is not null ? EvictNearAfterAsync(guarded, keys, backendKeys) : guarded;
     }
 
     /// <summary>A remote batch removal in flight: under Degrade a failed one is dropped, logged and counted once.</summary>
@@ -414,6 +426,7 @@ public sealed partial class CacheRegion
                 Log.WriteSuperseded(_logger, Name, slot.Key);
             }
 
+            AfterWrite(slot.Key, slot.BackendKey, null);
             ForgetLocal(slot.Key);
         }
         catch (CacheValueTooLargeException ex)
@@ -430,6 +443,7 @@ public sealed partial class CacheRegion
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             slot.DistributedReleased = false;
+            AfterWrite(slot.Key, slot.BackendKey, null);
             Log.BackendWriteFailed(_logger, ex, Name, slot.Key);
         }
     }
@@ -439,6 +453,18 @@ public sealed partial class CacheRegion
     /// key by key instead, so only the oversized values are held in process and the others are cached.
     /// </summary>
     private async ValueTask WritePlainAsync(List<CacheWrite> writes, List<string> keys)
+    {
+        try
+        {
+            await WritePlainCoreAsync(writes, keys).ConfigureAwait(false);
+        }
+        finally
+        {
+            AfterWrites(keys, writes.ConvertAll(w => w.Key));
+        }
+    }
+
+    private async ValueTask WritePlainCoreAsync(List<CacheWrite> writes, List<string> keys)
     {
         try
         {
@@ -539,6 +565,19 @@ public sealed partial class CacheRegion
 
     /// <summary>The registered function behind a multi-key creator, and how to find the argument of one of its keys.</summary>
     private sealed record ManyFunction(IRegisteredFunction Function, Func<string, object?> ArgumentOf);
+
+    /// <summary>Awaits a multi-key write or removal, then drops its keys from the near cache, whatever the outcome.</summary>
+    private async ValueTask EvictNearAfterAsync(ValueTask write, IReadOnlyList<string> keys, IReadOnlyList<string> backendKeys)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        finally
+        {
+            AfterWrites(keys, backendKeys);
+        }
+    }
 
     private string[] ToBackendKeys(IReadOnlyList<string> keys)
     {

@@ -29,8 +29,14 @@ public sealed partial class CacheRegion : IAsyncDisposable
     private readonly MemoryCacheBackend? _memory;
 
     // The memory backend when the inlined hit check applies to every key (no prefix, no mangler, no early
-    // refresh): one null check on the hit path instead of three.
+    // refresh), or the near cache's store when it is keyed by the caller's key: one null check on the hit path.
     private readonly MemoryCacheBackend? _inlineHitMemory;
+
+    // The near cache in front of a shared backend (null for the memory backend, or when turned off), whether it is keyed
+    // by the caller's key (else by the backend key), and the change feed's subscription that keeps it coherent.
+    private readonly NearCache? _near;
+    private readonly bool _nearByCallerKey;
+    private readonly IDisposable? _changeSubscription;
     private readonly bool _storesObjects;
     private readonly BackendKeys _keys;
     private readonly int _hitKeyMaxChars;
@@ -123,7 +129,25 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
         // A ratio-based refresh point is stamped on the entry (HitUntilUtcTicks), so the inlined hit stays one compare;
         // XFetch draws at every read and needs the general path.
-        _inlineHitMemory = _keys.IsPlain && _earlyBeta <= 0 ? _memory : null;
+        if (_memory is null && options.NearCache is { Enabled: true } nearOptions)
+        {
+            // Keyed by the caller's key, the near cache serves the inlined hit with no key to build. A feed's notices name
+            // backend keys: mapped back by stripping the prefix, which a mangler makes impossible (then the backend key).
+            ICacheChangeFeed? feed = _backend as ICacheChangeFeed;
+            _nearByCallerKey = feed is null || !_keys.HasMangler;
+            _near = new NearCache(nearOptions, options.StaleWindow, feed is not null, _time, NearKeyOfBackendKey, AdmitToNear);
+            _changeSubscription = feed?.Subscribe(_near);
+        }
+
+        _inlineHitMemory = _earlyBeta > 0 ? null
+            : _memory is not null ? (_keys.IsPlain ? _memory : null)
+            : _near is not null && _nearByCallerKey ? _near.Store : null;
+        if (_inlineHitMemory is not null && _near is not null)
+        {
+            // A near entry exists only under a key the backend accepted: the inlined check needs no length bound.
+            _hitKeyMaxChars = int.MaxValue;
+        }
+
         _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
         _runner = options.RefreshRunner ?? _localRunner;
@@ -159,10 +183,23 @@ public sealed partial class CacheRegion : IAsyncDisposable
         // The backend awaited here rather than through ReadAsync: on a remote backend each nested async layer is
         // another state machine allocated per read.
         string backendKey = ToBackendKey(key);
+        if (_near?.GetTrusted(NearKey(key, backendKey)) is { } held)
+        {
+            // A trusted near entry that is not fresh (expired, or invalidated since) says nothing of what the backend
+            // holds now: another process may have written a newer value, so only a fresh one answers without a read.
+            Lookup<T> near = Classify<T>(key, held, _clock.CoarseUtcTicks);
+            if (near.IsFresh)
+            {
+                return new CacheResult<T>(near.Value);
+            }
+        }
+
         CacheEntry? entry;
         try
         {
-            entry = await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+            entry = _near is null
+                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
+                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {
@@ -172,9 +209,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
         catch (CacheBackendUnavailableException ex) when (_degrade)
         {
             entry = OnBackendReadFailed(key, ex);
-            Lookup<T> held = Classify<T>(key, entry, _clock.CoarseUtcTicks);
+            Lookup<T> outage = Classify<T>(key, entry, _clock.CoarseUtcTicks);
             _counters.DegradedServed();
-            return held.IsFresh ? new CacheResult<T>(held.Value) : CacheResult<T>.DegradedMiss;
+            return outage.IsFresh ? new CacheResult<T>(outage.Value) : CacheResult<T>.DegradedMiss;
         }
 
         Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
@@ -219,7 +256,14 @@ public sealed partial class CacheRegion : IAsyncDisposable
         _failures.Succeeded(backendKey);
         ForgetLocal(key);
         ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
-        return _memory is null ? SetOrDegradeAsync(write, key, backendKey, entry) : write;
+        if (_memory is not null)
+        {
+            return write;
+        }
+
+        // Under Degrade a failed write is dropped and the value held here; the near cache then keeps it at once.
+        ValueTask guarded = SetOrDegradeAsync(write, key, backendKey, entry);
+        return _near is not null ? WriteThroughNearAfterAsync(guarded, key, backendKey, entry) : guarded;
     }
 
     /// <summary>A remote set in flight: under Degrade a failed one is dropped, and this process holds the value it set.</summary>
@@ -253,7 +297,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         try
         {
-            return await ForgetSharedReadAfterAsync(removal, backendKey).ConfigureAwait(false);
+            return await ForgetSharedReadAfterAsync(removal, key, backendKey).ConfigureAwait(false);
         }
         catch (CacheBackendUnavailableException ex) when (_degrade)
         {
@@ -281,7 +325,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         }
     }
 
-    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string backendKey)
+    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string key, string backendKey)
     {
         try
         {
@@ -290,6 +334,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         finally
         {
             _sharedReads.Forget(backendKey);
+            _near?.Evict(NearKey(key, backendKey));
         }
     }
 
@@ -349,6 +394,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
         DogpileMetrics.Unregister(this);
         _invalidationSubscription?.Dispose();
         _tagSubscription?.Dispose();
+        _changeSubscription?.Dispose();
         await _localRunner.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -462,7 +508,7 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         try
         {
-            return _backend.GetAsync(backendKey, cancellationToken);
+            return _near is null ? _backend.GetAsync(backendKey, cancellationToken) : ReadThroughNearAsync(key, backendKey, cancellationToken);
         }
         catch (CacheSerializationException ex)
         {
@@ -476,7 +522,9 @@ public sealed partial class CacheRegion : IAsyncDisposable
     {
         try
         {
-            return await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false);
+            return _near is null
+                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
+                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {

@@ -27,6 +27,17 @@ public sealed class CacheRegionOptions : ICheckedOptions
     /// <value>Default: <see langword="null"/> (100,000 entries, no size limit).</value>
     public MemoryCacheBackendOptions? Memory { get; set; }
 
+    /// <summary>
+    /// The near cache in front of a shared backend (see <see cref="NearCacheOptions"/>); bindable from configuration
+    /// (<c>NearCache:Enabled</c>, <c>NearCache:Capacity</c>, <c>NearCache:Duration</c>). Ignored with the in-process
+    /// memory backend.
+    /// </summary>
+    /// <value>
+    /// Default: <see langword="null"/>, no near cache; <c>AddRedis</c>, <c>AddMemcached</c> and <c>DogpileRedis.ApplyTo</c>
+    /// set one with the defaults (10,000 entries). Turn it off with <c>NearCache = new() { Enabled = false }</c>.
+    /// </value>
+    public NearCacheOptions? NearCache { get; set; }
+
     /// <summary>How long a value is fresh after its creator finished. <see cref="NeverExpires"/> for never.</summary>
     /// <value>Default: 5 minutes.</value>
     public TimeSpan Expiration { get; set; } = TimeSpan.FromMinutes(5);
@@ -195,6 +206,11 @@ public sealed class CacheRegionOptions : ICheckedOptions
             }
 
             check.Include(nameof(Memory), ((ICheckedOptions)Memory).Check());
+        }
+
+        if (NearCache is not null)
+        {
+            check.Include(nameof(NearCache), ((ICheckedOptions)NearCache).Check());
         }
 
         check.PositiveOrInfinite(Expiration, nameof(Expiration));

@@ -8,6 +8,10 @@ using StackExchange.Redis;
 //   stampede <connection> <prefix> <key> <counterKey> <gateKey> <callers>
 //     Prints READY, waits until the gate key exists, then runs <callers> concurrent GetOrCreate calls of <key>; the
 //     creator INCRs <counterKey> and takes ~200 ms. Prints one JSON line: values seen (with counts), latencies, errors.
+//   near <connection> <prefix> <region>
+//     A region with a near cache that trusts an entry for an hour without the change feed, so only the feed can make it
+//     see another process's change. Prints READY, then answers each stdin line "get <key>" with the value (or <miss>)
+//     and exits on "quit".
 //   worker <connection> <prefix> <queue> <startedKey>
 //     Runs a refresh worker whose function "slow" INCRs <startedKey> and then blocks forever. Prints READY.
 if (args.Length < 1)
@@ -20,6 +24,7 @@ return args[0] switch
 {
     "stampede" => await StampedeAsync(args[1], args[2], args[3], args[4], args[5], int.Parse(args[6], System.Globalization.CultureInfo.InvariantCulture)),
     "worker" => await WorkerAsync(args[1], args[2], args[3], args[4]),
+    "near" => await NearAsync(args[1], args[2], args[3]),
     _ => 2,
 };
 
@@ -65,6 +70,30 @@ static async Task<int> StampedeAsync(string connection, string prefix, string ke
     })));
 
     Console.WriteLine(JsonSerializer.Serialize(new StampedeResult(new Dictionary<string, int>(values), latencies.Max(), latencies.Average(), [.. errors])));
+    return 0;
+}
+
+static async Task<int> NearAsync(string connection, string prefix, string regionName)
+{
+    await using var redis = new DogpileRedis(new DogpileRedisOptions { ConnectionString = connection, KeyPrefix = prefix });
+    var options = new CacheRegionOptions { Name = regionName, Expiration = TimeSpan.FromMinutes(5), NearCache = new NearCacheOptions { Duration = TimeSpan.FromHours(1) } };
+    redis.ApplyTo(options, useRefreshQueue: false);
+    await using var region = new CacheRegion(options);
+    _ = await region.GetAsync<string>("warm-up");
+    Console.WriteLine("READY");
+    Console.Out.Flush();
+    while (Console.ReadLine() is { } line && line != "quit")
+    {
+        string[] parts = line.Split(' ', 2);
+        string answer = parts[0] switch
+        {
+            "get" => (await region.GetAsync<string>(parts[1])) is { HasValue: true } hit ? hit.Value : "<miss>",
+            _ => "?",
+        };
+        Console.WriteLine(answer);
+        Console.Out.Flush();
+    }
+
     return 0;
 }
 

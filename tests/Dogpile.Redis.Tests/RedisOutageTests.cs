@@ -9,7 +9,7 @@ namespace Dogpile.Redis.Tests;
 public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisServer>
 {
     [Fact]
-    public async Task ServerStoppedThenStarted_ThrowPolicy_CallsFailFast_LocalLayerServesHeldKeys_ThenRecovers()
+    public async Task ServerStoppedThenStarted_ThrowPolicy_CallsFailFast_NearCacheServesHeldKeys_ThenRecovers()
     {
         await using DogpileRedis redis = TestRedis.Create(server, o =>
         {

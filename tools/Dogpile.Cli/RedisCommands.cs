@@ -495,7 +495,6 @@ internal static class RedisCommands
                     QueueName = parsed.GetValue(Queue)!,
                     ConsumerGroup = parsed.GetValue(Group)!,
                     OperationTimeout = TimeSpan.FromSeconds(Math.Max(0.1, parsed.GetValue(Timeout))),
-                    LocalFallbackDuration = TimeSpan.Zero,
                 };
                 await using var redis = new DogpileRedis(options);
                 return await body(new DogpileRedisAdmin(redis));

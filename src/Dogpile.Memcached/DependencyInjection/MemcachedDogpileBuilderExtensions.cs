@@ -16,7 +16,9 @@ public static class MemcachedDogpileBuilderExtensions
     /// <see cref="MemcachedClientOptions.MaxConnectionsPerServer"/> per server however many regions use it) and makes its
     /// backend and lock provider the defaults of every region; a region's own settings win. Regions without a
     /// <see cref="CacheRegionOptions.KeyPrefix"/> get <c>"{name}:"</c> so they stay apart in memcached. The options are
-    /// validated when the host starts, every problem listed.
+    /// validated when the host starts, every problem listed. Regions on its backend get a near cache
+    /// (<see cref="CacheRegionOptions.NearCache"/>: memcached has no change feed, so a near entry is trusted for
+    /// <see cref="NearCacheOptions.Duration"/>, 1 s by default, the bound on how long another process's write may go unseen).
     /// </summary>
     /// <example>
     /// <code>

@@ -338,7 +338,10 @@ public sealed class DogpileRedisAdmin
         };
     }
 
-    /// <summary>Deletes a key's value (every process then misses it; a value in another process's memory-only layer is not touched).</summary>
+    /// <summary>
+    /// Deletes a key's value, with the change notice of any removal: every process then misses it, in Redis and, once the
+    /// notice has reached it, in its near cache.
+    /// </summary>
     /// <param name="backendKey">The backend key: the region's key prefix followed by the key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Whether a value was deleted.</returns>
@@ -346,7 +349,7 @@ public sealed class DogpileRedisAdmin
     public ValueTask<bool> RemoveAsync(string backendKey, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(backendKey);
-        return _connection.RunAsync(db => db.KeyDeleteAsync(_keys.Value(backendKey)), "DEL", cancellationToken);
+        return _redis.Backend.RemoveAsync(backendKey, cancellationToken);
     }
 
     /// <summary>

@@ -10,8 +10,8 @@ internal static partial class Log
     [LoggerMessage(101, LogLevel.Warning, "Subscribing to Redis channel '{Channel}' failed; waiters fall back to polling until it succeeds.")]
     public static partial void SubscribeFailed(ILogger logger, Exception exception, string channel);
 
-    [LoggerMessage(102, LogLevel.Warning, "Redis read of '{Key}' failed; serving the copy held locally.")]
-    public static partial void ServedFromLocalFallback(ILogger logger, Exception exception, string key);
+    [LoggerMessage(102, LogLevel.Warning, "The change feed's probe could not be published; near caches trust their entries only briefly until it is.")]
+    public static partial void ChangeFeedProbeFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(103, LogLevel.Warning, "Renewing the lock on '{Key}' failed; retrying at the next tick.")]
     public static partial void LockRenewalFailed(ILogger logger, Exception exception, string key);

@@ -1,20 +1,25 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Dogpile.Redis.Internal;
 
 /// <summary>
 /// Entries as their envelope bytes (<see cref="CacheEntry.ToBytes"/>) at <c>{prefix}:{backendKey}:v</c>, with the
-/// region's time to live as the Redis TTL. Writes under a lock go through one fenced script.
+/// region's time to live as the Redis TTL. Writes under a lock go through one fenced script. Every write and removal
+/// publishes a change notice in the same round trip (<see cref="RedisChangeFeed"/>), so near caches stay coherent.
 /// </summary>
-internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallback local, int maxValueBytes, ILogger logger) : IFencedCacheBackend
+internal sealed class RedisCacheBackend(RedisConnection connection, RedisChangeFeed feed, int maxValueBytes) : IFencedCacheBackend, ICacheChangeFeed
 {
     public bool StoresObjects => false;
 
     /// <summary>The policy of <see cref="DogpileRedisOptions.FailurePolicy"/>, for regions that set none.</summary>
     public CacheBackendFailurePolicy? FailurePolicy { get; init; }
+
+    /// <summary>The change notices (also what the near caches of the regions on this backend subscribe to).</summary>
+    internal RedisChangeFeed Feed => feed;
+
+    public IDisposable Subscribe(ICacheChangeObserver observer) => feed.Subscribe(observer);
 
     /// <summary>The connection (and key layout) the entries live under; a lock provider on it reads them too.</summary>
     internal RedisConnection Connection => connection;
@@ -38,38 +43,14 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
                 ? await direct.StringGetAsync(connection.Keys.Value(key)).ConfigureAwait(false)
                 : await connection.RunAsync(db => db.StringGetAsync(connection.Keys.Value(key)), "GET", cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is DogpileRedisUnavailableException || (RedisConnection.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is not DogpileRedisUnavailableException && RedisConnection.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
-            if (ex is not DogpileRedisUnavailableException)
-            {
-                // The direct call bypassed RunAsync: its failure opens the breaker here.
-                connection.DirectCallFailed(ex);
-            }
-
-            if (!local.TryGet(key, out byte[] held))
-            {
-                if (ex is DogpileRedisUnavailableException)
-                {
-                    throw;
-                }
-
-                throw connection.Unavailable("GET", ex, connection.Time.GetElapsedTime(started));
-            }
-
-            Log.ServedFromLocalFallback(logger, ex, key);
-            return CacheEntry.FromBytes(held);
+            // The direct call bypassed RunAsync (which throws only DogpileRedisUnavailableException): its failure opens the breaker here.
+            connection.DirectCallFailed(ex);
+            throw connection.Unavailable("GET", ex, connection.Time.GetElapsedTime(started));
         }
 
-        if (value.IsNull)
-        {
-            local.Remove(key);
-            return null;
-        }
-
-        byte[] bytes = (byte[])value!;
-        CacheEntry entry = CacheEntry.FromBytes(bytes);
-        local.Put(key, bytes);
-        return entry;
+        return value.IsNull ? null : CacheEntry.FromBytes((byte[])value!);
     }
 
     public async ValueTask<CacheEntry?[]> GetManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
@@ -87,39 +68,12 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         }
 
         var entries = new CacheEntry?[keys.Count];
-        RedisValue[] values;
-        try
-        {
-            values = await connection.RunAsync(db => GetAcrossSlotsAsync(db, redisKeys), "MGET", cancellationToken).ConfigureAwait(false);
-        }
-        catch (DogpileRedisUnavailableException ex) when (local.Enabled)
-        {
-            bool any = false;
-            for (int i = 0; i < entries.Length; i++)
-            {
-                entries[i] = local.TryGet(keys[i], out byte[] held) && CacheEntry.TryFromBytes(held, out CacheEntry? heldEntry) ? heldEntry : null;
-                any |= entries[i] is not null;
-            }
-
-            if (!any)
-            {
-                throw;
-            }
-
-            Log.ServedFromLocalFallback(logger, ex, keys[0]);
-            return entries;
-        }
-
+        RedisValue[] values = await connection.RunAsync(db => GetAcrossSlotsAsync(db, redisKeys), "MGET", cancellationToken).ConfigureAwait(false);
         for (int i = 0; i < entries.Length; i++)
         {
             if (!values[i].IsNull)
             {
-                byte[] bytes = (byte[])values[i]!;
-                entries[i] = CacheEntry.TryFromBytes(bytes, out CacheEntry? decoded) ? decoded : null;
-                if (entries[i] is not null)
-                {
-                    local.Put(keys[i], bytes);
-                }
+                entries[i] = CacheEntry.TryFromBytes((byte[])values[i]!, out CacheEntry? decoded) ? decoded : null;
             }
         }
 
@@ -130,9 +84,11 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
     {
         ArgumentNullException.ThrowIfNull(entry);
         byte[] bytes = Encode(key, entry);
-        TimeSpan? expiry = ToExpiry(timeToLive);
-        await connection.RunAsync(db => expiry is { } e ? db.StringSetAsync(connection.Keys.Value(key), bytes, e) : db.StringSetAsync(connection.Keys.Value(key), bytes), "SET", cancellationToken).ConfigureAwait(false);
-        local.Put(key, bytes);
+        long ttlMs = ToExpiry(timeToLive) is { } expiry ? (long)Math.Ceiling(expiry.TotalMilliseconds) : 0;
+        await connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.SetAndNotify, [connection.Keys.Value(key)], [bytes, ttlMs, feed.Channel, feed.Notice(key), bytes.Length <= ReleaseNotice.MaxCarriedEntryBytes ? "1" : "0"]),
+            "SET",
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask SetManyAsync(IReadOnlyList<CacheWrite> entries, CancellationToken cancellationToken)
@@ -161,21 +117,29 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
                     writes[i] = ToExpiry(entries[i].TimeToLive) is { } e ? batch.StringSetAsync(redisKey, encoded[i], e) : batch.StringSetAsync(redisKey, encoded[i]);
                 }
 
+                // The notices in the same batch, after the writes on the same connection: one round trip.
+                Task notices = Notify(batch, entries.Select(e => e.Key));
                 batch.Execute();
-                return Task.WhenAll(writes);
+                return Task.WhenAll(Task.WhenAll(writes), notices);
             },
             "SET (batch)",
             cancellationToken).ConfigureAwait(false);
-        for (int i = 0; i < encoded.Length; i++)
-        {
-            local.Put(entries[i].Key, encoded[i]);
-        }
+    }
+
+    /// <summary>Queues one change notice per key on a batch.</summary>
+    private Task<long[]> Notify(IBatch batch, IEnumerable<string> keys)
+    {
+        RedisChannel channel = RedisChannel.Literal((string)feed.Channel!);
+        return Task.WhenAll(keys.Select(key => batch.PublishAsync(channel, feed.Notice(key))));
     }
 
     public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken)
     {
-        local.Remove(key);
-        return await connection.RunAsync(db => db.KeyDeleteAsync(connection.Keys.Value(key)), "DEL", cancellationToken).ConfigureAwait(false);
+        RedisResult removed = await connection.RunAsync(
+            db => db.ScriptEvaluateAsync(Scripts.DeleteAndNotify, [connection.Keys.Value(key)], [feed.Channel, feed.Notice(key)]),
+            "DEL",
+            cancellationToken).ConfigureAwait(false);
+        return (long)removed == 1;
     }
 
     public async ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
@@ -189,11 +153,20 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
         var redisKeys = new RedisKey[keys.Count];
         for (int i = 0; i < redisKeys.Length; i++)
         {
-            local.Remove(keys[i]);
             redisKeys[i] = connection.Keys.Value(keys[i]);
         }
 
-        await connection.RunAsync(db => DeleteAcrossSlotsAsync(db, redisKeys), "DEL", cancellationToken).ConfigureAwait(false);
+        await connection.RunAsync(
+            async db =>
+            {
+                await DeleteAcrossSlotsAsync(db, redisKeys).ConfigureAwait(false);
+                IBatch batch = db.CreateBatch();
+                Task notices = Notify(batch, keys);
+                batch.Execute();
+                await notices.ConfigureAwait(false);
+            },
+            "DEL",
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -268,18 +241,12 @@ internal sealed class RedisCacheBackend(RedisConnection connection, LocalFallbac
                 [keys.Value(key), keys.Lock(key), keys.Fence(key)],
                 [
                     heldLock.FencingToken.ToString(CultureInfo.InvariantCulture), bytes, ttlMs, heldLock.OwnerToken, keys.LockReleasedChannel,
-                    ReleaseNotice.Head(key), bytes.Length <= ReleaseNotice.MaxCarriedEntryBytes ? "1" : "0",
+                    ReleaseNotice.Head(key), bytes.Length <= ReleaseNotice.MaxCarriedEntryBytes ? "1" : "0", feed.Channel, feed.Notice(key),
                 ]),
             "fenced SET",
             cancellationToken).ConfigureAwait(false);
         (heldLock as RedisLockHandle)?.MarkReleased();
-        bool written = (long)result == 1;
-        if (written)
-        {
-            local.Put(key, bytes);
-        }
-
-        return written;
+        return (long)result == 1;
     }
 
     private byte[] Encode(string key, CacheEntry entry)

@@ -91,6 +91,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// <summary>Raised when the connection comes back after a failure (subscriptions re-load their state).</summary>
     public event Action? Restored;
 
+    /// <summary>Raised when the subscription connection fails: messages published from now until <see cref="Restored"/> are lost.</summary>
+    public event Action? SubscriptionLost;
+
     public Task<IConnectionMultiplexer> GetMultiplexerAsync() => _multiplexer.Value;
 
     /// <summary>
@@ -287,7 +290,14 @@ internal sealed class RedisConnection : IAsyncDisposable
                 Breaker.ProbeNow();
             }
         };
-        multiplexer.ConnectionFailed += (_, e) => Log.ConnectionFailed(_logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+        multiplexer.ConnectionFailed += (_, e) =>
+        {
+            Log.ConnectionFailed(_logger, e.Exception, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString());
+            if (e.ConnectionType == ConnectionType.Subscription)
+            {
+                SubscriptionLost?.Invoke();
+            }
+        };
     }
 
     public async ValueTask DisposeAsync()

@@ -53,8 +53,8 @@ internal static class Scripts
 
     /// <summary>
     /// KEYS: value, lock, fence. ARGV: fence, bytes, ttl ms (0: none), token, channel, notice head, carry ("1": append the
-    /// written bytes to the notice). Writes only while the fence is current; releases the caller's own lock either way.
-    /// Returns 1 when written.
+    /// written bytes to the notices), change channel, change notice. Writes only while the fence is current (and then
+    /// publishes the change notice); releases the caller's own lock either way. Returns 1 when written.
     /// </summary>
     public const string SetAndRelease = """
         local written = 0
@@ -65,6 +65,11 @@ internal static class Scripts
             redis.call('SET', KEYS[1], ARGV[2])
           end
           written = 1
+          if ARGV[7] == '1' then
+            redis.call('PUBLISH', ARGV[8], ARGV[9] .. ARGV[2])
+          else
+            redis.call('PUBLISH', ARGV[8], ARGV[9])
+          end
         end
         if redis.call('GET', KEYS[2]) == ARGV[4] then
           redis.call('DEL', KEYS[2])
@@ -77,13 +82,42 @@ internal static class Scripts
         return written
         """;
 
+    /// <summary>
+    /// KEYS: value. ARGV: bytes, ttl ms (0: none), change channel, change notice, carry ("1": append the written bytes to
+    /// the notice). The write and its notice in one step.
+    /// </summary>
+    public const string SetAndNotify = """
+        if tonumber(ARGV[2]) > 0 then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        else
+          redis.call('SET', KEYS[1], ARGV[1])
+        end
+        if ARGV[5] == '1' then
+          redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[1])
+        else
+          redis.call('PUBLISH', ARGV[3], ARGV[4])
+        end
+        return 1
+        """;
+
+    /// <summary>KEYS: value. ARGV: change channel, change notice. The removal and its notice in one step; returns 1 when a value was removed.</summary>
+    public const string DeleteAndNotify = """
+        local removed = redis.call('DEL', KEYS[1])
+        redis.call('PUBLISH', ARGV[1], ARGV[2])
+        return removed
+        """;
+
     /// <summary>KEYS: hash. ARGV: hard, soft, channel, message. Keeps the later mark of each kind, then announces.</summary>
     public const string Invalidate = """
         local hard = tonumber(redis.call('HGET', KEYS[1], 'hard') or '0')
         local soft = tonumber(redis.call('HGET', KEYS[1], 'soft') or '0')
         if tonumber(ARGV[1]) > hard then redis.call('HSET', KEYS[1], 'hard', ARGV[1]) end
         if tonumber(ARGV[2]) > soft then redis.call('HSET', KEYS[1], 'soft', ARGV[2]) end
-        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        if ARGV[5] == '1' then
+          redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[1])
+        else
+          redis.call('PUBLISH', ARGV[3], ARGV[4])
+        end
         return 1
         """;
 

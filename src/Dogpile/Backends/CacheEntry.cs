@@ -51,6 +51,10 @@ public sealed class CacheEntry
         CreationDurationTicks = creationDuration.Ticks;
         FreshUntilUtcTicks = ComputeFreshUntil(createdUtcTicks, ExpirationTicks);
         HitUntilUtcTicks = FreshUntilUtcTicks;
+
+        // A live object is its own decoded value: the inlined hit path reads Decoded alone, for the memory backend's
+        // entries and for a near cache's decoded byte entries alike.
+        _decoded = value;
     }
 
     /// <summary>Creates an entry that holds serialized bytes (for byte-oriented backends).</summary>

@@ -105,6 +105,44 @@ public sealed class MemoryCacheBackend : ICacheBackend
         return null;
     }
 
+    /// <summary>
+    /// The inlined hit path's read: <see cref="PeekForHit(string)"/>, but only while the entry is within its time to live
+    /// at <paramref name="now"/>. A near cache gives its entries the time they are trusted as their time to live, which
+    /// can end before they stop being fresh; for the memory backend's own entries the check always passes on a fresh one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal CacheEntry? PeekForHit(string key, long now)
+    {
+        if (_map.TryGetValue(key, out Slot? slot) && now < slot.DropAtUtcTicks)
+        {
+            slot.MarkAccessed();
+            return slot.Entry;
+        }
+
+        return null;
+    }
+
+    /// <summary>The entry held for the key, even past its time to live (until evicted): what a near cache serves while the backend fails.</summary>
+    internal CacheEntry? PeekAny(string key) => _map.TryGetValue(key, out Slot? slot) ? slot.Entry : null;
+
+    /// <summary>Stores an entry to be dropped at <paramref name="dropAtUtcTicks"/> (no size check: a near cache has no size limit).</summary>
+    internal void Put(string key, CacheEntry entry, long dropAtUtcTicks) => Store(new Slot(key, entry, dropAtUtcTicks, 0));
+
+    /// <summary>Removes the key; true when it was held.</summary>
+    internal bool Evict(string key) => RemoveKey(key);
+
+    /// <summary>
+    /// Ends every entry's time to live at <paramref name="now"/> at the latest, keeping the entries: a near cache that can
+    /// no longer trust what it holds still serves it while the backend fails (<see cref="PeekAny"/>).
+    /// </summary>
+    internal void ExpireAll(long now)
+    {
+        foreach (KeyValuePair<string, Slot> pair in _map)
+        {
+            pair.Value.ExpireBy(now);
+        }
+    }
+
     private CacheEntry? Read(string key)
     {
         if (_map.TryGetValue(key, out Slot? slot))
@@ -324,11 +362,23 @@ public sealed class MemoryCacheBackend : ICacheBackend
         /// <summary>The entry; <see langword="null"/> once the slot left the map, so the queue holds no dead value.</summary>
         public CacheEntry? Entry { get; private set; } = entry;
 
-        public long DropAtUtcTicks { get; } = dropAtUtcTicks;
+        private long _dropAtUtcTicks = dropAtUtcTicks;
+
+        public long DropAtUtcTicks => Volatile.Read(ref _dropAtUtcTicks);
 
         public long Weight { get; } = weight;
 
         public bool Removed => _removed;
+
+        /// <summary>Brings the drop time forward to <paramref name="now"/> if it is later (never back).</summary>
+        public void ExpireBy(long now)
+        {
+            long current;
+            while ((current = Volatile.Read(ref _dropAtUtcTicks)) > now
+                && Interlocked.CompareExchange(ref _dropAtUtcTicks, now, current) != current)
+            {
+            }
+        }
 
         /// <summary>
         /// The slot left the map (replaced, removed, evicted): it lets go of the value at once, since the clock queue

@@ -61,4 +61,8 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Debug, "The backend of region '{Region}' was skipped for key '{Key}' ({Operation}): its circuit breaker is open.")]
     public static partial void BackendSkipped(ILogger logger, string region, string key, string operation);
+
+    // Debug: during an outage every read of a held key comes here; the failure itself is logged by the backend.
+    [LoggerMessage(30, LogLevel.Debug, "Key '{Key}' in region '{Region}' was served from the near cache: the backend read failed.")]
+    public static partial void ServedFromNearCache(ILogger logger, Exception exception, string region, string key);
 }

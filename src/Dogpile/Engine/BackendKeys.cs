@@ -30,6 +30,12 @@ internal sealed class BackendKeys
         PlainHitMaxChars = _maxKeyBytes / 3;
     }
 
+    /// <summary>Whether a mangler (the region's or the backend's) rewrites keys.</summary>
+    public bool HasMangler => _mangler is not null;
+
+    /// <summary>The region's key prefix, or null.</summary>
+    public string? Prefix => _prefix;
+
     /// <summary>Whether a backend key is the caller's key itself (no prefix, no mangler).</summary>
     public bool IsPlain { get; }
 

@@ -44,7 +44,7 @@ internal sealed class ChildProcess : IDisposable
 
     public static ChildProcess Start(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         start.ArgumentList.Add(ClientPath());
         foreach (string arg in args)
         {
@@ -73,6 +73,23 @@ internal sealed class ChildProcess : IDisposable
         }
 
         Assert.Fail($"Child {Id} did not print {expected} within {timeout}. stderr: {Stderr()}");
+    }
+
+    /// <summary>Sends a line to the child's standard input and returns the next line it prints.</summary>
+    public async Task<string> AskAsync(string line, TimeSpan timeout)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return await _lines.Reader.ReadAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"Child {Id} did not answer '{line}' within {timeout}. stderr: {Stderr()}");
+            throw;
+        }
     }
 
     /// <summary>Reads lines until the child exits, and returns the last one.</summary>

@@ -65,7 +65,7 @@ public sealed partial class OptionsDocTests
         Assert.Equal(blocks, DocPages.MarkedCode("docs/options.md"));
     }
 
-    public static TheoryData<string> DogpileOptionsTypes => new() { nameof(CacheRegionOptions), nameof(CacheEntryOptions), nameof(MemoryCacheBackendOptions), nameof(DistributedCacheBackendOptions) };
+    public static TheoryData<string> DogpileOptionsTypes => new() { nameof(CacheRegionOptions), nameof(CacheEntryOptions), nameof(MemoryCacheBackendOptions), nameof(DistributedCacheBackendOptions), nameof(NearCacheOptions) };
 
     [Theory]
     [MemberData(nameof(DogpileOptionsTypes))]
