@@ -380,7 +380,12 @@ public sealed partial class CacheRegion : IAsyncDisposable
 
     /// <summary>A snapshot of the region's counters.</summary>
     /// <returns>The counters.</returns>
-    public CacheRegionStatistics GetStatistics() => _counters.Snapshot(_localRunner.Running, _localRunner.Queued);
+    public CacheRegionStatistics GetStatistics()
+        => _counters.Snapshot(_localRunner.Running, _localRunner.Queued) with
+        {
+            NearCache = _near is null ? NearCacheState.Off : _near.FeedLive ? NearCacheState.Coherent : NearCacheState.TimeBounded,
+            NearCacheEntries = _near?.Count ?? 0,
+        };
 
     /// <summary>Stops background refreshes (queued ones are dropped and their locks released) and unregisters metrics.</summary>
     /// <returns>A task that completes when the runner has stopped.</returns>

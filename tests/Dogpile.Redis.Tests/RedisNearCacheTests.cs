@@ -102,8 +102,11 @@ public sealed class RedisNearCacheTests(RedisServer server) : IClassFixture<Redi
             }
 
             Assert.Equal("held", await region.GetOrCreateAsync("held", _ => Create("held")));
+            await Eventually.TrueAsync(() => region.GetStatistics().NearCache == NearCacheState.Coherent, "the change feed is live");
+            Assert.Equal(1, region.GetStatistics().NearCacheEntries);
 
             own.Stop();
+            await Eventually.TrueAsync(() => region.GetStatistics().NearCache == NearCacheState.TimeBounded, "the lost feed makes the near cache time-bounded");
 
             // The subscription fails with the server, so nothing held is trusted: each call is a failed read answered
             // from the near cache, within the operation timeout.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Dogpile;
 using Packages.Web.Metrics;
 
 namespace Packages.Web.Html;
@@ -41,11 +42,30 @@ internal static class Charts
         body.Append("<div class=\"card health\"><h2>Health</h2><table class=\"kv\">\n")
             .Append("<tr><th>Cache backend</th><td data-health=\"backend\" class=\"").Append(up ? "up" : "down").Append("\">")
             .Append(Page.E(backend)).Append(": ").Append(last is null ? "probing…" : up ? string.Create(CultureInfo.InvariantCulture, $"up, answered the probe in {last.BackendProbeMs:0.0} ms") : "down: the probe failed")
-            .Append("</td></tr>\n<tr><th>Near cache</th><td>not configured (in-process memory tier arrives with the distributed issue)</td></tr>\n")
+            .Append("</td></tr>\n")
+            .Append(NearCacheRow(last))
             .Append(CultureInfo.InvariantCulture, $"<tr><th>Bug tracker</th><td data-health=\"upstream\">{(failingKeys == 0 ? "answering" : $"failing for {failingKeys} cached value(s); stale copies are served")}</td></tr>\n")
             .Append(CultureInfo.InvariantCulture, $"<tr><th>Since start</th><td><span data-total=\"requests\">{requestTotal}</span> requests, <span data-total=\"upstream\">{upstreamTotal}</span> upstream calls</td></tr>\n")
             .Append("</table></div>\n");
         return body.ToString();
+    }
+
+    private static string NearCacheRow(DashboardSample? last)
+    {
+        var state = last?.NearCache ?? NearCacheState.Off;
+        var text = state switch
+        {
+            NearCacheState.Coherent => string.Create(CultureInfo.InvariantCulture, $"{last!.NearEntries:N0} entries, coherent: the backend's change feed is live, so other instances' writes reach them in milliseconds"),
+            NearCacheState.TimeBounded => string.Create(CultureInfo.InvariantCulture, $"{last!.NearEntries:N0} entries, each trusted for at most the near cache's Duration (1 s by default): no change feed (memcached), or the feed is down"),
+            _ => "off: the embedded memory backend is this process's memory already",
+        };
+        var css = state switch
+        {
+            NearCacheState.Coherent => "up",
+            NearCacheState.TimeBounded => "degraded",
+            _ => "off",
+        };
+        return $"<tr><th>Near cache</th><td data-health=\"near\" class=\"{css}\">{Page.E(text)}</td></tr>\n";
     }
 
     private static double Share(long part, DashboardSample s)

@@ -17,9 +17,11 @@ namespace Packages.Web.Metrics;
 /// <param name="DeadLetters">Jobs in the dead-letter stream (durable queue only).</param>
 /// <param name="BackendUp">Whether the cache backend answered the probe.</param>
 /// <param name="BackendProbeMs">How long the probe took, ms.</param>
+/// <param name="NearCache">How far the bugs region's near cache is trusted (off with the embedded memory backend).</param>
+/// <param name="NearEntries">Entries that near cache holds.</param>
 public sealed record DashboardSample(
     DateTimeOffset At, long Requests, long UpstreamCalls, double P50Ms, double P99Ms, long Hits, long Stale, long Misses,
-    long QueueDepth, long DeadLetters, bool BackendUp, double BackendProbeMs);
+    long QueueDepth, long DeadLetters, bool BackendUp, double BackendProbeMs, NearCacheState NearCache = NearCacheState.Off, long NearEntries = 0);
 
 /// <summary>Counts and times the requests the dashboard reports; the middleware feeds it.</summary>
 public sealed class RequestRecorder
@@ -152,6 +154,7 @@ internal sealed partial class DashboardSampler(
         }
 
         var (up, probeMs) = await ProbeAsync(cancellationToken);
+        var bugs = regions.GetRegion(CacheSetup.BugsRegion).GetStatistics();
         var sample = new DashboardSample(
             time.GetUtcNow(),
             now.Requests - _last.Requests,
@@ -164,7 +167,9 @@ internal sealed partial class DashboardSampler(
             depth,
             dead,
             up,
-            probeMs);
+            probeMs,
+            bugs.NearCache,
+            bugs.NearCacheEntries);
         _last = now;
         lock (_gate)
         {

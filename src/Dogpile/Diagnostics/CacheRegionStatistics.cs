@@ -68,4 +68,10 @@ public readonly record struct CacheRegionStatistics
 
     /// <summary>Refreshes waiting in the in-process runner's backlog now.</summary>
     public long RefreshesQueued { get; init; }
+
+    /// <summary>How far the near cache is trusted now: off, coherent through the backend's change feed, or time-bounded.</summary>
+    public NearCacheState NearCache { get; init; }
+
+    /// <summary>Entries the near cache holds now (trusted or not: an untrusted one is still served while the backend fails).</summary>
+    public long NearCacheEntries { get; init; }
 }

@@ -57,6 +57,23 @@ public sealed class MemcachedNearCacheTests(MemcachedServer server) : IClassFixt
     }
 
     [Fact]
+    public async Task Statistics_NearCacheOnMemcached_IsTimeBounded_WithItsEntries()
+    {
+        string prefix = $"near{Guid.NewGuid():N}:";
+        using var backend = new MemcachedCacheBackend(Client(server.Endpoint));
+        await using CacheRegion region = Region(backend, prefix, new NearCacheOptions(), TimeProvider.System);
+        await using CacheRegion plain = new(new CacheRegionOptions { Name = "plain" });
+
+        await region.SetAsync("a", "1");
+        await region.SetAsync("b", "2");
+
+        CacheRegionStatistics stats = region.GetStatistics();
+        Assert.Equal(NearCacheState.TimeBounded, stats.NearCache);
+        Assert.Equal(2, stats.NearCacheEntries);
+        Assert.Equal(NearCacheState.Off, plain.GetStatistics().NearCache);
+    }
+
+    [Fact]
     public async Task AddMemcached_RegionsGetANearCache_AFreshHitDoesNotReadMemcached()
     {
         var services = new ServiceCollection();

@@ -47,6 +47,11 @@ public sealed class DistributedShowcaseTests
         Assert.InRange(after.Age, 0, 2);
         Assert.Equal(2, await KernelCallsAsync(tracker));
 
+        // The dashboard's health card: the near cache in front of Redis, coherent through the change feed.
+        await Testing.EventuallyAsync(
+            async () => (await http1.GetStringAsync(new Uri("status/charts", UriKind.Relative))).Contains("data-health=\"near\" class=\"up\"", StringComparison.Ordinal),
+            "the dashboard shows a coherent near cache");
+
         // The queue was used: /metrics shows the Redis meter beside the regions' (the queue as last read, the jobs this
         // instance enqueued, the Redis calls it made).
         string metrics = await http1.GetStringAsync(new Uri("metrics", UriKind.Relative));
@@ -116,6 +121,11 @@ public sealed class DistributedShowcaseTests
         Assert.DoesNotContain(stale, r => r.Cache == "miss");
         await Testing.EventuallyAsync(async () => (await GetBugsAsync(http1)).Cache == "hit" && (await GetBugsAsync(http2)).Cache == "hit", "both instances see the refreshed value");
         Assert.Equal(2, await KernelCallsAsync(tracker));
+
+        // memcached has no change feed: the near cache is time-bounded, and the dashboard says so.
+        await Testing.EventuallyAsync(
+            async () => (await http2.GetStringAsync(new Uri("status/charts", UriKind.Relative))).Contains("data-health=\"near\" class=\"degraded\"", StringComparison.Ordinal),
+            "the dashboard shows a time-bounded near cache");
     }
 
     private static string[] RedisQueueSettings(ServerProcess redis, RunningUpstream upstream) =>

@@ -63,6 +63,7 @@ public sealed class DashboardTests
 
         Assert.Contains("data-series=\"upstream calls/s\"", charts);
         Assert.Contains("data-health=\"backend\" class=\"up\"", charts);
+        Assert.Contains("data-health=\"near\" class=\"off\">off: the embedded memory backend", charts);
         using var status = JsonDocument.Parse(await web.Http.GetStringAsync(new Uri("api/status", UriKind.Relative)));
         Assert.True(status.RootElement.GetProperty("requests").GetInt64() >= 1);
         Assert.True(status.RootElement.GetProperty("upstreamCalls").GetInt64() >= 2); // bash's overview and bugs
