@@ -12,7 +12,7 @@ namespace Dogpile.Redis;
 /// its parts to every region: the number of connections stays the same whatever the load.
 /// </summary>
 /// <remarks>See <see cref="DogpileRedisOptions"/> for what happens when Redis is slow or down.</remarks>
-public sealed class DogpileRedis : IAsyncDisposable
+public sealed class DogpileRedis : IAsyncDisposable, IDisposable
 {
     private readonly RedisConnection _connection;
     private readonly RedisCacheBackend _backend;
@@ -112,6 +112,13 @@ public sealed class DogpileRedis : IAsyncDisposable
     /// <returns>The worker; start it as a hosted service, or with <c>StartAsync</c>.</returns>
     public RedisRefreshWorker CreateWorker(Func<string, CacheRegion?> regions, RedisRefreshWorkerOptions? options = null)
         => new(this, regions, options ?? new RedisRefreshWorkerOptions());
+
+    /// <summary>
+    /// Closes the connection if this instance opened it, blocking until it is closed: for a container disposed
+    /// synchronously (<c>using var provider = services.BuildServiceProvider()</c>), which refuses a singleton that can
+    /// only be disposed asynchronously. Prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Closes the connection if this instance opened it.</summary>
     /// <returns>A task that completes when it is closed.</returns>

@@ -23,7 +23,7 @@ namespace Dogpile;
 /// </list>
 /// <para>The region is thread-safe. Dispose it to stop its background refreshes.</para>
 /// </remarks>
-public sealed partial class CacheRegion : IAsyncDisposable
+public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
 {
     private readonly ICacheBackend _backend;
     private readonly MemoryCacheBackend? _memory;
@@ -386,6 +386,13 @@ public sealed partial class CacheRegion : IAsyncDisposable
             NearCache = _near is null ? NearCacheState.Off : _near.FeedLive ? NearCacheState.Coherent : NearCacheState.TimeBounded,
             NearCacheEntries = _near?.Count ?? 0,
         };
+
+    /// <summary>
+    /// Like <see cref="DisposeAsync"/>, blocking until the runner has stopped: for a container disposed synchronously
+    /// (<c>using var provider = services.BuildServiceProvider()</c>), which refuses a singleton it can only dispose
+    /// asynchronously. Stopping awaits nothing that needs the calling thread. Prefer <see cref="DisposeAsync"/>.
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>Stops background refreshes (queued ones are dropped and their locks released) and unregisters metrics.</summary>
     /// <returns>A task that completes when the runner has stopped.</returns>

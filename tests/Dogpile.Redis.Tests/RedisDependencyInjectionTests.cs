@@ -40,6 +40,27 @@ public sealed class RedisDependencyInjectionTests(RedisServer server) : IClassFi
     }
 
     [Fact]
+    public async Task ServiceProvider_DisposedSynchronously_ClosesRegionsAndTheConnectionWithoutThrowing()
+    {
+        var services = new ServiceCollection();
+        services.AddDogpile()
+            .AddRegion("sync")
+            .AddRedis(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.KeyPrefix = TestRedis.NewPrefix();
+            });
+        CacheRegion region;
+        using (ServiceProvider provider = services.BuildServiceProvider())
+        {
+            region = provider.GetRequiredKeyedService<CacheRegion>("sync");
+            Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("v")));
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await region.GetOrCreateAsync("other", _ => ValueTask.FromResult("w")));
+    }
+
+    [Fact]
     public void Options_Invalid_AreRejectedNamingTheOption()
     {
         var ex = Assert.Throws<ArgumentException>(() => new DogpileRedis(new DogpileRedisOptions()));

@@ -51,7 +51,9 @@ public sealed class DependencyInjectionAndMetricsTests
         CacheRegion region;
         using (ServiceProvider provider = services.BuildServiceProvider())
         {
-            region = provider.GetRequiredService<ICacheRegionProvider>().GetRegion("sync");
+            // Resolved by key too: the container then owns (and disposes) the instance its factory returned.
+            region = provider.GetRequiredKeyedService<CacheRegion>("sync");
+            Assert.Same(region, provider.GetRequiredService<ICacheRegionProvider>().GetRegion("sync"));
             Assert.Equal(1, await region.GetOrCreateAsync("k", _ => new ValueTask<int>(1)));
         }
 
