@@ -162,4 +162,67 @@ public sealed class DistributedCacheBackendTests : IDisposable
         Assert.All(await Task.WhenAll(callers), v => Assert.Equal("v", v));
         Assert.Equal(1, creations);
     }
+
+    [Fact]
+    public async Task NearCacheHit_DoesNotCallTheDistributedCache_UntilItsDurationEnds()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var counted = new CountingDistributedCache(_store.Cache);
+        await using var region = new CacheRegion(
+            new CacheRegionOptions
+            {
+                Name = "near",
+                Backend = new DistributedCacheBackend(counted),
+                Expiration = TimeSpan.FromMinutes(5),
+                NearCache = new NearCacheOptions { Duration = TimeSpan.FromSeconds(1) },
+            },
+            time);
+        await region.SetAsync("k", "v");
+        int readsAfterSet = counted.Reads;
+
+        for (int i = 0; i < 100; i++)
+        {
+            Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("created")));
+        }
+
+        // Served from the near cache: the store was not read. No change feed, so each entry is trusted for the Duration.
+        Assert.Equal(readsAfterSet, counted.Reads);
+        Assert.Equal(NearCacheState.TimeBounded, region.GetStatistics().NearCache);
+
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.Equal("v", await region.GetOrCreateAsync("k", _ => ValueTask.FromResult("created")));
+        Assert.Equal(readsAfterSet + 1, counted.Reads);
+    }
+
+    /// <summary>The real store, with its reads counted.</summary>
+    private sealed class CountingDistributedCache(IDistributedCache inner) : IDistributedCache
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public byte[]? Get(string key)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.Get(key);
+        }
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default)
+        {
+            Interlocked.Increment(ref _reads);
+            return inner.GetAsync(key, token);
+        }
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => inner.Set(key, value, options);
+
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) => inner.SetAsync(key, value, options, token);
+
+        public void Refresh(string key) => inner.Refresh(key);
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => inner.RefreshAsync(key, token);
+
+        public void Remove(string key) => inner.Remove(key);
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => inner.RemoveAsync(key, token);
+    }
 }
