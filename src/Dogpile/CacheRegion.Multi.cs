@@ -16,7 +16,7 @@ public sealed partial class CacheRegion
     {
         ArgumentNullException.ThrowIfNull(keys);
         string[] backendKeys = ToBackendKeys(keys);
-        CacheEntry?[] entries = await ReadManyAsync(keys, backendKeys, cancellationToken).ConfigureAwait(false);
+        CacheEntry?[] entries = await ReadManyAsync(keys, backendKeys, cancellationToken, throughNear: true).ConfigureAwait(false);
         long now = _clock.CoarseUtcTicks;
         var results = new CacheResult<T>[keys.Count];
         for (int i = 0; i < results.Length; i++)
@@ -190,7 +190,7 @@ public sealed partial class CacheRegion
         MultiSlot<T>[] distinct = [.. slots.Values];
         CacheEntry?[] entries = force
             ? new CacheEntry?[distinct.Length]
-            : await ReadManyAsync(distinct.Select(s => s.Key).ToArray(), distinct.Select(s => s.BackendKey).ToArray(), cancellationToken).ConfigureAwait(false);
+            : await ReadManyAsync(distinct.Select(s => s.Key).ToArray(), distinct.Select(s => s.BackendKey).ToArray(), cancellationToken, throughNear: true).ConfigureAwait(false);
 
         long now = _clock.CoarseUtcTicks;
         var needed = new List<MultiSlot<T>>();
@@ -590,11 +590,16 @@ public sealed partial class CacheRegion
         return backendKeys;
     }
 
-    private async ValueTask<CacheEntry?[]> ReadManyAsync(IReadOnlyList<string> keys, string[] backendKeys, CancellationToken cancellationToken)
+    private async ValueTask<CacheEntry?[]> ReadManyAsync(IReadOnlyList<string> keys, string[] backendKeys, CancellationToken cancellationToken, bool throughNear = false)
     {
         if (backendKeys.Length == 0)
         {
             return [];
+        }
+
+        if (throughNear && _near is not null)
+        {
+            return await ReadManyThroughNearAsync(keys, backendKeys, cancellationToken).ConfigureAwait(false);
         }
 
         try
@@ -618,6 +623,96 @@ public sealed partial class CacheRegion
 
             return held;
         }
+    }
+
+    /// <summary>
+    /// A first read of many keys with a near cache: a key whose near entry is trusted and fresh is answered from it, the
+    /// rest are read from the backend in one batch and kept (unless a write or notice for the key came meanwhile). When
+    /// the batch fails, each key gets what the near cache holds for it, as a single read would. Never used for the
+    /// re-read under the locks: that one must see the backend.
+    /// </summary>
+    private async ValueTask<CacheEntry?[]> ReadManyThroughNearAsync(IReadOnlyList<string> keys, string[] backendKeys, CancellationToken cancellationToken)
+    {
+        NearCache near = _near!;
+        var entries = new CacheEntry?[backendKeys.Length];
+        var nearKeys = new string[backendKeys.Length];
+        var stamps = new long[backendKeys.Length];
+        var toRead = new List<int>(backendKeys.Length);
+        long now = _clock.CoarseUtcTicks;
+        for (int i = 0; i < backendKeys.Length; i++)
+        {
+            nearKeys[i] = NearKey(keys[i], backendKeys[i]);
+            if (near.GetTrusted(nearKeys[i]) is { } held
+                && held.CreatedUtcTicks > _marks.Any
+                && (held.TagArray is null || TagsAllowHit(held))
+                && now < held.HitUntilUtcTicks)
+            {
+                entries[i] = held;
+            }
+            else
+            {
+                stamps[i] = near.StampOf(nearKeys[i]);
+                toRead.Add(i);
+            }
+        }
+
+        if (toRead.Count == 0)
+        {
+            return entries;
+        }
+
+        string[] readKeys = new string[toRead.Count];
+        for (int j = 0; j < readKeys.Length; j++)
+        {
+            readKeys[j] = backendKeys[toRead[j]];
+        }
+
+        CacheEntry?[] read;
+        try
+        {
+            read = await _backend.GetManyAsync(readKeys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheSerializationException ex)
+        {
+            CountUnreadable(string.Join(",", keys), ex);
+            return entries;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Like a failed single read: what the near cache holds answers; under Degrade, then what was created here.
+            bool degrade = _degrade && ex is CacheBackendUnavailableException;
+            if (degrade)
+            {
+                _ = OnBackendReadFailed(string.Join(",", keys), ex);
+            }
+
+            bool any = false;
+            foreach (int i in toRead)
+            {
+                entries[i] = near.GetHeld(nearKeys[i]) ?? (degrade ? HeldDuringOutage(keys[i]) : null);
+                any |= entries[i] is not null;
+            }
+
+            if (!degrade && !any)
+            {
+                throw;
+            }
+
+            Log.ServedFromNearCache(_logger, ex, Name, string.Join(",", keys));
+            return entries;
+        }
+
+        for (int j = 0; j < read.Length; j++)
+        {
+            int i = toRead[j];
+            entries[i] = read[j];
+            if (read[j] is null || AdmitToNear(read[j]!))
+            {
+                near.Keep(nearKeys[i], read[j], stamps[i]);
+            }
+        }
+
+        return entries;
     }
 
     private sealed class MultiSlot<T>(string key, string backendKey)

@@ -48,6 +48,38 @@ public sealed class RedisNearCacheTests(RedisServer server) : IClassFixture<Redi
     }
 
     [Fact]
+    public async Task MultiKeyReads_FreshKeysServedFromTheNearCache_OnlyTheOthersRead_AndKept()
+    {
+        await using DogpileRedis redis = TestRedis.Create(server);
+        await using CacheRegion region = TestRedis.Region(redis, "many");
+        RedisChangeFeed feed = ((RedisCacheBackend)redis.Backend).Feed;
+        await Eventually.TrueAsync(() => feed.IsLive, "the change feed is live", TimeSpan.FromSeconds(10));
+        await region.SetManyAsync(new Dictionary<string, string> { ["a"] = "1", ["b"] = "2", ["c"] = "3" });
+
+        // A batch write evicts its keys here: the first batch read fills the near cache, the second reads nothing.
+        Assert.Equal(["1", "2", "3"], (await region.GetManyAsync<string>(["a", "b", "c"])).Select(r => r.Value));
+        long reads = await server.CommandCallsAsync("mget", "get");
+        Assert.Equal(["1", "2", "3"], (await region.GetManyAsync<string>(["a", "b", "c"])).Select(r => r.Value));
+        int creatorCalls = 0;
+        string[] created = await region.GetOrCreateManyAsync<string>(["a", "b", "c"], (missing, _) =>
+        {
+            Interlocked.Increment(ref creatorCalls);
+            return ValueTask.FromResult<IReadOnlyList<string>>([.. missing.Select(k => "new-" + k)]);
+        });
+        Assert.Equal(["1", "2", "3"], created);
+        Assert.Equal(0, creatorCalls);
+        Assert.Equal(reads, await server.CommandCallsAsync("mget", "get"));
+
+        // A key the near cache lacks is read, and only it.
+        await region.SetAsync("d", "4");
+        await region.RemoveAsync("a");
+        CacheResult<string>[] mixed = await region.GetManyAsync<string>(["a", "b", "c", "d"]);
+        Assert.False(mixed[0].HasValue);
+        Assert.Equal(["2", "3", "4"], mixed.Skip(1).Select(r => r.Value));
+        Assert.Equal(reads + 1, await server.CommandCallsAsync("mget", "get"));
+    }
+
+    [Fact]
     public async Task TwoProcesses_SetRemoveInvalidateInA_SeenByB_AlsoAfterPubSubReconnect()
     {
         string prefix = TestRedis.NewPrefix();
