@@ -75,26 +75,3 @@ public interface ICacheBackend
     /// <returns>A task that completes when the entries are gone.</returns>
     ValueTask RemoveManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }
-
-/// <summary>One write of a multi-key set.</summary>
-/// <param name="Key">The backend key.</param>
-/// <param name="Entry">The entry.</param>
-/// <param name="TimeToLive">How long the backend keeps it; <see langword="null"/> keeps it until evicted.</param>
-public readonly record struct CacheWrite(string Key, CacheEntry Entry, TimeSpan? TimeToLive);
-
-/// <summary>
-/// A backend that can write a value only while a distributed lock's fence is current, and release that lock,
-/// in one atomic step. A creator whose lease expired (and whose lock another process took since) can then
-/// never overwrite the newer value.
-/// </summary>
-public interface IFencedCacheBackend : ICacheBackend
-{
-    /// <summary>Writes the entry if <paramref name="heldLock"/> is still the newest lock on the key, then releases it.</summary>
-    /// <param name="key">The backend key.</param>
-    /// <param name="entry">The entry.</param>
-    /// <param name="timeToLive">How long the backend keeps it.</param>
-    /// <param name="heldLock">The lock taken for this key by the creator.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns><see langword="false"/> when the fence was stale and nothing was written.</returns>
-    ValueTask<bool> SetAndReleaseAsync(string key, CacheEntry entry, TimeSpan? timeToLive, ICacheLock heldLock, CancellationToken cancellationToken);
-}

@@ -40,35 +40,3 @@ public interface IInvalidationStore
     /// <returns>Stops the subscription when disposed.</returns>
     IDisposable SubscribeTags(string regionName, Action<string, RegionInvalidation> onChanged) => NoSubscription.Instance;
 }
-
-/// <summary>The subscription of a store that shares no tags.</summary>
-internal sealed class NoSubscription : IDisposable
-{
-    public static readonly NoSubscription Instance = new();
-
-    public void Dispose()
-    {
-    }
-}
-
-/// <summary>A region's invalidation marks: values created at or before a mark are invalid.</summary>
-/// <param name="HardUtcTicks">Values created at or before this are missing. Zero: never hard-invalidated.</param>
-/// <param name="SoftUtcTicks">Values created at or before this are stale. Zero: never soft-invalidated.</param>
-public readonly record struct RegionInvalidation(long HardUtcTicks, long SoftUtcTicks)
-{
-    /// <summary>The later of two sets of marks, mark by mark.</summary>
-    /// <param name="other">The other marks.</param>
-    /// <returns>The merged marks.</returns>
-    public RegionInvalidation Merge(RegionInvalidation other)
-        => new(Math.Max(HardUtcTicks, other.HardUtcTicks), Math.Max(SoftUtcTicks, other.SoftUtcTicks));
-}
-
-/// <summary>How a region-wide invalidation treats older values.</summary>
-public enum InvalidationMode
-{
-    /// <summary>Every older value counts as missing: callers wait for a new one.</summary>
-    Hard,
-
-    /// <summary>Every older value counts as stale: it is served while one refresh runs.</summary>
-    Soft,
-}

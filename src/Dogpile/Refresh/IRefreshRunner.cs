@@ -20,38 +20,3 @@ public interface IRefreshRunner
     /// </returns>
     ValueTask<bool> TryScheduleAsync(RefreshRequest request, CancellationToken cancellationToken);
 }
-
-/// <summary>Why a refresh was started.</summary>
-public enum RefreshReason
-{
-    /// <summary>The value expired and a caller was elected to regenerate it.</summary>
-    Expired,
-
-    /// <summary>The region was soft-invalidated after the value was created.</summary>
-    SoftInvalidated,
-
-    /// <summary>The value is still fresh but near its expiry (early refresh or probabilistic early expiration).</summary>
-    EarlyRefresh,
-}
-
-/// <summary>How a refresh ended.</summary>
-public enum RefreshOutcome
-{
-    /// <summary>A new value was created and stored.</summary>
-    Refreshed,
-
-    /// <summary>A new value was created; the should-cache predicate declined to store it.</summary>
-    NotCached,
-
-    /// <summary>The key was already fresh; nothing was created.</summary>
-    SkippedFresh,
-
-    /// <summary>The creator failed; the stale value stays in service and the key backs off.</summary>
-    Failed,
-
-    /// <summary>The lock was lost to a newer owner (fence rejected the write); the newer value stands.</summary>
-    Superseded,
-
-    /// <summary>The refresh was cancelled before it finished.</summary>
-    Cancelled,
-}
