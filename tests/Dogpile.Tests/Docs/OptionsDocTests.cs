@@ -83,7 +83,7 @@ public sealed partial class OptionsDocTests
     // every `public ... Name { get; set; }` (and the get-only `Servers` list that is filled in place).
     [Theory]
     [InlineData("DogpileRedisOptions", "src/Dogpile.Redis/DogpileRedisOptions.cs")]
-    [InlineData("RedisRefreshWorkerOptions", "src/Dogpile.Redis/DogpileRedisOptions.cs")]
+    [InlineData("RedisRefreshWorkerOptions", "src/Dogpile.Redis/RedisRefreshWorkerOptions.cs")]
     [InlineData("DogpileMemcachedOptions", "src/Dogpile.Memcached/DogpileMemcachedOptions.cs")]
     [InlineData("MemcachedClientOptions", "src/Dogpile.Memcached/MemcachedClientOptions.cs")]
     [InlineData("MemcachedCacheBackendOptions", "src/Dogpile.Memcached/MemcachedCacheBackendOptions.cs")]
