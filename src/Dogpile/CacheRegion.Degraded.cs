@@ -32,17 +32,7 @@ public sealed partial class CacheRegion
     /// <returns>The entry to classify in place of the backend's; <see langword="null"/> for a miss.</returns>
     private CacheEntry? OnBackendReadFailed(string key, Exception ex)
     {
-        if (!Degrades(ex))
-        {
-            ExceptionDispatchInfo.Throw(ex);
-        }
-
-        _counters.BackendFailed(BackendOperation.Read);
-        if (IsBreakerOpen(ex))
-        {
-            Log.BackendSkipped(_logger, Name, key, "read");
-        }
-        else
+        if (ServesAround(BackendOperation.Read, key, ex))
         {
             Log.BackendReadFailed(_logger, ex, Name, key);
         }
@@ -50,8 +40,11 @@ public sealed partial class CacheRegion
         return HeldDuringOutage(key);
     }
 
-    /// <summary>A write or removal failed: under Degrade it is dropped (never retried), logged and counted; otherwise rethrown.</summary>
-    private void OnBackendWriteFailed(BackendOperation operation, string key, Exception ex)
+    /// <summary>
+    /// What every unavailable-backend failure does first: rethrown unless the policy is Degrade, else counted, and logged
+    /// at debug level when the breaker skipped the call (nothing new happened). True asks the caller to log the failure.
+    /// </summary>
+    private bool ServesAround(BackendOperation operation, string key, Exception ex)
     {
         if (!Degrades(ex))
         {
@@ -59,31 +52,36 @@ public sealed partial class CacheRegion
         }
 
         _counters.BackendFailed(operation);
-        string what = operation == BackendOperation.Remove ? "removal" : "write";
         if (IsBreakerOpen(ex))
         {
-            Log.BackendSkipped(_logger, Name, key, what);
+            Log.BackendSkipped(_logger, Name, key, OperationName(operation));
+            return false;
         }
-        else
+
+        return true;
+    }
+
+    private static string OperationName(BackendOperation operation) => operation switch
+    {
+        BackendOperation.Read => "read",
+        BackendOperation.Remove => "removal",
+        BackendOperation.Lock => "lock",
+        _ => "write",
+    };
+
+    /// <summary>A write or removal failed: under Degrade it is dropped (never retried), logged and counted; otherwise rethrown.</summary>
+    private void OnBackendWriteFailed(BackendOperation operation, string key, Exception ex)
+    {
+        if (ServesAround(operation, key, ex))
         {
-            Log.BackendWriteDropped(_logger, ex, Name, key, what);
+            Log.BackendWriteDropped(_logger, ex, Name, key, OperationName(operation));
         }
     }
 
     /// <summary>The distributed lock failed: under Degrade the caller goes on under the in-process lock alone; otherwise rethrown.</summary>
     private void OnLockUnavailable(string key, Exception ex)
     {
-        if (!Degrades(ex))
-        {
-            ExceptionDispatchInfo.Throw(ex);
-        }
-
-        _counters.BackendFailed(BackendOperation.Lock);
-        if (IsBreakerOpen(ex))
-        {
-            Log.BackendSkipped(_logger, Name, key, "lock");
-        }
-        else
+        if (ServesAround(BackendOperation.Lock, key, ex))
         {
             Log.LockUnavailable(_logger, ex, Name, key);
         }

@@ -642,10 +642,7 @@ public sealed partial class CacheRegion
         for (int i = 0; i < backendKeys.Length; i++)
         {
             nearKeys[i] = NearKey(keys[i], backendKeys[i]);
-            if (near.GetTrusted(nearKeys[i]) is { } held
-                && held.CreatedUtcTicks > _marks.Any
-                && (held.TagArray is null || TagsAllowHit(held))
-                && now < held.HitUntilUtcTicks)
+            if (near.GetTrusted(nearKeys[i]) is { } held && IsServedAsHit(held, now))
             {
                 entries[i] = held;
             }
