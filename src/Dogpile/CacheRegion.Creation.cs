@@ -8,10 +8,16 @@ namespace Dogpile;
 // lock re-reads before creating, exactly as dogpile's Lock does after a blocking acquire.
 public sealed partial class CacheRegion
 {
-    private async ValueTask<CacheItem<T>> WaitForCreationAsync<TState, T>(Call<TState, T> call, Lookup<T> fallback, CancellationToken cancellationToken)
+    private ValueTask<CacheItem<T>> WaitForCreationAsync<TState, T>(Call<TState, T> call, Lookup<T> fallback, CancellationToken cancellationToken)
     {
         Flight flight = JoinOrStartFlight(call, out bool joined);
         _counters.Miss();
+        return AwaitFlightAsync(call, flight, joined, fallback, cancellationToken);
+    }
+
+    /// <summary>Waits for a flight this caller holds a waiter's place in (it leaves that place on the way out).</summary>
+    private async ValueTask<CacheItem<T>> AwaitFlightAsync<TState, T>(Call<TState, T> call, Flight flight, bool joined, Lookup<T> fallback, CancellationToken cancellationToken)
+    {
         LockWait? wait = null;
         if (joined)
         {
@@ -21,7 +27,7 @@ public sealed partial class CacheRegion
 
         try
         {
-            await flight.Task.WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
+            await flight.WhenDone().WaitAsync(_lockTimeout, _time, cancellationToken).ConfigureAwait(false);
             wait?.Stop("value_produced");
             return ResultToItem(call, flight.Result);
         }
@@ -42,6 +48,169 @@ public sealed partial class CacheRegion
         {
             wait?.Stop(cancellationToken.IsCancellationRequested ? "cancelled" : "failed");
             flight.RemoveWaiter();
+        }
+    }
+
+    /// <summary>
+    /// A miss on the embedded memory backend with no value at all and nobody else on the key: the same flight, gate and
+    /// re-read as any creation, run in line with no async state machine of its own, so a quick miss costs what the
+    /// peers' does. Anything else on the way (another caller's flight, a busy gate, a value that appeared, a creator
+    /// that goes asynchronous) hands over to the general path at that point.
+    /// </summary>
+    private ValueTask<T> CreateInLine<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        IRegisteredFunction? function,
+        CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        TimeSpan? expiration = ResolveExpiration(options);
+        var flight = new Flight();
+        flight.TryAddWaiter();
+        if (!_flights.TryAdd(backendKey, flight))
+        {
+            return UnwrapAsync(WaitForCreationAsync(NewCall(key, backendKey, state, creator, options, function, function is null ? null : state), default, cancellationToken));
+        }
+
+        _counters.Miss();
+        KeyedGates.GateLease? held = _gates.TryAcquire(backendKey);
+        if (held is not { } gate || _memory!.PeekForHit(backendKey) is not null)
+        {
+            // A refresh or batch creation holds the key, or a value arrived since the first look: the general flight
+            // waits for the gate and judges what it re-reads.
+            held?.Release();
+            Call<TState, T> call = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+            _ = RunFlightAsync(call, flight);
+            return UnwrapAsync(AwaitFlightAsync(call, flight, joined: false, default, cancellationToken));
+        }
+
+        if (!DogpileTracing.Source.HasListeners())
+        {
+            ValueTask<T> creating;
+            long started = _time.GetTimestamp();
+            try
+            {
+                creating = creator(state, flight.Token);
+            }
+            catch (Exception ex)
+            {
+                creating = ValueTask.FromException<T>(ex);
+            }
+
+            if (creating.IsCompletedSuccessfully)
+            {
+                return StoreInLine(key, backendKey, creating.Result, options, expiration, started, flight, gate);
+            }
+
+            // Went asynchronous, or failed: the general steps take it from here.
+            Call<TState, T> pending = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+            _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(ContinueCreationAsync(key, backendKey, creating, options, expiration, started, flight.Token), gate, expiration));
+            return UnwrapAsync(AwaitFlightAsync(pending, flight, joined: false, default, cancellationToken));
+        }
+
+        ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation =
+            CreateAndStoreAsync(key, backendKey, state, creator, options, expiration, null, null, flight.Token);
+
+        // Traced: the creation span lives in the async method, so the caller's current activity is untouched after it.
+        Call<TState, T> waiting = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+        _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(creation, gate, expiration));
+        return UnwrapAsync(AwaitFlightAsync(waiting, flight, joined: false, default, cancellationToken));
+    }
+
+    /// <summary>The in-line miss's creator returned its value at once: stamp, write to the memory backend and end the flight, all without awaiting.</summary>
+    private ValueTask<T> StoreInLine<T>(string key, string backendKey, T value, CacheEntryOptions? options, TimeSpan? expiration, long started, Flight flight, KeyedGates.GateLease gate)
+    {
+        long created;
+        bool held = false;
+        try
+        {
+            if (StampCreated(backendKey, value, options, expiration, started, null, null, out created) is { } entry)
+            {
+                ValueTask write = WriteCreatedAsync(backendKey, entry, TimeToLive(expiration));
+                Debug.Assert(write.IsCompleted, "The memory backend writes synchronously.");
+                try
+                {
+                    write.GetAwaiter().GetResult();
+                    OnCreatedStored(key, backendKey, entry);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    held = OnCreatedWriteFailed(key, backendKey, entry, ex, null, null);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // A declining predicate or a serializer threw: the creation fails for its callers, as on the general path.
+            gate.Release();
+            EndFlight(key, backendKey, flight, ex);
+            flight.RemoveWaiter();
+            return ValueTask.FromException<T>(ex);
+        }
+
+        gate.Release();
+        _flights.TryRemove(new KeyValuePair<string, Flight>(backendKey, flight));
+        flight.Complete(new FlightResult(value, created, expiration, stale: false, degraded: held));
+        flight.RemoveWaiter();
+        return new ValueTask<T>(value);
+    }
+
+    /// <summary>An in-line creator that went asynchronous (or failed): the rest of the creation's steps, awaited.</summary>
+    private async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> ContinueCreationAsync<T>(
+        string key,
+        string backendKey,
+        ValueTask<T> creating,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        long started,
+        CancellationToken cancellationToken)
+    {
+        T value;
+        try
+        {
+            value = await creating.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            OnCreatorFailed(backendKey, started, null, ex);
+            throw;
+        }
+
+        CacheEntry? entry = StampCreated(backendKey, value, options, expiration, started, null, null, out long created);
+        if (entry is null)
+        {
+            return (value, created, false);
+        }
+
+        try
+        {
+            await WriteCreatedAsync(backendKey, entry, TimeToLive(expiration)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (value, created, OnCreatedWriteFailed(key, backendKey, entry, ex, null, null));
+        }
+
+        OnCreatedStored(key, backendKey, entry);
+        return (value, created, false);
+    }
+
+    private static async ValueTask<FlightResult> ReleaseAfterAsync<T>(
+        ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation,
+        KeyedGates.GateLease gate,
+        TimeSpan? expiration)
+    {
+        try
+        {
+            (T value, long created, bool held) = await creation.ConfigureAwait(false);
+            return new FlightResult(value, created, expiration, stale: false, degraded: held);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -94,26 +263,36 @@ public sealed partial class CacheRegion
         }
     }
 
-    private async Task RunFlightAsync<TState, T>(Call<TState, T> call, Flight flight)
+    private Task RunFlightAsync<TState, T>(Call<TState, T> call, Flight flight)
+        => FinishFlightAsync(call.Key, call.BackendKey, flight, CreateUnderLockAsync(call, reread: true, flight.Token));
+
+    /// <summary>Hands a creation's outcome to its flight's waiters.</summary>
+    private async Task FinishFlightAsync(string key, string backendKey, Flight flight, ValueTask<FlightResult> creation)
     {
         // Runs in line on the first caller's thread up to its first real await (no thread-pool hop on a quick miss);
         // it never sees that caller's token: the creation belongs to every waiter, not to the first one.
         try
         {
-            FlightResult result = await CreateUnderLockAsync(call, reread: true, flight.Cancellation.Token).ConfigureAwait(false);
-            _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
+            FlightResult result = await creation.ConfigureAwait(false);
+            _flights.TryRemove(new KeyValuePair<string, Flight>(backendKey, flight));
             flight.Complete(result);
         }
         catch (Exception ex)
         {
-            if (!flight.Cancellation.IsCancellationRequested)
-            {
-                Log.CreatorFailed(_logger, ex, Name, call.Key);
-            }
-
-            _flights.TryRemove(new KeyValuePair<string, Flight>(call.BackendKey, flight));
-            flight.TrySetException(ex);
+            EndFlight(key, backendKey, flight, ex);
         }
+    }
+
+    /// <summary>A flight's creation failed: logged (unless every waiter left and cancelled it), and its waiters get the exception.</summary>
+    private void EndFlight(string key, string backendKey, Flight flight, Exception failure)
+    {
+        if (!flight.IsCancellationRequested)
+        {
+            Log.CreatorFailed(_logger, failure, Name, key);
+        }
+
+        _flights.TryRemove(new KeyValuePair<string, Flight>(backendKey, flight));
+        flight.Fail(failure);
     }
 
     /// <summary>Takes the key's locks (in process, then across processes), re-reads, and creates if still needed.</summary>
@@ -208,102 +387,164 @@ public sealed partial class CacheRegion
         }
     }
 
-    /// <summary>
-    /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can).
-    /// <c>HeldDuringOutage</c>: the backend was unavailable, so the value is held in this process instead (Degrade).
-    /// </summary>
-    private async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
+    private ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
         Call<TState, T> call,
         ICacheLock? distributedLock,
         LockRelease? release,
         CancellationToken cancellationToken)
+        => CreateAndStoreAsync(call.Key, call.BackendKey, call.State, call.Creator, call.Options, call.Expiration, distributedLock, release, cancellationToken);
+
+    /// <summary>
+    /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can):
+    /// the path from creator to stored entry for misses, refreshes and cached functions. Its steps (<see cref="OnCreatorFailed"/>,
+    /// <see cref="StampCreated"/>, <see cref="OnCreatedStored"/>, <see cref="OnCreatedWriteFailed"/>) are shared with the
+    /// in-line miss (<see cref="CreateInLine"/>), which runs them without awaiting.
+    /// <c>HeldDuringOutage</c>: the backend was unavailable, so the value is held in this process instead (Degrade).
+    /// </summary>
+    private async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        ICacheLock? distributedLock,
+        LockRelease? release,
+        CancellationToken cancellationToken)
     {
-        using Activity? activity = DogpileTracing.StartCreation(Name, call.Key, _traceKeys);
+        using Activity? activity = DogpileTracing.StartCreation(Name, key, _traceKeys);
         long started = _time.GetTimestamp();
         T value;
         try
         {
-            value = await call.Creator(call.State, cancellationToken).ConfigureAwait(false);
+            value = await creator(state, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            DogpileMetrics.RecordCreation(Name, "failed", _time.GetElapsedTime(started));
-            activity?.SetFailed(ex);
-            _counters.CreationFailed();
-            RecordFailure(call.BackendKey);
+            OnCreatorFailed(backendKey, started, activity, ex);
             throw;
         }
 
-        TimeSpan duration = _time.GetElapsedTime(started);
-        DogpileMetrics.RecordCreation(Name, "created", duration);
-        long created = _marks.StampCreated();
-        _counters.Created();
-
-        if (call.Options?.ShouldCache is { } shouldCache && !shouldCache(value))
+        CacheEntry? entry = StampCreated(backendKey, value, options, expiration, started, release, activity, out long created);
+        if (entry is null)
         {
-            _failures.Succeeded(call.BackendKey);
-            release?.Outcome = RefreshOutcome.NotCached;
-            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
             return (value, created, false);
         }
 
-        CacheEntry entry = MakeEntry(value, created, call.Expiration, duration, call.Options?.TagArray);
-        TimeSpan? ttl = TimeToLive(call.Expiration);
+        TimeSpan? ttl = TimeToLive(expiration);
         bool superseded = false;
         try
         {
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
             {
                 release?.DistributedReleased = true;
-                if (!await fenced.SetAndReleaseAsync(call.BackendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
+                if (!await fenced.SetAndReleaseAsync(backendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
                 {
                     superseded = true;
                     release?.Outcome = RefreshOutcome.Superseded;
-                    Log.WriteSuperseded(_logger, Name, call.Key);
+                    Log.WriteSuperseded(_logger, Name, key);
                 }
             }
             else
             {
-                await _backend.SetAsync(call.BackendKey, entry, ttl, CancellationToken.None).ConfigureAwait(false);
+                await WriteCreatedAsync(backendKey, entry, ttl).ConfigureAwait(false);
             }
-
-            AfterWrite(call.Key, call.BackendKey, superseded ? null : entry);
-            ForgetLocal(call.Key);
-            _failures.Succeeded(call.BackendKey);
-        }
-        catch (CacheValueTooLargeException ex)
-        {
-            // Refused before anything was written, the fenced write's release included.
-            release?.DistributedReleased = false;
-            release?.Outcome = RefreshOutcome.NotCached;
-            HoldUnstorable(call.Key, call.BackendKey, entry, ex);
-            AfterWrite(call.Key, call.BackendKey, null);
-            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
-            return (value, created, false);
-        }
-        catch (CacheBackendUnavailableException ex) when (_degrade)
-        {
-            // Dropped, not retried; the value is held here so the key's next callers do not create it again.
-            release?.DistributedReleased = false;
-            _failures.Succeeded(call.BackendKey);
-            OnBackendWriteFailed(BackendOperation.Write, call.Key, ex);
-            HoldCreatedDuringOutage(call.Key, entry);
-
-            // In degraded mode the near cache keeps the value at once (the feed's reset distrusts it when the backend returns).
-            AfterWrite(call.Key, call.BackendKey, entry);
-            return (value, created, true);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The value exists; losing the write must not lose it for the callers waiting on it.
-            release?.DistributedReleased = false;
-            AfterWrite(call.Key, call.BackendKey, null);
-            _failures.Succeeded(call.BackendKey);
-            Log.BackendWriteFailed(_logger, ex, Name, call.Key);
+            return (value, created, OnCreatedWriteFailed(key, backendKey, entry, ex, release, activity));
         }
 
+        OnCreatedStored(key, backendKey, superseded ? null : entry);
         activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
         return (value, created, false);
+    }
+
+    private void OnCreatorFailed(string backendKey, long started, Activity? activity, Exception ex)
+    {
+        DogpileMetrics.RecordCreation(Name, "failed", _time.GetElapsedTime(started));
+        activity?.SetFailed(ex);
+        _counters.CreationFailed();
+        RecordFailure(backendKey);
+    }
+
+    /// <summary>
+    /// Stamps a value its creator has just returned and builds the entry to store; null when the entry options decline
+    /// to cache it (nothing is written then).
+    /// </summary>
+    private CacheEntry? StampCreated<T>(
+        string backendKey,
+        T value,
+        CacheEntryOptions? options,
+        TimeSpan? expiration,
+        long started,
+        LockRelease? release,
+        Activity? activity,
+        out long created)
+    {
+        TimeSpan duration = _time.GetElapsedTime(started);
+        DogpileMetrics.RecordCreation(Name, "created", duration);
+        created = _marks.StampCreated();
+        _counters.Created();
+
+        if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
+        {
+            _failures.Succeeded(backendKey);
+            release?.Outcome = RefreshOutcome.NotCached;
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
+            return null;
+        }
+
+        return MakeEntry(value, created, expiration, duration, options?.TagArray);
+    }
+
+    /// <summary>A plain (unfenced) write of a created entry; synchronous on the memory backend.</summary>
+    private ValueTask WriteCreatedAsync(string backendKey, CacheEntry entry, TimeSpan? ttl)
+        => _stampedMemoryWrites ? _memory!.SetStamped(backendKey, entry, ttl) : _backend.SetAsync(backendKey, entry, ttl, CancellationToken.None);
+
+    /// <summary>The backend now holds <paramref name="stored"/> (null: the write was superseded by a newer lock holder's).</summary>
+    private void OnCreatedStored(string key, string backendKey, CacheEntry? stored)
+    {
+        AfterWrite(key, backendKey, stored);
+        ForgetLocal(key);
+        _failures.Succeeded(backendKey);
+    }
+
+    /// <summary>
+    /// The write of a created entry failed. The value exists: its callers get it whatever happened to the write. True when
+    /// the backend was unavailable and the value is held in this process instead (Degrade).
+    /// </summary>
+    private bool OnCreatedWriteFailed(string key, string backendKey, CacheEntry entry, Exception ex, LockRelease? release, Activity? activity)
+    {
+        release?.DistributedReleased = false;
+        if (ex is CacheValueTooLargeException tooLarge)
+        {
+            // Refused before anything was written, the fenced write's release included.
+            release?.Outcome = RefreshOutcome.NotCached;
+            HoldUnstorable(key, backendKey, entry, tooLarge);
+            AfterWrite(key, backendKey, null);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
+            return false;
+        }
+
+        if (ex is CacheBackendUnavailableException unavailable && _degrade)
+        {
+            // Dropped, not retried; the value is held here so the key's next callers do not create it again.
+            _failures.Succeeded(backendKey);
+            OnBackendWriteFailed(BackendOperation.Write, key, unavailable);
+            HoldCreatedDuringOutage(key, entry);
+
+            // In degraded mode the near cache keeps the value at once (the feed's reset distrusts it when the backend returns).
+            AfterWrite(key, backendKey, entry);
+            return true;
+        }
+
+        // Losing the write must not lose the value for the callers waiting on it.
+        AfterWrite(key, backendKey, null);
+        _failures.Succeeded(backendKey);
+        Log.BackendWriteFailed(_logger, ex, Name, key);
+        activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
+        return false;
     }
 
     private async ValueTask ReleaseQuietlyAsync(ICacheLock distributedLock, string key)

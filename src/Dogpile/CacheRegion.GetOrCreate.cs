@@ -133,6 +133,11 @@ public sealed partial class CacheRegion
                 _counters.StaleServed();
                 return new ValueTask<T>(stale);
             }
+
+            if (peeked is null && _lockProvider is null && _unstored.IsEmpty && !_flights.ContainsKey(backendKey))
+            {
+                return CreateInLine(key, backendKey, state, creator, options, function, cancellationToken);
+            }
         }
         else if (_near?.GetTrusted(NearKey(key, backendKey)) is { } near)
         {

@@ -28,6 +28,9 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     private readonly ICacheBackend _backend;
     private readonly MemoryCacheBackend? _memory;
 
+    // The memory backend shares the region's clock: a created value's time to live counts from its stamp (one clock read less).
+    private readonly bool _stampedMemoryWrites;
+
     // The memory backend when the inlined hit check applies to every key (no prefix, no mangler, no early
     // refresh), or the near cache's store when it is keyed by the caller's key: one null check on the hit path.
     private readonly MemoryCacheBackend? _inlineHitMemory;
@@ -106,6 +109,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
         _memory = _backend as MemoryCacheBackend;
+        _stampedMemoryWrites = _memory?.Uses(_time) == true;
         _counters = new RegionCounters(options.CountHits);
         _hitsSlot = _counters.HitsSlot;
         _countHits = _counters.CountHitsAlways;

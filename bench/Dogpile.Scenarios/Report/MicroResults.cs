@@ -299,9 +299,10 @@ public static class MicroResults
             : $"Dogpile LOSES on {what}: {dogpile.MeanNs:0} ns, {dogpile.MeanNs / best.MeanNs:0.00}× the best peer ({best.Method}, {best.MeanNs:0} ns); it allocates {dogpile.Allocated} B vs {best.Allocated} B.";
         if (what == "miss")
         {
-            yield return "Why (from reading `CacheRegion.Creation.cs`): the creator runs in line on the first caller, with no thread-pool hop, but even when no one else asks for the key a miss runs the whole dogpile protocol: "
-                + "it registers a flight (its own completion source, with a CancellationTokenSource so that the last waiter to leave can cancel), takes the key's in-process gate (reused from a small pool), re-reads the backend under it, "
-                + "reads the precise clock for the created time and the creation duration, stores, and unregisters: a dozen dictionary and lock operations and the objects above.";
+            yield return "What a miss does (`CacheRegion.Creation.cs`, `CreateInLine`): with the memory backend, no value and nobody else on the key, the first caller runs dogpile's protocol in line without an async state machine: "
+                + "it registers a flight (one object: its own cancellation source, the waiters' task made only if someone waits), takes the key's in-process gate (pooled), re-reads, runs the creator, "
+                + "reads the clock for the creation duration and the created stamp (the store's time to live counts from the stamp), stores, and unregisters. "
+                + "Allocated: the flight, the CacheEntry, the memory backend's slot and three dictionary nodes (flights, gates, entries). Anything else (another caller, a busy gate, a creator that goes asynchronous, tracing on) hands over to the general path.";
         }
         else if (what == "set")
         {

@@ -174,6 +174,18 @@ public sealed class MemoryCacheBackend : ICacheBackend
     /// <inheritdoc />
     /// <exception cref="CacheValueTooLargeException">The entry alone weighs more than <see cref="SizeLimit"/>; nothing was written.</exception>
     public ValueTask SetAsync(string key, CacheEntry entry, TimeSpan? timeToLive, CancellationToken cancellationToken)
+        => Set(key, entry, timeToLive, nowUtcTicks: null);
+
+    /// <summary>Whether this backend's clock is <paramref name="time"/>, so a time stamped with it is "now" here too.</summary>
+    internal bool Uses(TimeProvider time) => ReferenceEquals(_time.TimeProvider, time);
+
+    /// <summary>
+    /// Writes an entry a region has just stamped with this backend's clock (see <see cref="Uses"/>): its created time is
+    /// now, so the time to live counts from it and the clock is not read again on a miss.
+    /// </summary>
+    internal ValueTask SetStamped(string key, CacheEntry entry, TimeSpan? timeToLive) => Set(key, entry, timeToLive, entry.CreatedUtcTicks);
+
+    private ValueTask Set(string key, CacheEntry entry, TimeSpan? timeToLive, long? nowUtcTicks)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(entry);
@@ -186,7 +198,7 @@ public sealed class MemoryCacheBackend : ICacheBackend
                 return ValueTask.CompletedTask;
             }
 
-            long now = _time.PreciseUtcTicks;
+            long now = nowUtcTicks ?? _time.PreciseUtcTicks;
             dropAt = ttl.Ticks > long.MaxValue - now ? long.MaxValue : now + ttl.Ticks;
         }
 

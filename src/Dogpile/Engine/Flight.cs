@@ -1,30 +1,65 @@
 namespace Dogpile.Engine;
 
 /// <summary>
-/// One creation in progress, shared by all its waiters. Its cancellation fires only when the last waiter
-/// has left (cancelled or timed out), so one impatient caller never cancels the work others wait for.
+/// One creation in progress, shared by all its waiters. It is the creation's cancellation source: it fires only when the
+/// last waiter has left (cancelled or timed out), so one impatient caller never cancels the work others wait for.
 /// </summary>
 /// <remarks>
-/// The flight is its own completion source and holds its result, so a miss allocates one object for both (a miss is
-/// measured against the peers' allocation).
+/// A miss is measured against the peers' allocation, and most misses have no second caller: so the flight is one
+/// object (its own cancellation source, holding its result), and the task that waiters await is created only when a
+/// caller has to wait for it.
 /// </remarks>
-internal sealed class Flight() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+internal sealed class Flight : CancellationTokenSource
 {
+    // _completion: null while running with nobody waiting, a TaskCompletionSource once someone waits, Finished at the end.
+    private static readonly object Finished = new();
+
     private int _waiters;
     private FlightResult _result;
+    private Exception? _failure;
+    private object? _completion;
 
-    /// <summary>What the creation produced; read only once <see cref="TaskCompletionSource.Task"/> has completed successfully.</summary>
+    /// <summary>What the creation produced; read only once <see cref="WhenDone"/> has completed successfully.</summary>
     public FlightResult Result => _result;
+
+    /// <summary>Whether the creation has ended, with a result or a failure.</summary>
+    public bool IsCompleted => ReferenceEquals(Volatile.Read(ref _completion), Finished);
+
+    /// <summary>A task that completes when the creation ends, faulted with its exception when it failed.</summary>
+    public Task WhenDone()
+    {
+        object? current = Volatile.Read(ref _completion);
+        if (current is null)
+        {
+            var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            current = Interlocked.CompareExchange(ref _completion, waiting, null) ?? waiting;
+        }
+
+        // Written before Finished is published, so a caller that sees Finished sees the outcome.
+        return current is TaskCompletionSource completion ? completion.Task
+            : _failure is { } failure ? Task.FromException(failure)
+            : Task.CompletedTask;
+    }
 
     /// <summary>Hands the result to every waiter.</summary>
     public void Complete(FlightResult result)
     {
-        // Written before the task completes: a waiter reads it only after awaiting the task.
         _result = result;
-        TrySetResult();
+        if (Interlocked.Exchange(ref _completion, Finished) is TaskCompletionSource completion)
+        {
+            completion.TrySetResult();
+        }
     }
 
-    public CancellationTokenSource Cancellation { get; } = new();
+    /// <summary>Hands the creation's exception to every waiter.</summary>
+    public void Fail(Exception failure)
+    {
+        _failure = failure;
+        if (Interlocked.Exchange(ref _completion, Finished) is TaskCompletionSource completion)
+        {
+            completion.TrySetException(failure);
+        }
+    }
 
     public bool TryAddWaiter()
     {
@@ -46,11 +81,11 @@ internal sealed class Flight() : TaskCompletionSource(TaskCreationOptions.RunCon
     public void RemoveWaiter()
     {
         if (Interlocked.Decrement(ref _waiters) == 0
-            && !Task.IsCompleted
+            && !IsCompleted
             && Interlocked.CompareExchange(ref _waiters, -1, 0) == 0)
         {
             // Never disposed: a late RemoveWaiter may still cancel it, and it owns no timer.
-            Cancellation.Cancel();
+            Cancel();
         }
     }
 }
