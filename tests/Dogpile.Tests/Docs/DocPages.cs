@@ -18,10 +18,7 @@ internal static partial class DocPages
         return end < 0 ? page[start..] : page[start..end];
     }
 
-    /// <summary>
-    /// The page's <c>```csharp</c> blocks: Dogpile code, each of which a test compiles. Code of other libraries is
-    /// fenced <c>```c#</c> instead and is not compiled (their packages are not referenced).
-    /// </summary>
+    /// <summary>The page's <c>```csharp</c> blocks, each of which a test compiles (and runs).</summary>
     public static IReadOnlyList<string> CompiledBlocks(string page)
         => [.. CSharpBlock().Matches(page).Select(m => Normalize(m.Groups[1].Value))];
 
