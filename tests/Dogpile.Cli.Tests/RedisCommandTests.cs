@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dogpile.Redis;
 using Dogpile.Testing;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Dogpile.Cli.Tests;
@@ -59,9 +60,13 @@ internal sealed class RedisRig : IAsyncDisposable
     /// <summary>The CLI's arguments for <paramref name="command"/> against this rig's Redis and prefix.</summary>
     public string[] Args(params string[] command) => ["redis", .. command, "--redis", Endpoint, "--prefix", Prefix];
 
-    public RedisRefreshWorker Worker(int maxAttempts = 1)
+    /// <summary>The consumer name of the rig's workers, as an operator sees it in dead letters and the queue status.</summary>
+    public string WorkerName => Prefix + "-worker";
+
+    public BackgroundService Worker(int maxAttempts = 1)
         => Redis.CreateWorker(name => name == Region.Name ? Region : null, new RedisRefreshWorkerOptions
         {
+            ConsumerName = WorkerName,
             MaxAttempts = maxAttempts,
             MinIdleTime = TimeSpan.FromMilliseconds(300),
             PollInterval = TimeSpan.FromMilliseconds(50),
@@ -90,7 +95,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
     public async Task DeadLetter_FromReallyFailedJob_ListedShownThenReplayedAndCompletedByRealWorker()
     {
         await using var rig = new RedisRig(server);
-        using RedisRefreshWorker worker = rig.Worker(maxAttempts: 1);
+        using BackgroundService worker = rig.Worker(maxAttempts: 1);
         await worker.StartAsync(CancellationToken.None);
         rig.Failing = true;
         await rig.MakeStaleAsync("a");
@@ -104,7 +109,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
         Assert.Equal("jobs", letter.GetProperty("region").GetString());
         Assert.Equal("fetch", letter.GetProperty("function").GetString());
         Assert.Contains("upstream said no", letter.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(worker.ConsumerName, letter.GetProperty("consumer").GetString());
+        Assert.Equal(rig.WorkerName, letter.GetProperty("consumer").GetString());
 
         CliResult show = await Cli.RunAsync(rig.Args("dead", "show", id));
         Assert.True(show.ExitCode == 0, show.ToString());
@@ -135,7 +140,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
         CliResult queue = await Cli.RunAsync(rig.Args("queue", "--json"));
         Assert.Equal(0, queue.Json.GetProperty("deadLetters").GetInt64());
         Assert.Equal(0, queue.Json.GetProperty("retrying").GetInt64());
-        Assert.Contains(queue.Json.GetProperty("consumers").EnumerateArray(), c => c.GetProperty("name").GetString() == worker.ConsumerName);
+        Assert.Contains(queue.Json.GetProperty("consumers").EnumerateArray(), c => c.GetProperty("name").GetString() == rig.WorkerName);
         await worker.StopAsync(CancellationToken.None);
     }
 

@@ -31,7 +31,7 @@ namespace Dogpile.Redis;
 /// <see cref="RedisRefreshWorkerOptions.ShutdownTimeout"/>, then cancels them; what is unfinished stays pending.</item>
 /// </list>
 /// </remarks>
-public sealed class RedisRefreshWorker : BackgroundService
+internal sealed class RedisRefreshWorker : BackgroundService
 {
     /// <summary>
     /// KEYS: stream. ARGV: group, consumer, entry id. Resets the idle time of a job this consumer still owns (XCLAIM
@@ -72,9 +72,12 @@ public sealed class RedisRefreshWorker : BackgroundService
         _time = redis.TimeProvider;
         _logger = redis.LoggerFactory.CreateLogger("Dogpile.Redis.RedisRefreshWorker");
         _slots = new SemaphoreSlim(options.MaxConcurrency, options.MaxConcurrency);
-        ConsumerName = options.ConsumerName
-            ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
+        ConsumerName = options.ConsumerName ?? NewConsumerName();
     }
+
+    /// <summary>The default consumer name: <c>{machine}-{process id}-{random}</c>, unique per worker.</summary>
+    internal static string NewConsumerName()
+        => string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
 
     /// <summary>This worker's consumer name in the group.</summary>
     public string ConsumerName { get; }
@@ -512,7 +515,7 @@ public sealed class RedisRefreshWorker : BackgroundService
     /// </summary>
     private async ValueTask<RedisLockHandle?> TakeLockAsync(string backendKey, string token, long fence, CancellationToken cancellationToken)
     {
-        RedisLockProvider locks = _redis.LockProvider;
+        RedisLockProvider locks = _redis.Locks;
         if (token.Length > 0)
         {
             RedisLockHandle restored = locks.Restore(backendKey, token, fence);
@@ -547,7 +550,7 @@ public sealed class RedisRefreshWorker : BackgroundService
         {
             try
             {
-                await _redis.LockProvider.Restore(backendKey, token, 0).ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+                await _redis.Locks.Restore(backendKey, token, 0).ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // Its lease ends it anyway.
             catch (Exception)
