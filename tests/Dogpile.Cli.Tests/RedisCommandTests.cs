@@ -210,6 +210,31 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task Key_TaggedEntry_ShowsItsTags_AndAHardTagInvalidationAsInvalidated()
+    {
+        await using var rig = new RedisRig(server);
+        await rig.Region.SetAsync("t", "tagged", new CacheEntryOptions { Expiration = TimeSpan.FromMinutes(2), Tags = ["kernel", "bugs"] });
+        await rig.Region.SetAsync("u", "untagged", new CacheEntryOptions { Expiration = TimeSpan.FromMinutes(2) });
+
+        CliResult key = await Cli.RunAsync(rig.Args("key", "jobs", "t", "--json"));
+        Assert.True(key.ExitCode == 0, key.ToString());
+        Assert.Equal(["kernel", "bugs"], key.Json.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("fresh", key.Json.GetProperty("state").GetString());
+        CliResult table = await Cli.RunAsync(rig.Args("key", "jobs", "t"));
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("kernel, bugs", table.Out, StringComparison.Ordinal);
+        CliResult untagged = await Cli.RunAsync(rig.Args("key", "jobs", "u", "--json"));
+        Assert.Empty(untagged.Json.GetProperty("tags").EnumerateArray());
+
+        // The region now misses the tagged value: the key's state says so; the untagged one is untouched.
+        await rig.Region.InvalidateTagAsync("bugs", InvalidationMode.Hard);
+        Assert.False((await rig.Region.GetAsync<string>("t")).HasValue);
+        CliResult invalidated = await Cli.RunAsync(rig.Args("key", "jobs", "t", "--json"));
+        Assert.Equal("invalidated", invalidated.Json.GetProperty("state").GetString());
+        Assert.Equal("fresh", (await Cli.RunAsync(rig.Args("key", "jobs", "u", "--json"))).Json.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task Key_MissingKeyInKnownRegion_Exit3_UnknownRegion_Exit4()
     {
         await using var rig = new RedisRig(server);

@@ -1,4 +1,4 @@
-using System.Text;
+using Dogpile.Internal;
 using Dogpile.Redis.Internal;
 using StackExchange.Redis;
 
@@ -8,7 +8,6 @@ namespace Dogpile.Redis;
 public sealed partial class DogpileRedisAdmin
 {
     private const int PendingJobSearchLimit = 1000;
-    private const int PreviewLength = 200;
 
     /// <summary>Reads one key: its entry's times, size and state, its lock, its pending refresh job, and the region's invalidations.</summary>
     /// <param name="regionName">The region's name (for its invalidation marks).</param>
@@ -44,24 +43,39 @@ public sealed partial class DogpileRedisAdmin
 
         byte[] raw = (byte[])bytes!;
         info = info with { Exists = true, SizeBytes = raw.Length, StaleUntil = ttl is { } t ? now + t : null };
-        if (!CacheEntry.TryFromBytes(raw, out CacheEntry? entry))
+        if (!StoredEntryView.TryRead(raw, out StoredEntryView? entry))
         {
             return info with { State = "unreadable" };
         }
 
-        DateTimeOffset? freshUntil = entry.Expiration is { } e && entry.CreatedUtcTicks + e.Ticks is long until && until > entry.CreatedUtcTicks && until <= DateTimeOffset.MaxValue.UtcTicks
-            ? new DateTimeOffset(until, TimeSpan.Zero)
-            : null;
-        string state = entry.CreatedUtcTicks <= marks.HardUtcTicks ? "invalidated"
-            : entry.CreatedUtcTicks <= marks.SoftUtcTicks || (freshUntil is { } f && now >= f) ? "stale"
+        // As the region reads it: the later of the region's mark and the marks of the entry's tags.
+        long hard = marks.HardUtcTicks;
+        long soft = marks.SoftUtcTicks;
+        if (entry.Tags.Count > 0)
+        {
+            IReadOnlyDictionary<string, RegionInvalidation> tagMarks = await ((RedisInvalidationStore)_redis.InvalidationStore).LoadTagsAsync(regionName, cancellationToken).ConfigureAwait(false);
+            foreach (string tag in entry.Tags)
+            {
+                if (tagMarks.TryGetValue(tag, out RegionInvalidation tagged))
+                {
+                    hard = Math.Max(hard, tagged.HardUtcTicks);
+                    soft = Math.Max(soft, tagged.SoftUtcTicks);
+                }
+            }
+        }
+
+        long created = entry.Created.UtcTicks;
+        string state = created <= hard ? "invalidated"
+            : created <= soft || (entry.FreshUntil is { } f && now >= f) ? "stale"
             : "fresh";
         return info with
         {
             Created = entry.Created,
             CreationDuration = entry.CreationDuration,
-            FreshUntil = freshUntil,
+            FreshUntil = entry.FreshUntil,
             State = state,
-            PayloadPreview = Preview(entry.Payload.Span),
+            PayloadPreview = entry.PayloadPreview,
+            Tags = entry.Tags,
         };
     }
 
@@ -112,16 +126,5 @@ public sealed partial class DogpileRedisAdmin
         return delivered.Length == 0
             ? new RedisPendingJobInfo((string)jobId!, markerTtl, (string)match.Id!, null, 0)
             : new RedisPendingJobInfo((string)jobId!, markerTtl, (string)match.Id!, (string)delivered[0].ConsumerName!, delivered[0].DeliveryCount);
-    }
-
-    private static string? Preview(ReadOnlySpan<byte> payload)
-    {
-        if (payload.IsEmpty)
-        {
-            return "";
-        }
-
-        string text = Encoding.UTF8.GetString(payload[..Math.Min(payload.Length, PreviewLength * 4)]);
-        return text.Length <= PreviewLength ? text : string.Concat(text.AsSpan(0, PreviewLength - 3), "...");
     }
 }
