@@ -2,11 +2,12 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Dogpile.Redis;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Dogpile.DistributedBenchmarks;
 
-/// <summary>Scenario 6: refresh jobs through the Redis queue and one <see cref="RedisRefreshWorker"/>.</summary>
+/// <summary>Scenario 6: refresh jobs through the Redis queue and one worker (<see cref="DogpileRedis.CreateWorker"/>).</summary>
 internal static partial class Sections
 {
     private const int QueueJobs = 2_000;
@@ -38,7 +39,7 @@ internal static partial class Sections
         await Parallel.ForEachAsync(Enumerable.Range(0, QueueJobs), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (id, ct) => _ = await function.InvokeAsync(id, ct));
         await Task.Delay(TimeSpan.FromSeconds(1.2));
 
-        using RedisRefreshWorker worker = dogpile.CreateWorker(name => name == region.Name ? region : null, new RedisRefreshWorkerOptions { MaxConcurrency = WorkerConcurrency, PollInterval = TimeSpan.FromMilliseconds(100) });
+        using BackgroundService worker = dogpile.CreateWorker(name => name == region.Name ? region : null, new RedisRefreshWorkerOptions { MaxConcurrency = WorkerConcurrency, PollInterval = TimeSpan.FromMilliseconds(100) });
         await worker.StartAsync(CancellationToken.None);
         Volatile.Write(ref measuring, true);
 
@@ -81,7 +82,7 @@ internal static partial class Sections
             {Fmt.N(QueueJobs)} keys of a registered cached function (`CreateFunction`, trivial creator) are seeded, go stale (`Expiration` 1 s),
             and are then read by 16 parallel callers: each read returns the stale value at once and enqueues the key's refresh
             (`DogpileRedis.RefreshQueue`: pending marker + `XADD` + `PUBLISH` in one script; the key's lock travels with the job).
-            One `RedisRefreshWorker` in the same process (`MaxConcurrency` {WorkerConcurrency}, `PollInterval` 100 ms) runs the jobs. Lag is
+            One worker (`DogpileRedis.CreateWorker`) in the same process (`MaxConcurrency` {WorkerConcurrency}, `PollInterval` 100 ms) runs the jobs. Lag is
             from the reader's call (enqueue) to the creator's run on the worker; the value write and `XACK`/`XDEL` follow it
             within the same job. Throughput is jobs run / time from the first enqueue to the last run.
 

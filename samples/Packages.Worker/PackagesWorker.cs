@@ -1,6 +1,7 @@
 using Dogpile.Redis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Packages.Web;
 using Packages.Web.Caching;
 using Packages.Web.Configuration;
@@ -49,6 +50,6 @@ public static class PackagesWorker
     public static string ConsumerName(IHost host)
     {
         ArgumentNullException.ThrowIfNull(host);
-        return host.Services.GetRequiredService<RedisRefreshWorker>().ConsumerName;
+        return host.Services.GetRequiredService<IOptions<RedisRefreshWorkerOptions>>().Value.ConsumerName!;
     }
 }

@@ -1,4 +1,5 @@
 using Dogpile.Redis.Internal;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -34,7 +35,7 @@ public sealed class DogpileRedis : IAsyncDisposable, IDisposable
         ILogger logger = LoggerFactory.CreateLogger("Dogpile.Redis");
         _connection = new RedisConnection(options, TimeProvider, logger);
         _backend = new RedisCacheBackend(_connection, new RedisChangeFeed(_connection, logger), options.MaxValueBytes) { FailurePolicy = options.FailurePolicy };
-        LockProvider = new RedisLockProvider(_connection, options, logger);
+        Locks = new RedisLockProvider(_connection, options, logger);
         _invalidation = new RedisInvalidationStore(_connection, logger);
         _queue = new RedisRefreshQueue(_connection, options, logger);
     }
@@ -42,15 +43,19 @@ public sealed class DogpileRedis : IAsyncDisposable, IDisposable
     /// <summary>The cache backend (stores the entry envelope bytes, fenced writes under a lock).</summary>
     public IFencedCacheBackend Backend => _backend;
 
-    /// <summary>The cross-process creation lock.</summary>
-    public RedisLockProvider LockProvider { get; }
+    /// <summary>
+    /// The cross-process creation lock: <c>SET NX</c> with a lease and a fencing token, released and extended only by
+    /// compare-and-delete on its owner token, renewed while its creator runs.
+    /// </summary>
+    public ICacheLockProvider LockProvider => Locks;
 
     /// <summary>Shares region invalidations between processes.</summary>
     public IInvalidationStore InvalidationStore => _invalidation;
 
     /// <summary>
     /// The durable refresh queue: a region using it as its <see cref="CacheRegionOptions.RefreshRunner"/> hands
-    /// refreshes of cached functions to <see cref="RedisRefreshWorker"/> processes. Ad-hoc creators (closures) are
+    /// refreshes of cached functions to the processes that run a worker (<see cref="CreateWorker"/>, or
+    /// <c>AddRedisRefreshWorker</c>). Ad-hoc creators (closures) are
     /// refused and run in process.
     /// </summary>
     public IRefreshRunner RefreshQueue => _queue;
@@ -65,6 +70,8 @@ public sealed class DogpileRedis : IAsyncDisposable, IDisposable
     internal RedisConnection Connection => _connection;
 
     internal RedisRefreshQueue Queue => _queue;
+
+    internal RedisLockProvider Locks { get; }
 
     /// <summary>The shared multiplexer (connecting it if this is the first use).</summary>
     /// <returns>The multiplexer.</returns>
@@ -106,12 +113,17 @@ public sealed class DogpileRedis : IAsyncDisposable, IDisposable
     public ValueTask<RedisQueueSnapshot> GetQueueSnapshotAsync(CancellationToken cancellationToken = default)
         => _queue.GetSnapshotAsync(cancellationToken);
 
-    /// <summary>Creates a worker that runs the queue's jobs on the regions <paramref name="regions"/> finds by name.</summary>
+    /// <summary>
+    /// Creates a worker that runs the queue's jobs on the regions <paramref name="regions"/> finds by name: it reads
+    /// jobs as the consumer <see cref="RedisRefreshWorkerOptions.ConsumerName"/>, runs each under its key's lock, retries
+    /// failed ones and dead-letters those that fail <see cref="RedisRefreshWorkerOptions.MaxAttempts"/> times.
+    /// </summary>
     /// <param name="regions">Finds a region by name; <see langword="null"/> (or an <see cref="ArgumentException"/>) for an unknown one.</param>
     /// <param name="options">The worker's settings.</param>
-    /// <returns>The worker; start it as a hosted service, or with <c>StartAsync</c>.</returns>
-    public RedisRefreshWorker CreateWorker(Func<string, CacheRegion?> regions, RedisRefreshWorkerOptions? options = null)
-        => new(this, regions, options ?? new RedisRefreshWorkerOptions());
+    /// <returns>The worker; host it (<c>AddHostedService</c>), or call <c>StartAsync</c> and <c>StopAsync</c> and dispose it.</returns>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public BackgroundService CreateWorker(Func<string, CacheRegion?> regions, RedisRefreshWorkerOptions? options = null)
+        => new RedisRefreshWorker(this, regions, options ?? new RedisRefreshWorkerOptions());
 
     /// <summary>
     /// Closes the connection if this instance opened it, blocking until it is closed: for a container disposed

@@ -2,11 +2,19 @@ using Dogpile.Internal;
 
 namespace Dogpile.Redis;
 
-/// <summary>Settings of a <see cref="RedisRefreshWorker"/>.</summary>
+/// <summary>
+/// Settings of a refresh-queue worker (<c>AddRedisRefreshWorker(o => ...)</c> or
+/// <see cref="DogpileRedis.CreateWorker"/>).
+/// </summary>
 public sealed class RedisRefreshWorkerOptions : ICheckedOptions
 {
-    /// <summary>This worker's consumer name in the group; unique per process.</summary>
-    /// <value>Default: <c>{machine}-{process id}-{random}</c>.</value>
+    /// <summary>
+    /// This worker's consumer name in the group; unique per worker. It names the worker in dead letters, in the
+    /// queue status (<see cref="DogpileRedisAdmin.GetQueueStatusAsync"/>) and on its job spans. With
+    /// <c>AddRedisRefreshWorker</c> the name chosen by default is set here, so <c>IOptions&lt;RedisRefreshWorkerOptions&gt;</c>
+    /// reads it.
+    /// </summary>
+    /// <value>Default: <c>{machine}-{process id}-{random}</c>, a new one per worker.</value>
     public string? ConsumerName { get; set; }
 
     /// <summary>The most jobs this worker runs at once.</summary>

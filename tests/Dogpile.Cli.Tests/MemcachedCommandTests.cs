@@ -52,6 +52,21 @@ public sealed class MemcachedCommandTests(MemcachedFixture server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Key_TaggedEntry_ShowsItsTags()
+    {
+        await _region.SetAsync("tagged", "t", new CacheEntryOptions { Tags = ["home", "nav"] });
+        await _region.SetAsync("plain", "p");
+
+        CliResult key = await Cli.RunAsync(Args("key", "pages", "tagged", "--json"));
+        Assert.True(key.ExitCode == 0, key.ToString());
+        Assert.Equal(["home", "nav"], key.Json.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        CliResult table = await Cli.RunAsync(Args("key", "pages", "tagged"));
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("home, nav", table.Out, StringComparison.Ordinal);
+        Assert.Empty((await Cli.RunAsync(Args("key", "pages", "plain", "--json"))).Json.GetProperty("tags").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Key_LongUnsafeKey_FoundUnderItsHashedBackendKey()
     {
         string key = "search results for " + new string('q', 300);

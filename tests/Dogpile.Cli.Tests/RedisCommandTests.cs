@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dogpile.Redis;
 using Dogpile.Testing;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Dogpile.Cli.Tests;
@@ -59,9 +60,13 @@ internal sealed class RedisRig : IAsyncDisposable
     /// <summary>The CLI's arguments for <paramref name="command"/> against this rig's Redis and prefix.</summary>
     public string[] Args(params string[] command) => ["redis", .. command, "--redis", Endpoint, "--prefix", Prefix];
 
-    public RedisRefreshWorker Worker(int maxAttempts = 1)
+    /// <summary>The consumer name of the rig's workers, as an operator sees it in dead letters and the queue status.</summary>
+    public string WorkerName => Prefix + "-worker";
+
+    public BackgroundService Worker(int maxAttempts = 1)
         => Redis.CreateWorker(name => name == Region.Name ? Region : null, new RedisRefreshWorkerOptions
         {
+            ConsumerName = WorkerName,
             MaxAttempts = maxAttempts,
             MinIdleTime = TimeSpan.FromMilliseconds(300),
             PollInterval = TimeSpan.FromMilliseconds(50),
@@ -90,7 +95,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
     public async Task DeadLetter_FromReallyFailedJob_ListedShownThenReplayedAndCompletedByRealWorker()
     {
         await using var rig = new RedisRig(server);
-        using RedisRefreshWorker worker = rig.Worker(maxAttempts: 1);
+        using BackgroundService worker = rig.Worker(maxAttempts: 1);
         await worker.StartAsync(CancellationToken.None);
         rig.Failing = true;
         await rig.MakeStaleAsync("a");
@@ -104,7 +109,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
         Assert.Equal("jobs", letter.GetProperty("region").GetString());
         Assert.Equal("fetch", letter.GetProperty("function").GetString());
         Assert.Contains("upstream said no", letter.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.Equal(worker.ConsumerName, letter.GetProperty("consumer").GetString());
+        Assert.Equal(rig.WorkerName, letter.GetProperty("consumer").GetString());
 
         CliResult show = await Cli.RunAsync(rig.Args("dead", "show", id));
         Assert.True(show.ExitCode == 0, show.ToString());
@@ -135,7 +140,7 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
         CliResult queue = await Cli.RunAsync(rig.Args("queue", "--json"));
         Assert.Equal(0, queue.Json.GetProperty("deadLetters").GetInt64());
         Assert.Equal(0, queue.Json.GetProperty("retrying").GetInt64());
-        Assert.Contains(queue.Json.GetProperty("consumers").EnumerateArray(), c => c.GetProperty("name").GetString() == worker.ConsumerName);
+        Assert.Contains(queue.Json.GetProperty("consumers").EnumerateArray(), c => c.GetProperty("name").GetString() == rig.WorkerName);
         await worker.StopAsync(CancellationToken.None);
     }
 
@@ -202,6 +207,31 @@ public sealed class RedisCommandTests(RedisFixture server) : IClassFixture<Redis
         Assert.Equal(held.OwnerToken, listed.GetProperty("owner").GetString());
         Assert.Equal(held.FencingToken, listed.GetProperty("fence").GetInt64());
         Assert.NotNull(listed.GetProperty("remainingLease").GetString());
+    }
+
+    [Fact]
+    public async Task Key_TaggedEntry_ShowsItsTags_AndAHardTagInvalidationAsInvalidated()
+    {
+        await using var rig = new RedisRig(server);
+        await rig.Region.SetAsync("t", "tagged", new CacheEntryOptions { Expiration = TimeSpan.FromMinutes(2), Tags = ["kernel", "bugs"] });
+        await rig.Region.SetAsync("u", "untagged", new CacheEntryOptions { Expiration = TimeSpan.FromMinutes(2) });
+
+        CliResult key = await Cli.RunAsync(rig.Args("key", "jobs", "t", "--json"));
+        Assert.True(key.ExitCode == 0, key.ToString());
+        Assert.Equal(["kernel", "bugs"], key.Json.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("fresh", key.Json.GetProperty("state").GetString());
+        CliResult table = await Cli.RunAsync(rig.Args("key", "jobs", "t"));
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains("kernel, bugs", table.Out, StringComparison.Ordinal);
+        CliResult untagged = await Cli.RunAsync(rig.Args("key", "jobs", "u", "--json"));
+        Assert.Empty(untagged.Json.GetProperty("tags").EnumerateArray());
+
+        // The region now misses the tagged value: the key's state says so; the untagged one is untouched.
+        await rig.Region.InvalidateTagAsync("bugs", InvalidationMode.Hard);
+        Assert.False((await rig.Region.GetAsync<string>("t")).HasValue);
+        CliResult invalidated = await Cli.RunAsync(rig.Args("key", "jobs", "t", "--json"));
+        Assert.Equal("invalidated", invalidated.Json.GetProperty("state").GetString());
+        Assert.Equal("fresh", (await Cli.RunAsync(rig.Args("key", "jobs", "u", "--json"))).Json.GetProperty("state").GetString());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Dogpile;
 using Dogpile.Redis;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 // A separate OS process for the cross-process tests.
@@ -111,7 +112,7 @@ static async Task<int> WorkerAsync(string connection, string prefix, string queu
         return "never";
     });
 
-    using RedisRefreshWorker worker = redis.CreateWorker(name => name == region.Name ? region : null, new RedisRefreshWorkerOptions { MinIdleTime = TimeSpan.FromMinutes(5), PollInterval = TimeSpan.FromMilliseconds(100) });
+    using BackgroundService worker = redis.CreateWorker(name => name == region.Name ? region : null, new RedisRefreshWorkerOptions { MinIdleTime = TimeSpan.FromMinutes(5), PollInterval = TimeSpan.FromMilliseconds(100) });
     await worker.StartAsync(CancellationToken.None);
     Console.WriteLine("READY");
     Console.Out.Flush();

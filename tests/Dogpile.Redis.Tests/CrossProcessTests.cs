@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dogpile.Redis.Tests.Infrastructure;
 using Dogpile.Testing;
+using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 
 namespace Dogpile.Redis.Tests;
@@ -66,7 +67,7 @@ public sealed class CrossProcessTests(RedisServer server) : IClassFixture<RedisS
         Assert.Equal(1, (await redis.GetQueueSnapshotAsync()).Pending);
 
         var options = new RedisRefreshWorkerOptions { MinIdleTime = TimeSpan.FromSeconds(1), PollInterval = TimeSpan.FromMilliseconds(100) };
-        using RedisRefreshWorker survivor = redis.CreateWorker(name => name == region.Name ? region : null, options);
+        using BackgroundService survivor = redis.CreateWorker(name => name == region.Name ? region : null, options);
         await survivor.StartAsync(CancellationToken.None);
 
         // docs/redis.md: a dead worker's job runs again within MinIdleTime + min(MinIdleTime / 2, PollInterval) of its

@@ -1,5 +1,6 @@
 using Dogpile.Redis.Tests.Infrastructure;
 using Dogpile.Testing;
+using Microsoft.Extensions.Hosting;
 
 namespace Dogpile.Redis.Tests;
 
@@ -12,7 +13,7 @@ public sealed class RedisConnectionCountTests(RedisServer server) : IClassFixtur
         await using DogpileRedis redis = TestRedis.Create(server, o => o.Configuration!.ClientName = clientName);
         await using CacheRegion region = TestRedis.Region(redis, "load", o => o.BackgroundRefresh = true, useQueue: true);
         CachedFunction<int, string> fetch = region.CreateFunction<int, string>("fetch", (i, _) => ValueTask.FromResult("fresh-" + i));
-        using RedisRefreshWorker worker = redis.CreateWorker(n => n == region.Name ? region : null, new RedisRefreshWorkerOptions { MaxConcurrency = 16, PollInterval = TimeSpan.FromMilliseconds(50) });
+        using BackgroundService worker = redis.CreateWorker(n => n == region.Name ? region : null, new RedisRefreshWorkerOptions { MaxConcurrency = 16, PollInterval = TimeSpan.FromMilliseconds(50) });
         await worker.StartAsync(CancellationToken.None);
 
         // Warm up: data connection, subscriptions, a lock wait.

@@ -1,6 +1,7 @@
 using Dogpile.Redis.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Dogpile.Redis.Tests;
@@ -37,6 +38,39 @@ public sealed class RedisDependencyInjectionTests(RedisServer server) : IClassFi
         IDatabase db = await redis.DbAsync();
         Assert.True(await db.KeyExistsAsync($"{prefix}:{{bugs:k}}:v"));
         Assert.True(await db.KeyExistsAsync($"{prefix}:{{packages:k}}:v"));
+    }
+
+    [Fact]
+    public async Task AddRedisRefreshWorker_NoConsumerNameGiven_OptionsShowTheNameTheWorkerRunsUnder()
+    {
+        var services = new ServiceCollection();
+        services.AddDogpile()
+            .AddRegion("named")
+            .AddRedis(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.KeyPrefix = TestRedis.NewPrefix();
+            })
+            .AddRedisRefreshWorker();
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        // The worker type is internal: its name must be readable from the options a user has.
+        string? configured = provider.GetRequiredService<IOptions<RedisRefreshWorkerOptions>>().Value.ConsumerName;
+        RedisRefreshWorker worker = Assert.Single(provider.GetServices<IHostedService>().OfType<RedisRefreshWorker>());
+        Assert.False(string.IsNullOrEmpty(configured));
+        Assert.Equal(worker.ConsumerName, configured);
+    }
+
+    [Fact]
+    public void CreateWorker_TwoWorkersFromOneOptionsWithoutAName_GetDistinctNames()
+    {
+        using var redis = new DogpileRedis(new DogpileRedisOptions { ConnectionString = server.ConnectionString, KeyPrefix = TestRedis.NewPrefix() });
+        var options = new RedisRefreshWorkerOptions();
+        using var first = (RedisRefreshWorker)redis.CreateWorker(_ => null, options);
+        using var second = (RedisRefreshWorker)redis.CreateWorker(_ => null, options);
+
+        Assert.NotEqual(first.ConsumerName, second.ConsumerName);
+        Assert.Null(options.ConsumerName);
     }
 
     [Fact]

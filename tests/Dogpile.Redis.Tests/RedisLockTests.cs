@@ -55,8 +55,8 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
     public async Task Release_ByAnotherToken_DoesNotDeleteTheLock()
     {
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("owned", CancellationToken.None))!;
-        await _redis.LockProvider.Restore("owned", "not-the-owner", held.FencingToken).ReleaseAsync();
-        Assert.False(await _redis.LockProvider.Restore("owned", "not-the-owner", 0).ExtendAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
+        await _redis.Locks.Restore("owned", "not-the-owner", held.FencingToken).ReleaseAsync();
+        Assert.False(await _redis.Locks.Restore("owned", "not-the-owner", 0).ExtendAsync(TimeSpan.FromSeconds(5), CancellationToken.None));
 
         Assert.Null(await _redis.LockProvider.TryAcquireAsync("owned", CancellationToken.None));
         await held.ReleaseAsync();
@@ -68,7 +68,7 @@ public sealed class RedisLockTests(RedisServer server) : IClassFixture<RedisServ
         ICacheLock held = (await _redis.LockProvider.TryAcquireAsync("handoff", CancellationToken.None))!;
         await using DogpileRedis other = TestRedis.Create(server, prefix: _redis.Options.KeyPrefix);
 
-        RedisLockHandle restored = other.LockProvider.Restore(held.Key, held.OwnerToken, held.FencingToken);
+        RedisLockHandle restored = other.Locks.Restore(held.Key, held.OwnerToken, held.FencingToken);
         Assert.True(await restored.ExtendAsync(TimeSpan.FromSeconds(10), CancellationToken.None));
         await restored.ReleaseAsync();
 

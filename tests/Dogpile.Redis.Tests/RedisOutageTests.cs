@@ -100,7 +100,7 @@ public sealed class RedisOutageTests(RedisServer server) : IClassFixture<RedisSe
 
         // Released once the client is back, not 30 s (the lease) later.
         await Eventually.TrueAsync(async () => !await admin.KeyExistsAsync(redis.Connection.Keys.Lock("cut-off")), "the lock is released after the reconnect", TimeSpan.FromSeconds(10));
-        await Eventually.TrueAsync(() => redis.LockProvider.PendingReleases.Count == 0, "nothing waits for a release any more");
+        await Eventually.TrueAsync(() => redis.Locks.PendingReleases.Count == 0, "nothing waits for a release any more");
     }
 
     [Fact]

@@ -63,7 +63,8 @@ internal sealed class QueueRig : IAsyncDisposable
     {
         var options = new RedisRefreshWorkerOptions { MinIdleTime = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromMilliseconds(50), ShutdownTimeout = TimeSpan.FromSeconds(2) };
         configure?.Invoke(options);
-        return Redis.CreateWorker(name => name == Region.Name ? Region : null, options);
+        // Through the façade, as a user does; the tests read the worker's internals (InFlight).
+        return (RedisRefreshWorker)Redis.CreateWorker(name => name == Region.Name ? Region : null, options);
     }
 
     /// <summary>Stores an already expired value for the argument, so the next call is served stale and elects a refresh.</summary>

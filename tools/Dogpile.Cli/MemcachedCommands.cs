@@ -42,7 +42,7 @@ internal static class MemcachedCommands
         string BackendKey(ParseResult parsed, DogpileMemcachedAdmin admin)
             => admin.BackendKeyFor(parsed.GetValue(keyPrefix) ?? parsed.GetValue(region) + ":", parsed.GetValue(key)!);
 
-        var show = new Command("key", "One key: its entry's created, fresh-until and stale-until times, size and state, and whether its lock is held.") { region, key, keyPrefix };
+        var show = new Command("key", "One key: its entry's created, fresh-until and stale-until times, size, state and tags, and whether its lock is held.") { region, key, keyPrefix };
         show.SetAction((parsed, ct) => RunAsync(parsed, async admin =>
         {
             MemcachedKeyInfo info = await admin.InspectKeyAsync(BackendKey(parsed, admin), ct);
@@ -68,6 +68,7 @@ internal static class MemcachedCommands
             table.AddRow(Cells("fresh until", info.Exists && info.FreshUntil is null && info.Created is not null ? "never expires" : Time(info.FreshUntil, now)));
             table.AddRow(Cells("stale until", Time(info.StaleUntil, now)));
             table.AddRow(Cells("lock", info.LockHeld ? $"held ({info.LockKey}), {Duration(info.LockRemainingLease)} left" : "free"));
+            table.AddRow(Cells("tags", info.Tags.Count > 0 ? string.Join(", ", info.Tags) : "none"));
             table.AddRow(Cells("payload", info.PayloadPreview));
             console.Ansi.Write(table);
             return ExitCodes.Ok;

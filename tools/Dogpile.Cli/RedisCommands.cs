@@ -261,7 +261,7 @@ internal static class RedisCommands
     private static Command Key(CliConsole console, SharedOptions shared, RedisOptions o)
     {
         var (region, key, keyPrefix) = RegionArguments();
-        var command = new Command("key", "One key: its entry's created, fresh-until and stale-until times, size and state, its lock holder and its pending refresh job.") { region, key, keyPrefix };
+        var command = new Command("key", "One key: its entry's created, fresh-until and stale-until times, size, state and tags, its lock holder and its pending refresh job.") { region, key, keyPrefix };
         command.SetAction((parsed, ct) => o.RunAsync(parsed, async admin =>
         {
             string regionName = parsed.GetValue(region)!;
@@ -292,6 +292,7 @@ internal static class RedisCommands
                 ? $"{j.JobId} (entry {j.EntryId ?? "not found"}, {(j.Consumer is null ? "not delivered yet" : $"with {j.Consumer}, delivered {j.Deliveries}x")})"
                 : "none"));
             table.AddRow(Cells("region invalidated", $"hard {Time(info.HardInvalidatedAt, now)}, soft {Time(info.SoftInvalidatedAt, now)}"));
+            table.AddRow(Cells("tags", info.Tags.Count > 0 ? string.Join(", ", info.Tags) : "none"));
             table.AddRow(Cells("payload", info.PayloadPreview));
             console.Ansi.Write(table);
             return ExitCodes.Ok;

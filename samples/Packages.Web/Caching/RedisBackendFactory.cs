@@ -1,5 +1,6 @@
 using Dogpile;
 using Dogpile.Redis;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using Packages.Web.Configuration;
 using Packages.Web.Metrics;
@@ -35,8 +36,16 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
         if (settings.WorkerEnabled)
         {
             // By hand rather than AddRedisRefreshWorker: a job may arrive before any request built PackageCache, which
-            // registers the cached functions jobs name.
-            services.AddSingleton(sp =>
+            // registers the cached functions jobs name. The options are registered so the worker's consumer name can be
+            // read back (PackagesWorker prints it).
+            services.AddOptions<RedisRefreshWorkerOptions>().Configure(o =>
+            {
+                o.ConsumerName = $"packages-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+                o.MaxConcurrency = settings.Worker.MaxConcurrency;
+                o.MinIdleTime = settings.Worker.ReclaimAfter;
+                o.PollInterval = TimeSpan.FromMilliseconds(250);
+            });
+            services.AddHostedService(sp =>
             {
                 var regions = sp.GetRequiredService<ICacheRegionProvider>();
                 return sp.GetRequiredService<DogpileRedis>().CreateWorker(
@@ -46,14 +55,8 @@ internal sealed class RedisBackendFactory : ICacheBackendFactory
                         _ = sp.GetRequiredService<PackageCache>();
                         return regions.RegionNames.Contains(name) ? regions.GetRegion(name) : null;
                     },
-                    new RedisRefreshWorkerOptions
-                    {
-                        MaxConcurrency = settings.Worker.MaxConcurrency,
-                        MinIdleTime = settings.Worker.ReclaimAfter,
-                        PollInterval = TimeSpan.FromMilliseconds(250),
-                    });
+                    sp.GetRequiredService<IOptions<RedisRefreshWorkerOptions>>().Value);
             });
-            services.AddHostedService(sp => sp.GetRequiredService<RedisRefreshWorker>());
         }
     }
 

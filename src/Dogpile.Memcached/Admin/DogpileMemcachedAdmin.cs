@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Dogpile.Internal;
 using Dogpile.Memcached.Client;
 
 namespace Dogpile.Memcached;
@@ -16,8 +17,6 @@ namespace Dogpile.Memcached;
 /// </remarks>
 public sealed class DogpileMemcachedAdmin : IDisposable
 {
-    private const int PreviewLength = 200;
-
     private readonly MemcachedClientOptions _clientOptions;
     private readonly MemcachedCacheBackend _backend;
     private readonly MemcachedLockProvider _locks;
@@ -76,22 +75,19 @@ public sealed class DogpileMemcachedAdmin : IDisposable
         }
 
         info = info with { Exists = true, SizeBytes = value.Value.Length, StaleUntil = value.RemainingTtl is { } t ? now + t : null };
-        if (!CacheEntry.TryFromBytes(value.Value, out CacheEntry? entry))
+        if (!StoredEntryView.TryRead(value.Value, out StoredEntryView? entry))
         {
             return info with { State = "unreadable" };
         }
 
-        DateTimeOffset? freshUntil = entry.Expiration is { } e && entry.CreatedUtcTicks + e.Ticks is long until && until > entry.CreatedUtcTicks && until <= DateTimeOffset.MaxValue.UtcTicks
-            ? new DateTimeOffset(until, TimeSpan.Zero)
-            : null;
-        string text = Encoding.UTF8.GetString(entry.Payload.Span[..Math.Min(entry.Payload.Length, PreviewLength * 4)]);
         return info with
         {
             Created = entry.Created,
             CreationDuration = entry.CreationDuration,
-            FreshUntil = freshUntil,
-            State = freshUntil is { } f && now >= f ? "stale" : "fresh",
-            PayloadPreview = text.Length <= PreviewLength ? text : string.Concat(text.AsSpan(0, PreviewLength - 3), "..."),
+            FreshUntil = entry.FreshUntil,
+            State = entry.FreshUntil is { } f && now >= f ? "stale" : "fresh",
+            PayloadPreview = entry.PayloadPreview,
+            Tags = entry.Tags,
         };
     }
 

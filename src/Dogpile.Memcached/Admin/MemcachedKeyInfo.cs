@@ -33,11 +33,14 @@ public sealed record MemcachedKeyInfo
     /// <summary>Until when it may be served stale (memcached drops it then); <see langword="null"/> when it has no TTL.</summary>
     public DateTimeOffset? StaleUntil { get; init; }
 
-    /// <summary><c>fresh</c>, <c>stale</c>, <c>missing</c> or <c>unreadable</c> (not a Dogpile entry). Region invalidations live in process (or in Redis) and are not seen here.</summary>
+    /// <summary><c>fresh</c>, <c>stale</c>, <c>missing</c> or <c>unreadable</c> (not a Dogpile entry). Region and tag invalidations live in process (or in Redis) and are not seen here.</summary>
     public string State { get; init; } = "missing";
 
     /// <summary>The start of the payload as UTF-8 text, at most 200 characters.</summary>
     public string? PayloadPreview { get; init; }
+
+    /// <summary>The tags the value was stored with (<see cref="CacheEntryOptions.Tags"/>); empty when none.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
 
     /// <summary>Whether its creation lock is held.</summary>
     public bool LockHeld { get; init; }

@@ -30,11 +30,18 @@ public sealed record RedisKeyInfo
     /// <summary>Until when it may be served stale (Redis deletes it then); <see langword="null"/> when it has no TTL.</summary>
     public DateTimeOffset? StaleUntil { get; init; }
 
-    /// <summary><c>fresh</c>, <c>stale</c>, <c>invalidated</c> (by a hard region invalidation), <c>missing</c> or <c>unreadable</c> (not a Dogpile entry).</summary>
+    /// <summary>
+    /// <c>fresh</c>, <c>stale</c> (past <see cref="FreshUntil"/>, or by a soft invalidation of its region or of one of
+    /// its tags), <c>invalidated</c> (by a hard invalidation of its region or of one of its tags), <c>missing</c> or
+    /// <c>unreadable</c> (not a Dogpile entry).
+    /// </summary>
     public string State { get; init; } = "missing";
 
     /// <summary>The start of the payload as UTF-8 text (the default serializer writes JSON), at most 200 characters.</summary>
     public string? PayloadPreview { get; init; }
+
+    /// <summary>The tags the value was stored with (<see cref="CacheEntryOptions.Tags"/>); empty when none.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
 
     /// <summary>The creation lock, when held.</summary>
     public RedisLockInfo? Lock { get; init; }

@@ -72,9 +72,11 @@ public static class DogpileRedisBuilderExtensions
     }
 
     /// <summary>
-    /// Runs a <see cref="RedisRefreshWorker"/> in this host: it takes refresh jobs from the queue and runs them on the
-    /// regions registered with <c>AddDogpile().AddRegion(...)</c> (their cached functions must be created at start-up,
-    /// under the same names as in the processes that enqueue).
+    /// Runs a refresh-queue worker in this host (a hosted service, as <see cref="DogpileRedis.CreateWorker"/> makes): it
+    /// takes refresh jobs from the queue and runs them on the regions registered with <c>AddDogpile().AddRegion(...)</c>
+    /// (their cached functions must be created at start-up, under the same names as in the processes that enqueue).
+    /// Its consumer name is set in the options when none is given, so <c>IOptions&lt;RedisRefreshWorkerOptions&gt;</c>
+    /// reads it.
     /// </summary>
     /// <param name="builder">The Dogpile builder, after <c>AddRedis</c>.</param>
     /// <param name="configure">Sets the worker's options.</param>
@@ -88,11 +90,15 @@ public static class DogpileRedisBuilderExtensions
             options.Configure(configure);
         }
 
+        // After every Configure: the name the worker runs under is then the one the options show.
+        options.PostConfigure(o => o.ConsumerName ??= RedisRefreshWorker.NewConsumerName());
+
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisRefreshWorkerOptions>, OptionsValidator<RedisRefreshWorkerOptions>>());
         builder.Services.AddSingleton(sp =>
         {
             ICacheRegionProvider regions = sp.GetRequiredService<ICacheRegionProvider>();
-            return sp.GetRequiredService<DogpileRedis>().CreateWorker(
+            return new RedisRefreshWorker(
+                sp.GetRequiredService<DogpileRedis>(),
                 name => regions.RegionNames.Contains(name) ? regions.GetRegion(name) : null,
                 sp.GetRequiredService<IOptions<RedisRefreshWorkerOptions>>().Value);
         });

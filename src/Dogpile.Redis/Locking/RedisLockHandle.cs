@@ -7,7 +7,7 @@ namespace Dogpile.Redis;
 /// handle is, so a handle can travel in a refresh job and be rebuilt in another process with
 /// <see cref="RedisLockProvider.Restore"/>, which can then extend or release it.
 /// </summary>
-public sealed class RedisLockHandle : ICacheLock
+internal sealed class RedisLockHandle : ICacheLock
 {
     private readonly RedisLockProvider _provider;
     private readonly Lock _timerLock = new();

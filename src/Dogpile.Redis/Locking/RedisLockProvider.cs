@@ -23,7 +23,7 @@ namespace Dogpile.Redis;
 /// release that failed, are released by their token once Redis answers again, so a lock that Redis set after the client
 /// gave up (as a frozen server does when it resumes) does not keep the key for a lease.</para>
 /// </remarks>
-public sealed class RedisLockProvider : ICacheLockProvider
+internal sealed class RedisLockProvider : ICacheLockProvider
 {
     private static readonly TimeSpan FenceLifetime = TimeSpan.FromDays(7);
 

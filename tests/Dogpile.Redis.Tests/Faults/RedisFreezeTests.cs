@@ -56,7 +56,7 @@ public sealed class RedisFreezeTests(RedisServer server) : IClassFixture<RedisSe
             },
             "another owner can take the key once Redis is back",
             TimeSpan.FromSeconds(5));
-        await Eventually.TrueAsync(() => redis.LockProvider.PendingReleases.Count == 0, "nothing waits for a release any more");
+        await Eventually.TrueAsync(() => redis.Locks.PendingReleases.Count == 0, "nothing waits for a release any more");
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class RedisFreezeTests(RedisServer server) : IClassFixture<RedisSe
             {
                 try
                 {
-                    return !await redis.LockProvider.IsHeldByAsync("release-frozen", held.OwnerToken, CancellationToken.None);
+                    return !await redis.Locks.IsHeldByAsync("release-frozen", held.OwnerToken, CancellationToken.None);
                 }
                 catch (DogpileRedisUnavailableException ex) when (ex.Failure == CacheBackendFailure.BreakerOpen)
                 {
@@ -90,7 +90,7 @@ public sealed class RedisFreezeTests(RedisServer server) : IClassFixture<RedisSe
             },
             "the lock is released after the freeze",
             TimeSpan.FromSeconds(5));
-        await Eventually.TrueAsync(() => redis.LockProvider.PendingReleases.Count == 0, "nothing waits for a release any more");
+        await Eventually.TrueAsync(() => redis.Locks.PendingReleases.Count == 0, "nothing waits for a release any more");
     }
 
     [Fact]

@@ -93,9 +93,9 @@ public sealed class RedisKillTests(RedisServer server) : IClassFixture<RedisServ
 
             // Never sent, so it cannot leave a lock behind: no release of its token is scheduled.
             Assert.False(ex.MayHaveRun);
-            int pending = redis.LockProvider.PendingReleases.Count;
+            int pending = redis.Locks.PendingReleases.Count;
             await Assert.ThrowsAsync<DogpileRedisUnavailableException>(async () => await redis.LockProvider.TryAcquireAsync("down", CancellationToken.None));
-            Assert.Equal(pending, redis.LockProvider.PendingReleases.Count);
+            Assert.Equal(pending, redis.Locks.PendingReleases.Count);
         }
         finally
         {

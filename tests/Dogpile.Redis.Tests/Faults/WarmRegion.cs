@@ -123,11 +123,11 @@ internal sealed class WarmRegion : IAsyncDisposable
     public async Task NoLockLeftAsync(TimeSpan bound)
     {
         DateTime deadline = DateTime.UtcNow + bound;
-        while (Redis.LockProvider.PendingReleases.Count > 0 || (await LockKeysAsync()).Length > 0)
+        while (Redis.Locks.PendingReleases.Count > 0 || (await LockKeysAsync()).Length > 0)
         {
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"Locks left behind: in Redis {string.Join(", ", await LockKeysAsync())}; pending release in process: {Redis.LockProvider.PendingReleases.Count}.");
+                Assert.Fail($"Locks left behind: in Redis {string.Join(", ", await LockKeysAsync())}; pending release in process: {Redis.Locks.PendingReleases.Count}.");
             }
 
             await Task.Delay(50);

@@ -47,7 +47,7 @@ internal static class TestRedis
         {
             try
             {
-                await waiter.LockProvider.ListenForReleasesAsync();
+                await waiter.Locks.ListenForReleasesAsync();
                 return waiter;
             }
             catch (Exception ex) when (attempt < 50 && (ex is DogpileRedisUnavailableException || Dogpile.Redis.Internal.RedisConnection.IsUnavailable(ex)))

@@ -1,5 +1,6 @@
 using Dogpile.Redis.Tests.Infrastructure;
 using Dogpile.Testing;
+using Microsoft.Extensions.Hosting;
 
 namespace Dogpile.Redis.Tests.Queue;
 
@@ -8,13 +9,13 @@ public sealed class RedisRefreshQueueConformanceTests(RedisServer server) : Refr
 {
     private readonly DogpileRedis _redis = TestRedis.Create(server);
     private readonly List<CacheRegion> _regions = [];
-    private readonly List<RedisRefreshWorker> _workers = [];
+    private readonly List<BackgroundService> _workers = [];
 
     protected override async ValueTask<CacheRegion> CreateRegionAsync(string name, Action<CacheRegionOptions> configure)
     {
         CacheRegion region = TestRedis.Region(_redis, name, configure, useQueue: true);
         _regions.Add(region);
-        RedisRefreshWorker worker = _redis.CreateWorker(
+        BackgroundService worker = _redis.CreateWorker(
             n => n == region.Name ? region : null,
             new RedisRefreshWorkerOptions { MinIdleTime = TimeSpan.FromMilliseconds(300), PollInterval = TimeSpan.FromMilliseconds(50), ShutdownTimeout = TimeSpan.FromSeconds(2) });
         _workers.Add(worker);
@@ -26,7 +27,7 @@ public sealed class RedisRefreshQueueConformanceTests(RedisServer server) : Refr
 
     public async Task DisposeAsync()
     {
-        foreach (RedisRefreshWorker worker in _workers)
+        foreach (BackgroundService worker in _workers)
         {
             await worker.StopAsync(CancellationToken.None);
             worker.Dispose();
