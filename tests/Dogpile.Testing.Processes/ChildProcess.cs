@@ -417,8 +417,11 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
                 _process.Kill(_killTree);
             }
 
-            // Reaps it (no zombie) and lets the stream readers see the end.
-            _process.WaitForExit(ExitWait);
+            // Reaps it (no zombie); then lets the reader get to the end of its standard error, for the failure messages.
+            if (_process.WaitForExit(ExitWait))
+            {
+                _stderrClosed.Task.Wait(StreamsWait);
+            }
         }
         catch (InvalidOperationException)
         {

@@ -129,6 +129,19 @@ public sealed class ChildProcessTests
         Assert.Contains(dll, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ServerProcess_ServerExitsAtStartup_ThrowsWithItsExitCodeAndStandardError()
+    {
+        // The server launcher shares this core: a redis-server that refuses its configuration says so in the failure.
+        using ServerProcess redis = ServerProcess.Redis(extraArguments: ["--no-such-directive", "1"]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(redis.StartAsync);
+
+        Assert.Contains($"redis-server on port {redis.Port} exited with code 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no-such-directive", error.Message, StringComparison.Ordinal);
+        Assert.False(redis.IsRunning);
+    }
+
     private static ChildProcess Shell(string script) => ChildProcess.Start("sh", ["-c", script]);
 
     /// <summary>Alive and not a zombie (an exited process nobody has reaped yet counts as gone here).</summary>
