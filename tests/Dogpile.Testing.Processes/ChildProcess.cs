@@ -407,6 +407,15 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>SIGINT, as Ctrl-C in a terminal would send it; does not wait. Nothing on Windows.</summary>
+    public void Interrupt()
+    {
+        if (!OperatingSystem.IsWindows() && !_process.HasExited)
+        {
+            _ = NativeMethods.Signal(Id, NativeMethods.SigInt);
+        }
+    }
+
     /// <summary>SIGKILL: the child (and, unless <see cref="ChildProcessOptions.KillProcessTree"/> is false, its own children) dies at once, with no chance to clean up; waits until it is gone.</summary>
     public void Kill()
     {
@@ -475,6 +484,7 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
 
     private static class NativeMethods
     {
+        public const int SigInt = 2;
         public const int SigTerm = 15;
 
         [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

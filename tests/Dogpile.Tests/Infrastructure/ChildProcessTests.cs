@@ -120,6 +120,17 @@ public sealed class ChildProcessTests
     }
 
     [Fact]
+    public async Task Interrupt_ChildTrapsSigint_ExitsWithItsOwnCode()
+    {
+        using ChildProcess child = Shell("trap 'exit 130' INT; echo READY; while true; do sleep 0.05; done");
+        await child.WaitForLineAsync("READY", Generous);
+
+        child.Interrupt();
+
+        Assert.Equal(130, await child.WaitForExitAsync(Generous));
+    }
+
+    [Fact]
     public void StartDotnet_DllMissing_ThrowsNamingIt()
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Not.Built.dll");
