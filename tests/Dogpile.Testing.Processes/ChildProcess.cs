@@ -54,7 +54,8 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
 
     private ChildProcess(ProcessStartInfo info, ChildProcessOptions options)
     {
-        Name = options.Name ?? Path.GetFileName(info.ArgumentList.Count > 0 && info.FileName == "dotnet" ? info.ArgumentList[0] : info.FileName);
+        bool host = Path.GetFileNameWithoutExtension(info.FileName) == "dotnet" && info.ArgumentList.Count > 0;
+        Name = options.Name ?? Path.GetFileName(host ? info.ArgumentList[0] : info.FileName);
         _killTree = options.KillProcessTree;
         _stderrLimit = Math.Max(1, options.StandardErrorLines);
         bool echo = options.EchoOutput;
