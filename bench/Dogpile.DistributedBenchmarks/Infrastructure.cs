@@ -1,125 +1,15 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using System.Threading.Channels;
+using Dogpile.Testing;
 using HdrHistogram;
 
 namespace Dogpile.DistributedBenchmarks;
 
 /// <summary>This executable started again as a child OS process (<c>child ...</c>), talking over stdin/stdout lines.</summary>
-internal sealed class Child : IDisposable
+internal static class Child
 {
-    private readonly Process _process;
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
-    private readonly List<string> _stderr = [];
-
-    private Child(Process process)
-    {
-        _process = process;
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                _lines.Writer.TryComplete();
-            }
-            else
-            {
-                _lines.Writer.TryWrite(e.Data);
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_stderr)
-                {
-                    _stderr.Add(e.Data);
-                }
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-    }
-
-    public static Child Start(params string[] args)
-    {
-        ProcessStartInfo start = StartInfoForSelf(["child", .. args]);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.RedirectStandardInput = true;
-        return new Child(Process.Start(start)!);
-    }
-
-    /// <summary>Starts this executable again with <paramref name="args"/>, the same way it was run: the apphost directly, or <c>dotnet &lt;dll&gt;</c>.</summary>
-    public static ProcessStartInfo StartInfoForSelf(params string[] args)
-    {
-        string self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(Child).Assembly.Location);
-        }
-
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        return start;
-    }
-
-    public void Send(string line)
-    {
-        _process.StandardInput.WriteLine(line);
-        _process.StandardInput.Flush();
-    }
-
-    /// <summary>The next stdout line that starts with <paramref name="prefix"/>; earlier lines are skipped.</summary>
-    public async Task<string> WaitForAsync(string prefix, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await foreach (string line in _lines.Reader.ReadAllAsync(cts.Token))
-            {
-                if (line.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    return line;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        throw new InvalidOperationException($"child {_process.Id} did not print '{prefix}' within {timeout}; stderr: {Stderr()}");
-    }
-
-    /// <summary>SIGKILL: no chance to release anything.</summary>
-    public void Kill()
-    {
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(10_000);
-    }
-
-    public void Dispose()
-    {
-        if (!_process.HasExited)
-        {
-            Kill();
-        }
-
-        _process.Dispose();
-    }
-
-    private string Stderr()
-    {
-        lock (_stderr)
-        {
-            return string.Join(" | ", _stderr.TakeLast(20));
-        }
-    }
+    public static ChildProcess Start(params string[] args) => ChildProcess.StartSelf(["child", .. args], new ChildProcessOptions { Name = "child " + args[0] });
 }
 
 internal static class Clock

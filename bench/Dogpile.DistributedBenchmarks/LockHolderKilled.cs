@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dogpile.Memcached;
+using Dogpile.Testing;
 using StackExchange.Redis;
 
 namespace Dogpile.DistributedBenchmarks;
@@ -56,16 +57,16 @@ internal static class LockHolderKilled
     public static async Task<double> RunOnceAsync(string backend, string server)
     {
         string key = "killed-" + Guid.NewGuid().ToString("N");
-        using Child holder = Child.Start("lock-holder", backend, server, key);
-        await holder.WaitForAsync("CREATING", TimeSpan.FromSeconds(60));
-        using Child waiter = Child.Start("lock-waiter", backend, server, key);
-        await waiter.WaitForAsync("READY", TimeSpan.FromSeconds(60));
+        using ChildProcess holder = Child.Start("lock-holder", backend, server, key);
+        await holder.WaitForLineStartingWithAsync("CREATING", TimeSpan.FromSeconds(60));
+        using ChildProcess waiter = Child.Start("lock-waiter", backend, server, key);
+        await waiter.WaitForLineStartingWithAsync("READY", TimeSpan.FromSeconds(60));
 
         // Let B reach its wait on A's lock, and A renew a few times (so the lease it dies with is a renewed one).
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         double killedAt = Clock.NowUnixMs();
         holder.Kill();
-        string line = await waiter.WaitForAsync("VALUE ", TimeSpan.FromSeconds(30));
+        string line = await waiter.WaitForLineStartingWithAsync("VALUE ", TimeSpan.FromSeconds(30));
         return double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture) - killedAt;
     }
 }

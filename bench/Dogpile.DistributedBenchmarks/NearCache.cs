@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Dogpile.Redis;
+using Dogpile.Testing;
 using Microsoft.Extensions.Caching.Hybrid;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
@@ -184,14 +185,14 @@ internal static partial class Sections
     /// <summary>Sets a key here and waits for the child reader of <paramref name="peer"/> to serve each new value.</summary>
     private static async Task<Latencies> CoherenceAsync(string redis, string peer, string run, Func<long, Task> set)
     {
-        using Child reader = Child.Start("near-reader", redis, peer, run);
-        await reader.WaitForAsync("READY", TimeSpan.FromSeconds(60));
+        using ChildProcess reader = Child.Start("near-reader", redis, peer, run);
+        await reader.WaitForLineStartingWithAsync("READY", TimeSpan.FromSeconds(60));
         var latencies = new Latencies();
         for (int i = 0; i < CoherenceWarmUp + CoherenceSets; i++)
         {
             long stamp = Stopwatch.GetTimestamp();
             await set(stamp);
-            string seen = await reader.WaitForAsync("SEEN " + stamp.ToString(CultureInfo.InvariantCulture) + " ", TimeSpan.FromSeconds(10));
+            string seen = await reader.WaitForLineStartingWithAsync("SEEN " + stamp.ToString(CultureInfo.InvariantCulture) + " ", TimeSpan.FromSeconds(10));
             if (i >= CoherenceWarmUp)
             {
                 latencies.RecordMs(double.Parse(seen[(seen.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture) / 1000);

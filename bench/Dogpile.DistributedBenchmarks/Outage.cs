@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using Dogpile.Redis;
+using Dogpile.Testing;
 using Microsoft.Extensions.Caching.Hybrid;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
@@ -80,7 +81,7 @@ internal static class Outage
     private static async Task<Result> RunAsync(string peer, Func<string, Task<(Func<string, Task<Payload>> Get, IAsyncDisposable Owner)>> build)
     {
         int port = FreePort();
-        using Process server = StartRedis(port);
+        using ChildProcess server = StartRedis(port);
         try
         {
             await WaitForAsync(port);
@@ -93,7 +94,6 @@ internal static class Outage
                 }
 
                 server.Kill();
-                await server.WaitForExitAsync();
 
                 double first = double.NaN;
                 var later = new List<double>();
@@ -130,10 +130,7 @@ internal static class Outage
         }
         finally
         {
-            if (!server.HasExited)
-            {
-                server.Kill();
-            }
+            server.Kill();
         }
     }
 
@@ -193,18 +190,13 @@ internal static class Outage
         return (async key => await cache.GetOrCreateAsync(key, async _ => await CreateAsync(key)), new Owner(services, mux));
     }
 
-    private static Process StartRedis(int port)
+    private static ChildProcess StartRedis(int port)
     {
         string binary = Environment.GetEnvironmentVariable("REDIS_SERVER") is { Length: > 0 } configured ? configured : "redis-server";
-        var start = new ProcessStartInfo(binary, ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"])
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        Process process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        return process;
+        return ChildProcess.Start(
+            binary,
+            ["--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+            new ChildProcessOptions { Name = "redis-server", KillProcessTree = false });
     }
 
     private static async Task WaitForAsync(int port)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Dogpile.Testing;
 
 namespace Dogpile.DistributedBenchmarks;
 
@@ -53,8 +54,7 @@ internal static class Scenario
     /// <summary>Runs one scenario in a child process (the same executable), its output on this console.</summary>
     public static async Task<int> RunInChildAsync(string redis, string memcached, string part, string scenario)
     {
-        using Process child = Process.Start(Child.StartInfoForSelf("scenario", redis, memcached, part, scenario))!;
-        await child.WaitForExitAsync();
-        return child.ExitCode;
+        using ChildProcess child = ChildProcess.StartSelf(["scenario", redis, memcached, part, scenario], new ChildProcessOptions { Name = "scenario " + scenario, EchoOutput = true });
+        return await child.WaitForExitAsync(Timeout.InfiniteTimeSpan);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dogpile.Memcached;
+using Dogpile.Testing;
 using Microsoft.Extensions.Caching.Hybrid;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
@@ -49,9 +50,9 @@ internal static class Stampede
         var children = Enumerable.Range(0, Processes).Select(_ => Child.Start("stampede", peer, server, key, CallersPerProcess.ToString(CultureInfo.InvariantCulture))).ToList();
         try
         {
-            foreach (Child child in children)
+            foreach (ChildProcess child in children)
             {
-                await child.WaitForAsync("READY", TimeSpan.FromSeconds(60));
+                await child.WaitForLineStartingWithAsync("READY", TimeSpan.FromSeconds(60));
             }
 
             // A long-running service has run its cross-process wait path (woken by a release, reading the value another
@@ -59,19 +60,19 @@ internal static class Stampede
             for (int warm = 0; warm < WarmUpStampedes; warm++)
             {
                 double warmAt = Clock.NowUnixMs() + 300;
-                foreach (Child child in children)
+                foreach (ChildProcess child in children)
                 {
                     child.Send("WARM " + warmAt.ToString("R", CultureInfo.InvariantCulture));
                 }
 
-                foreach (Child child in children)
+                foreach (ChildProcess child in children)
                 {
-                    await child.WaitForAsync("WARMED", TimeSpan.FromSeconds(60));
+                    await child.WaitForLineStartingWithAsync("WARMED", TimeSpan.FromSeconds(60));
                 }
             }
 
             double startAt = Clock.NowUnixMs() + 500;
-            foreach (Child child in children)
+            foreach (ChildProcess child in children)
             {
                 child.Send("GO " + startAt.ToString("R", CultureInfo.InvariantCulture));
             }
@@ -83,9 +84,9 @@ internal static class Stampede
             var medians = new List<double>();
             int errors = 0;
             string firstError = "";
-            foreach (Child child in children)
+            foreach (ChildProcess child in children)
             {
-                string line = await child.WaitForAsync("RESULT ", TimeSpan.FromSeconds(60));
+                string line = await child.WaitForLineStartingWithAsync("RESULT ", TimeSpan.FromSeconds(60));
                 ChildResult r = JsonSerializer.Deserialize<ChildResult>(line["RESULT ".Length..])!;
                 latency.Add(r.LatenciesMs);
                 sinceStart.Add(r.DoneAtMs);
@@ -108,7 +109,7 @@ internal static class Stampede
         }
         finally
         {
-            foreach (Child child in children)
+            foreach (ChildProcess child in children)
             {
                 child.Dispose();
             }

@@ -48,18 +48,18 @@ internal static partial class SoakRun
 
                 // The worker refreshes from a tracker of its own configuration, so the tracker is a process both share.
                 var tracker = new Uri($"http://127.0.0.1:{ServerProcess.FreePort()}/");
-                children.Add(ChildProcess.StartDll("Packages.Upstream", Dll("Packages.Upstream"), ["--urls", tracker.ToString(), .. common]));
+                children.Add(StartApp("Packages.Upstream", Dll("Packages.Upstream"), ["--urls", tracker.ToString(), .. common]));
                 await WaitUntilAnswersAsync(children[^1], new Uri(tracker, "packages"), cancellationToken);
                 string[] distributed = ["--Cache:Backend", "redis", "--Cache:Connection", redis.Endpoint, "--Cache:Refresh", "queue", "--Upstream:Url", tracker.ToString()];
                 webArgs = [.. webArgs, .. distributed];
-                worker = ChildProcess.StartDll("Packages.Worker", Dll("Packages.Worker"), [.. common, .. distributed]);
+                worker = StartApp("Packages.Worker", Dll("Packages.Worker"), [.. common, .. distributed]);
                 children.Add(worker);
-                await worker.WaitForAsync(WorkerReady(), StartTimeout);
+                await worker.WaitForMatchAsync(WorkerReady(), StartTimeout);
             }
 
-            var web = ChildProcess.StartDll("Packages.Web", Dll("Packages.Web"), webArgs);
+            var web = StartApp("Packages.Web", Dll("Packages.Web"), webArgs);
             children.Add(web);
-            var address = new Uri(await web.WaitForAsync(WebReady(), StartTimeout));
+            var address = new Uri((await web.WaitForMatchAsync(WebReady(), StartTimeout)).Groups[1].Value);
             Console.WriteLine($"[{mode}] web pid {web.Id} at {address}{(worker is null ? "" : $", worker pid {worker.Id}, redis-server on {redis!.Endpoint}")}");
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = settings.Concurrency }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
@@ -110,7 +110,7 @@ internal static partial class SoakRun
                     + (workerStats is { } w ? $" redis-conns={webStats.ConnectionsToPort} worker-rss={w.RssMb:F0}MB redis={redisStats!.Value.UsedMb:F1}MB" : ""));
                 foreach (ChildProcess child in children.Where(c => c.HasExited))
                 {
-                    throw new InvalidOperationException($"{child.Name} exited during the soak; its stderr: {child.Stderr()}");
+                    throw new InvalidOperationException($"{child.Name} exited during the soak (code {child.ExitCode}); its stderr: {(child.StandardError is { Length: > 0 } errors ? errors : "(empty)")}");
                 }
             }
 
@@ -129,6 +129,28 @@ internal static partial class SoakRun
             redisInfo?.Dispose();
             redis?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// One of the showcase's processes, <c>dotnet X.dll args</c> from its Release build, as a user runs it. Request logs
+    /// are off: they would cost CPU the soak should spend on requests, and fill the pipe that is only skimmed.
+    /// </summary>
+    private static ChildProcess StartApp(string name, string dll, IEnumerable<string> args)
+    {
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"{dll} is missing: build Release first (bench/soak.sh does).", dll);
+        }
+
+        return ChildProcess.StartDotnet(dll, args, new ChildProcessOptions
+        {
+            Name = name,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            Environment = { ["Logging__LogLevel__Default"] = "Warning", ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" },
+
+            // The last lines only: a long soak must not grow the harness's own memory.
+            StandardErrorLines = 40,
+        });
     }
 
     private sealed record Memory(double HeapMb, int? BugEntries);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Dogpile.Testing;
 
@@ -58,35 +57,15 @@ public sealed class ToolPackageTests(RedisFixture server) : IClassFixture<RedisF
 
     private static async Task<(int Code, string Output)> RunAsync(string program, string[] args, string directory)
     {
-        var start = new ProcessStartInfo(program)
+        using ChildProcess process = ChildProcess.Start(program, args, new ChildProcessOptions
         {
             WorkingDirectory = directory,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+            Environment = { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" },
+        });
 
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using Process process = Process.Start(start)!;
-        process.StandardInput.Close();
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(StepLimit);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} ran past {StepLimit}.");
-        }
-
-        return (process.ExitCode, await output + await error);
+        // Standard input is redirected and empty, as under a CI runner: the tool must not take it for a terminal.
+        process.CloseInput();
+        int code = await process.WaitForExitAsync(StepLimit);
+        return (code, string.Concat(process.ReadBufferedLines().Select(line => line + "\n")) + process.StandardError);
     }
 }

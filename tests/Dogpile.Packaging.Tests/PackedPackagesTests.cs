@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Compression;
-using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Dogpile.Testing;
@@ -165,67 +164,44 @@ public sealed partial class PackedPackagesTests
     /// <summary>Runs a command to its end and returns its output; fails with the whole output when it fails or runs past <see cref="StepTimeout"/>.</summary>
     private static async Task<string> RunAsync(string program, string[] arguments, string directory)
     {
-        var info = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = directory,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var options = new ChildProcessOptions { WorkingDirectory = directory };
 
         // A child build must find its own SDK and MSBuild, not the ones of the `dotnet test` that started this process.
-        foreach (string variable in info.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+        foreach (string variable in Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)))
         {
-            info.Environment.Remove(variable);
+            options.Environment[variable] = null;
         }
 
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        options.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        options.Environment["DOTNET_NOLOGO"] = "1";
+        options.Environment["MSBUILDDISABLENODEREUSE"] = "1";
 
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         var watch = Stopwatch.StartNew();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(StepTimeout);
+        using ChildProcess process = ChildProcess.Start(program, arguments, options);
+        string command = $"{program} {string.Join(' ', arguments)}";
+        int code;
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
+            code = await process.WaitForExitAsync(StepTimeout);
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        process.WaitForExit(); // flushes the redirected output
-        string command = $"{program} {string.Join(' ', arguments)}";
-        string text;
-        lock (output)
-        {
-            text = output.ToString();
+            process.Kill();
+            throw new Xunit.Sdk.XunitException($"`{command}` (in {directory}) ran past {StepTimeout.TotalMinutes} min. Its output:\n{Output(process)}");
         }
 
-        if (watch.Elapsed >= StepTimeout)
+        string text = Output(process);
+        if (code != 0)
         {
-            throw new Xunit.Sdk.XunitException($"`{command}` (in {directory}) ran past {StepTimeout.TotalMinutes} min. Its output:\n{text}");
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new Xunit.Sdk.XunitException($"`{command}` (in {directory}) exited with {process.ExitCode} after {watch.Elapsed.TotalSeconds:F0} s. Its output:\n{text}");
+            throw new Xunit.Sdk.XunitException($"`{command}` (in {directory}) exited with {code} after {watch.Elapsed.TotalSeconds:F0} s. Its output:\n{text}");
         }
 
         return text;
     }
+
+    /// <summary>Its standard output, then the last of its standard error.</summary>
+    private static string Output(ChildProcess process)
+        => string.Concat(process.ReadBufferedLines().Select(line => line + "\n")) + process.StandardError;
 
     [GeneratedRegex(@"^(.+?)\.(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)\.nupkg$")]
     private static partial Regex PackageFile();

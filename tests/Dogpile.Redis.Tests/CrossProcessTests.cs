@@ -56,7 +56,7 @@ public sealed class CrossProcessTests(RedisServer server) : IClassFixture<RedisS
         await region.SetAsync(slow.KeyFor("a"), "old", new CacheEntryOptions { Expiration = TimeSpan.FromMilliseconds(5) });
         await Eventually.TrueAsync(async () => (await region.GetItemAsync<string>(slow.KeyFor("a")))?.IsStale == true, "the value is stale");
 
-        using ChildProcess doomed = ChildProcess.Start("worker", $"127.0.0.1:{server.Port}", prefix, redis.Options.QueueName, startedKey);
+        using ChildProcess doomed = StampedeClient.Start("worker", $"127.0.0.1:{server.Port}", prefix, redis.Options.QueueName, startedKey);
         await doomed.WaitForLineAsync("READY", TimeSpan.FromSeconds(30));
         Assert.Equal("old", await slow.InvokeAsync("a"));
         IDatabase admin = await server.AdminAsync();
@@ -97,7 +97,7 @@ public sealed class CrossProcessTests(RedisServer server) : IClassFixture<RedisS
     {
         string counter = $"{prefix}:counter", gate = $"{prefix}:gate";
         var children = Enumerable.Range(0, Processes)
-            .Select(_ => ChildProcess.Start("stampede", $"127.0.0.1:{server.Port}", prefix, key, counter, gate, CallersPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .Select(_ => StampedeClient.Start("stampede", $"127.0.0.1:{server.Port}", prefix, key, counter, gate, CallersPerProcess.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             .ToList();
         try
         {
@@ -112,7 +112,7 @@ public sealed class CrossProcessTests(RedisServer server) : IClassFixture<RedisS
             var values = new Dictionary<string, int>();
             foreach (ChildProcess child in children)
             {
-                string json = await child.LastLineAsync(TimeSpan.FromSeconds(60));
+                string json = await child.ReadToEndAsync(TimeSpan.FromSeconds(60)) is [.., string last] ? last : "";
                 StampedeResult result = JsonSerializer.Deserialize<StampedeResult>(json)!;
                 Assert.Empty(result.Errors);
                 foreach ((string value, int count) in result.Values)

@@ -92,7 +92,7 @@ public sealed class RedisNearCacheTests(RedisServer server) : IClassFixture<Redi
         string prefix = TestRedis.NewPrefix();
         await using DogpileRedis redis = TestRedis.Create(server, prefix: prefix);
         await using CacheRegion a = TestRedis.Region(redis, "coherent");
-        using ChildProcess b = ChildProcess.Start("near", server.ConnectionString, prefix, "coherent");
+        using ChildProcess b = StampedeClient.Start("near", server.ConnectionString, prefix, "coherent");
         await b.WaitForLineAsync("READY", TimeSpan.FromSeconds(60));
 
         // B trusts its near entries for an hour without the feed: only the feed (or its reset) can show it A's changes.

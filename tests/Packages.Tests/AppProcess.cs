@@ -1,6 +1,5 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
+using Dogpile.Testing;
 using Packages.Web;
 
 namespace Packages.Tests;
@@ -8,13 +7,13 @@ namespace Packages.Tests;
 /// <summary>A Packages.Web or Packages.Worker child process, started as a user would and killed (SIGKILL) on dispose.</summary>
 internal sealed partial class AppProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _errors;
+    private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(90);
 
-    private AppProcess(Process process, StringBuilder errors, Uri? address, Uri? upstreamAddress)
+    private readonly ChildProcess _process;
+
+    private AppProcess(ChildProcess process, Uri? address, Uri? upstreamAddress)
     {
         _process = process;
-        _errors = errors;
         Address = address;
         UpstreamAddress = upstreamAddress;
     }
@@ -27,17 +26,6 @@ internal sealed partial class AppProcess : IAsyncDisposable
 
     private static string WebDll => typeof(PackagesWebApp).Assembly.Location;
 
-    public string Errors
-    {
-        get
-        {
-            lock (_errors)
-            {
-                return _errors.ToString();
-            }
-        }
-    }
-
     public static Task<AppProcess> StartWebAsync(params string[] args)
         => StartAsync(WebDll, WebReady(), ["--urls", "http://127.0.0.1:0", .. args]);
 
@@ -45,78 +33,50 @@ internal sealed partial class AppProcess : IAsyncDisposable
         => StartAsync(Path.Combine(Path.GetDirectoryName(WebDll)!, "Packages.Worker.dll"), WorkerReady(), args);
 
     /// <summary>How a user runs the web app (<c>dotnet Packages.Web.dll args</c>), for tests that watch the process themselves.</summary>
-    public static ProcessStartInfo WebStartInfo(params string[] args) => StartInfo(WebDll, args);
+    public static ChildProcess StartWeb(params string[] args) => Start(WebDll, args);
 
-    private static ProcessStartInfo StartInfo(string dll, string[] args)
+    private static ChildProcess Start(string dll, string[] args)
     {
         // The test project references the apps, so their dlls, deps and runtimeconfigs sit next to ours.
-        var info = new ProcessStartInfo("dotnet")
+        return ChildProcess.StartDotnet(dll, args, new ChildProcessOptions
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(dll)!,
-        };
-        info.ArgumentList.Add(dll);
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["Logging__LogLevel__Default"] = "Warning";
-        return info;
+            Environment = { ["Logging__LogLevel__Default"] = "Warning" },
+        });
     }
 
     private static async Task<AppProcess> StartAsync(string dll, Regex ready, string[] args)
     {
-        var process = Process.Start(StartInfo(dll, args))!;
-        var errors = new StringBuilder();
-        process.ErrorDataReceived += (_, e) => { lock (errors) { errors.AppendLine(e.Data); } };
-        process.BeginErrorReadLine();
+        ChildProcess process = Start(dll, args);
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
             Uri? address = null;
-            while (true)
-            {
-                string line = await process.StandardOutput.ReadLineAsync(timeout.Token)
-                    ?? throw new InvalidOperationException($"{Path.GetFileName(dll)} exited ({process.ExitCode}) before it was ready: {errors}");
-                if (OpenLine().Match(line) is { Success: true } open)
+            string line = await process.WaitForLineAsync(
+                l =>
                 {
-                    address = new Uri(open.Groups[1].Value);
-                }
-                else if (ready.Match(line) is { Success: true } match)
-                {
-                    // Keep draining stdout so the child never blocks on a full pipe.
-                    _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-                    return new AppProcess(process, errors, address, match.Groups.Count > 1 && match.Groups[1].Success ? new Uri(match.Groups[1].Value) : null);
-                }
-            }
+                    if (OpenLine().Match(l) is { Success: true } open)
+                    {
+                        address = new Uri(open.Groups[1].Value);
+                    }
+
+                    return ready.IsMatch(l);
+                },
+                $"its ready line /{ready}/",
+                ReadyWithin);
+            Match match = ready.Match(line);
+            return new AppProcess(process, address, match.Groups.Count > 1 && match.Groups[1].Success ? new Uri(match.Groups[1].Value) : null);
         }
         catch
         {
-            process.Kill(entireProcessTree: true);
             process.Dispose();
             throw;
         }
     }
 
     /// <summary>SIGKILL: no graceful shutdown, no acknowledgement, no lock release.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-    }
+    public void Kill() => _process.Kill();
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            await KillAsync();
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     [GeneratedRegex(@"^Dogpile packages app: open (http://127\.0\.0\.1:\d+/)$")]
     private static partial Regex OpenLine();

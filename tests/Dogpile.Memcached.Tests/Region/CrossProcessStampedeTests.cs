@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Dogpile.Memcached.Tests.Infrastructure;
+using Dogpile.Testing;
 
 namespace Dogpile.Memcached.Tests.Region;
 
@@ -48,34 +48,9 @@ public sealed class CrossProcessStampedeTests(MemcachedServer server) : IClassFi
 
     private static async Task<string> RunAsync(string dll, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.ArgumentList.Add(dll);
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start dotnet for the stampede client.");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The stampede client did not finish within 60 s. stderr: {await stderr}");
-        }
-
-        string output = (await stdout).Trim();
-        Assert.True(process.ExitCode == 0 && output.Length > 0, $"The stampede client exited with {process.ExitCode}. stdout: {output} stderr: {await stderr}");
+        using ChildProcess client = ChildProcess.StartDotnet(dll, args, new() { Name = "The stampede client" });
+        string output = string.Join(Environment.NewLine, await client.ReadToEndAsync(TimeSpan.FromSeconds(60))).Trim();
+        Assert.True(output.Length > 0, $"The stampede client printed nothing. stderr: {client.StandardError}");
         return output;
     }
 

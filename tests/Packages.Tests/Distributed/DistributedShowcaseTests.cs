@@ -83,7 +83,7 @@ public sealed class DistributedShowcaseTests
         await Task.Delay(TimeSpan.FromSeconds(2.2));
         Assert.Equal("stale", (await GetBugsAsync(http)).Cache);
         await Testing.EventuallyAsync(async () => await KernelCallsAsync(tracker) == 2, "the worker took the job and called the tracker");
-        await worker.KillAsync();
+        worker.Kill();
         await worker.DisposeAsync();
 
         // Nobody acknowledged the job: a new worker reclaims it after the idle time and completes the refresh.

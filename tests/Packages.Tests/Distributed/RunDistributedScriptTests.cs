@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Dogpile.Testing;
@@ -14,59 +13,47 @@ public sealed partial class RunDistributedScriptTests
     {
         var script = Path.Combine(RepositoryRoot(), "samples", "run-distributed.sh");
         var logs = Directory.CreateTempSubdirectory("dogpile-run-distributed-test");
-        var start = new ProcessStartInfo("bash", [script])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
         var (web1, web2) = (ServerProcess.FreePort(), ServerProcess.FreePort());
-        start.Environment["REDIS_PORT"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["UPSTREAM_PORT"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["WEB1_PORT"] = web1.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["WEB2_PORT"] = web2.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["DELAY_SCALE"] = "0.02";
-        start.Environment["LOG_DIR"] = logs.FullName;
-
-        using var process = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        var up = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
+        var options = new ChildProcessOptions
         {
-            if (e.Data is null)
+            Environment =
             {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data.StartsWith("  pids:", StringComparison.Ordinal))
-            {
-                up.TrySetResult(e.Data);
-            }
+                ["REDIS_PORT"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["UPSTREAM_PORT"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WEB1_PORT"] = web1.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["WEB2_PORT"] = web2.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["DELAY_SCALE"] = "0.02",
+                ["LOG_DIR"] = logs.FullName,
+            },
         };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+
+        ChildProcess process = ChildProcess.Start("bash", [script], options);
+        var output = new List<string>();
         try
         {
             // Bounded: a build that has nothing to do and five processes starting.
-            var exited = process.WaitForExitAsync();
-            var first = await Task.WhenAny(up.Task, exited, Task.Delay(TimeSpan.FromMinutes(4)));
-            Assert.True(first == up.Task, $"the script never printed its URLs:\n{output}");
-            var pids = Pids().Matches(await up.Task).Select(m => int.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            string pidsLine;
+            try
+            {
+                pidsLine = await process.WaitForLineAsync(
+                    line =>
+                    {
+                        output.Add(line);
+                        return line.StartsWith("  pids:", StringComparison.Ordinal);
+                    },
+                    "its pids line",
+                    TimeSpan.FromMinutes(4));
+            }
+            catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+            {
+                Assert.Fail($"the script never printed its URLs: {e.Message}\nIts output:\n{string.Join('\n', output)}");
+                throw;
+            }
+
+            var pids = Pids().Matches(pidsLine).Select(m => int.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
             Assert.Equal(5, pids.Count); // redis, upstream, two web instances, worker
-            Assert.Contains($"http://127.0.0.1:{web1}/", output.ToString());
-            Assert.Contains($"http://127.0.0.1:{web2}/", output.ToString());
+            Assert.Contains($"http://127.0.0.1:{web1}/", string.Join('\n', output));
+            Assert.Contains($"http://127.0.0.1:{web2}/", string.Join('\n', output));
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             using var first1 = await http.GetAsync(new Uri($"http://127.0.0.1:{web1}/packages/bash"));
@@ -75,23 +62,16 @@ public sealed partial class RunDistributedScriptTests
             Assert.Equal("miss", first1.Headers.GetValues("X-Cache").Single());
             Assert.Equal("hit", then2.Headers.GetValues("X-Cache").Single()); // the other instance's value, through redis
 
-            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await interrupt.WaitForExitAsync();
-            }
+            process.Interrupt();
 
-            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(stopTimeout.Token);
-            Assert.Equal(130, process.ExitCode);
-            Assert.All(pids, pid => Assert.False(IsRunning(pid), $"child {pid} is still running after Ctrl-C:\n{output}"));
+            Assert.Equal(130, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+            output.AddRange(process.ReadBufferedLines());
+            Assert.All(pids, pid => Assert.False(IsRunning(pid), $"child {pid} is still running after Ctrl-C:\n{string.Join('\n', output)}\n{process.StandardError}"));
         }
         finally
         {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-
+            // The script and everything it started, before their log folder.
+            process.Dispose();
             logs.Delete(recursive: true);
         }
     }

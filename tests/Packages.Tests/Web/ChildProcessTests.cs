@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -35,31 +34,24 @@ public sealed class ChildProcessTests
         taken.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
 
-        using var process = Process.Start(AppProcess.WebStartInfo("--urls", url, "--Upstream:DelayScale", "0"))!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        using var process = AppProcess.StartWeb("--urls", url, "--Upstream:DelayScale", "0");
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var output = string.Join('\n', process.ReadBufferedLines());
 
-        Assert.Equal(2, process.ExitCode);
-        var line = Assert.Single((await error).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var line = Assert.Single(process.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith($"error: {url}: the address is already in use", line, StringComparison.Ordinal);
         Assert.Contains("pick another port with --urls, e.g. --urls http://127.0.0.1:", line, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", await output, StringComparison.Ordinal);
-        Assert.DoesNotContain("open http", await output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("open http", output, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task RedisWithoutConnection_ExitsWithAClearError()
     {
-        using var process = Process.Start(AppProcess.WebStartInfo("--Cache:Backend", "redis"))!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
+        using var process = AppProcess.StartWeb("--Cache:Backend", "redis");
+        Assert.Equal(2, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
 
-        Assert.Equal(2, process.ExitCode);
-        Assert.StartsWith("error: Cache:Connection is required with Cache:Backend redis", await error);
-        Assert.DoesNotContain("open http", await output);
+        Assert.StartsWith("error: Cache:Connection is required with Cache:Backend redis", process.StandardError);
+        Assert.DoesNotContain("open http", string.Join('\n', process.ReadBufferedLines()));
     }
 }

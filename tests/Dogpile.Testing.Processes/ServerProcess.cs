@@ -20,8 +20,7 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     private readonly string _program;
     private readonly IReadOnlyList<string> _arguments;
     private readonly Func<int, bool> _answers;
-    private readonly StringBuilder _errors = new();
-    private Process? _process;
+    private ChildProcess? _process;
 
     private ServerProcess(string program, int port, IReadOnlyList<string> arguments, Func<int, bool> answers)
     {
@@ -73,7 +72,7 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     public async Task StartAsync()
     {
         var waited = Stopwatch.StartNew();
-        Process? process = Launch();
+        ChildProcess? process = Launch();
         while (process is not null && !Answers(process, waited))
         {
             await Task.Delay(20).ConfigureAwait(false);
@@ -81,46 +80,21 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Starts the process; null when it already runs.</summary>
-    private Process? Launch()
+    private ChildProcess? Launch()
     {
         if (IsRunning)
         {
             return null;
         }
 
-        var info = new ProcessStartInfo(FindBinary())
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in _arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        lock (_errors)
-        {
-            _errors.Clear();
-        }
-
-        Process process = Process.Start(info) ?? throw new InvalidOperationException($"{_program} did not start.");
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (_errors)
-            {
-                _errors.AppendLine(e.Data);
-            }
-        };
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        _process = process;
-        return process;
+        // The process alone on kill: neither server forks here (redis-server runs without persistence), and a tree kill
+        // reads every process in /proc first, tens of milliseconds that block one of xunit's few test threads.
+        _process = ChildProcess.Start(FindBinary(), _arguments, new ChildProcessOptions { Name = _program, KillProcessTree = false });
+        return _process;
     }
 
     /// <summary>Whether the server answers yet; throws, with its standard error, once it exited or the deadline passed.</summary>
-    private bool Answers(Process process, Stopwatch waited)
+    private bool Answers(ChildProcess process, Stopwatch waited)
     {
         if (_answers(Port))
         {
@@ -132,46 +106,22 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
             return false;
         }
 
-        string why = process.HasExited ? $"exited with code {process.ExitCode}" : $"did not answer within {StartupDeadline.TotalSeconds:F0} s";
-        Kill();
-        string errors;
-        lock (_errors)
-        {
-            errors = _errors.ToString().Trim();
-        }
+        bool exited = process.HasExited;
 
+        // Killed (and so read to the end) before the message, so that it has the last of the server's standard error.
+        process.Kill();
+        string why = exited ? $"exited with code {process.ExitCode}" : $"did not answer within {StartupDeadline.TotalSeconds:F0} s";
+        string errors = process.StandardError.Trim();
+        Kill();
         throw new InvalidOperationException($"{_program} on port {Port} {why}. Its standard error: {(errors.Length == 0 ? "(empty)" : errors)}");
     }
 
     /// <summary>Kills the process, with no graceful shutdown (like a crash), and waits for it to be gone.</summary>
     public void Kill()
     {
-        Process? process = _process;
+        ChildProcess? process = _process;
         _process = null;
-        if (process is null)
-        {
-            return;
-        }
-
-        try
-        {
-            if (!process.HasExited)
-            {
-                // The process alone: neither server forks here (redis-server runs without persistence), and a tree kill
-                // reads every process in /proc first, tens of milliseconds that block one of xunit's few test threads.
-                process.Kill();
-            }
-
-            process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-            // It exited between the check and the kill.
-        }
-        finally
-        {
-            process.Dispose();
-        }
+        process?.Dispose();
     }
 
     public void Dispose() => Kill();
