@@ -417,6 +417,28 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP: freezes the child. Its sockets stay open and the kernel keeps accepting what clients send, but nothing is
+    /// answered until <see cref="Resume"/>. Linux only (the signal numbers are Linux's).
+    /// </summary>
+    public void Pause() => SendSignal(NativeMethods.SigStop, "SIGSTOP");
+
+    /// <summary>SIGCONT: lets a frozen child go on.</summary>
+    public void Resume() => SendSignal(NativeMethods.SigCont, "SIGCONT");
+
+    private void SendSignal(int signal, string name)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException($"{name} is sent with Linux's signal numbers.");
+        }
+
+        if (!_process.HasExited && NativeMethods.Signal(Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"{name} to {Id} failed.");
+        }
+    }
+
     /// <summary>SIGKILL: the child (and, unless <see cref="ChildProcessOptions.KillProcessTree"/> is false, its own children) dies at once, with no chance to clean up; waits until it is gone.</summary>
     public void Kill()
     {
@@ -487,6 +509,8 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
     {
         public const int SigInt = 2;
         public const int SigTerm = 15;
+        public const int SigCont = 18;
+        public const int SigStop = 19;
 
         [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

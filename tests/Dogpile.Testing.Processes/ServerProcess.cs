@@ -116,11 +116,38 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         throw new InvalidOperationException($"{_program} on port {Port} {why}. Its standard error: {(errors.Length == 0 ? "(empty)" : errors)}");
     }
 
+    /// <summary>Whether the server is frozen by <see cref="Pause"/>.</summary>
+    public bool IsPaused { get; private set; }
+
+    /// <summary>
+    /// Freezes the server (SIGSTOP): its sockets stay open and the kernel keeps accepting what clients send, but nothing
+    /// is answered, and what was sent runs when <see cref="Resume"/> lets it go on. Nothing when already frozen.
+    /// </summary>
+    public void Pause()
+    {
+        if (!IsPaused)
+        {
+            (_process ?? throw new InvalidOperationException($"{_program} on port {Port} is not running.")).Pause();
+            IsPaused = true;
+        }
+    }
+
+    /// <summary>Lets a frozen server go on (SIGCONT); nothing when it is not frozen.</summary>
+    public void Resume()
+    {
+        if (IsPaused)
+        {
+            IsPaused = false;
+            _process?.Resume();
+        }
+    }
+
     /// <summary>Kills the process, with no graceful shutdown (like a crash), and waits for it to be gone.</summary>
     public void Kill()
     {
         ChildProcess? process = _process;
         _process = null;
+        IsPaused = false;
         process?.Dispose();
     }
 

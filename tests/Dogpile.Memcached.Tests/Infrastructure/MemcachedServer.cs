@@ -14,7 +14,6 @@ namespace Dogpile.Memcached.Tests.Infrastructure;
 public sealed class MemcachedServer : IAsyncLifetime, IDisposable
 {
     private readonly ServerProcess _server = ServerProcess.Memcached();
-    private int? _paused;
 
     public int Port => _server.Port;
 
@@ -51,34 +50,16 @@ public sealed class MemcachedServer : IAsyncLifetime, IDisposable
 
     /// <summary>
     /// Freezes the server with SIGSTOP: its sockets stay open and the kernel keeps accepting what clients send, but
-    /// nothing is answered until <see cref="Resume"/>. The pid is the one memcached reports in <c>stats</c>.
+    /// nothing is answered until <see cref="Resume"/>.
     /// </summary>
-    public async Task PauseAsync()
+    public Task PauseAsync()
     {
-        _paused ??= int.Parse((await StatsAsync())["pid"], NumberStyles.None, CultureInfo.InvariantCulture);
-        Signal("STOP", _paused.Value);
+        _server.Pause();
+        return Task.CompletedTask;
     }
 
     /// <summary>Lets a frozen server go on (SIGCONT); nothing when it is not frozen.</summary>
-    public void Resume()
-    {
-        if (_paused is { } pid)
-        {
-            _paused = null;
-            Signal("CONT", pid);
-        }
-    }
-
-    private static void Signal(string signal, int pid)
-    {
-        using System.Diagnostics.Process kill = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
-            ?? throw new InvalidOperationException("kill did not start.");
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"kill -{signal} {pid} exited with code {kill.ExitCode}.");
-        }
-    }
+    public void Resume() => _server.Resume();
 
     public Task KillAsync()
     {

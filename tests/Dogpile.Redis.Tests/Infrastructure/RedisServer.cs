@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Dogpile.Testing;
 using StackExchange.Redis;
 
@@ -18,7 +15,6 @@ public sealed class RedisServer : IAsyncLifetime
     private readonly int _requestedPort;
     private ServerProcess? _server;
     private ConnectionMultiplexer? _admin;
-    private int? _paused;
 
     public RedisServer()
         : this([])
@@ -68,72 +64,16 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>Whether the server is frozen by <see cref="Pause"/>.</summary>
-    public bool IsPaused => _paused is not null;
+    public bool IsPaused => Server.IsPaused;
 
     /// <summary>
     /// Freezes the server with SIGSTOP: its sockets stay open and the kernel keeps accepting what clients send, but
     /// nothing is answered, and what was sent runs when <see cref="Resume"/> lets it go on.
     /// </summary>
-    public void Pause()
-    {
-        if (_paused is not null)
-        {
-            return;
-        }
-
-        int pid = ProcessId();
-        Signal("STOP", pid);
-        _paused = pid;
-    }
+    public void Pause() => Server.Pause();
 
     /// <summary>Lets a frozen server go on (SIGCONT); nothing when it is not frozen.</summary>
-    public void Resume()
-    {
-        if (_paused is { } pid)
-        {
-            _paused = null;
-            Signal("CONT", pid);
-        }
-    }
-
-    /// <summary>The server's process id, as it reports it (<c>INFO server</c>), over a connection of its own.</summary>
-    private int ProcessId()
-    {
-        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000 };
-        socket.Connect(IPAddress.Loopback, Port);
-        socket.Send("INFO server\r\n"u8);
-        var reply = new StringBuilder();
-        var buffer = new byte[4096];
-        const string field = "process_id:";
-        while (true)
-        {
-            int read = socket.Receive(buffer);
-            if (read == 0)
-            {
-                throw new InvalidOperationException($"redis-server on port {Port} closed the connection before reporting its process id.");
-            }
-
-            reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
-            string text = reply.ToString();
-            int at = text.IndexOf(field, StringComparison.Ordinal);
-            int end = at < 0 ? -1 : text.IndexOf('\r', at);
-            if (end > 0)
-            {
-                return int.Parse(text.AsSpan(at + field.Length, end - at - field.Length), NumberStyles.None, CultureInfo.InvariantCulture);
-            }
-        }
-    }
-
-    private static void Signal(string signal, int pid)
-    {
-        using Process kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })
-            ?? throw new InvalidOperationException("kill did not start.");
-        kill.WaitForExit();
-        if (kill.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"kill -{signal} {pid} exited with code {kill.ExitCode}.");
-        }
-    }
+    public void Resume() => _server?.Resume();
 
     /// <summary>A shared admin connection for inspecting the server from tests (not counted as Dogpile's).</summary>
     public async Task<IDatabase> AdminAsync()

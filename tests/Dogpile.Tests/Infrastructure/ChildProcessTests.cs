@@ -153,6 +153,30 @@ public sealed class ChildProcessTests
         Assert.False(redis.IsRunning);
     }
 
+    [Fact]
+    public async Task ServerProcess_Paused_AnswersNothingUntilResumedThenAnswersWhatWasSent()
+    {
+        using ServerProcess redis = ServerProcess.Redis();
+        await redis.StartAsync();
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, redis.Port);
+        System.Net.Sockets.NetworkStream stream = client.GetStream();
+        var buffer = new byte[64];
+
+        redis.Pause();
+        await stream.WriteAsync("PING\r\n"u8.ToArray());
+        Task<int> reply = stream.ReadAsync(buffer).AsTask();
+        await Task.Delay(300);
+        Assert.False(reply.IsCompleted);
+        Assert.True(redis.IsPaused);
+
+        redis.Resume();
+
+        int read = await reply.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("+PONG\r\n", System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        Assert.False(redis.IsPaused);
+    }
+
     private static ChildProcess Shell(string script) => ChildProcess.Start("sh", ["-c", script]);
 
     /// <summary>Alive and not a zombie (an exited process nobody has reaped yet counts as gone here).</summary>
