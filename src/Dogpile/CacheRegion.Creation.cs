@@ -67,7 +67,7 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        TimeSpan? expiration = ResolveExpiration(options);
+        EntryLifetime lifetime = ResolveLifetime(options);
         var flight = new Flight();
         flight.TryAddWaiter();
         if (!_flights.TryAdd(backendKey, flight))
@@ -102,34 +102,34 @@ public sealed partial class CacheRegion
 
             if (creating.IsCompletedSuccessfully)
             {
-                return StoreInLine(key, backendKey, creating.Result, options, expiration, started, flight, gate);
+                return StoreInLine(key, backendKey, creating.Result, options, lifetime, started, flight, gate);
             }
 
             // Went asynchronous, or failed: the general steps take it from here.
             Call<TState, T> pending = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
-            _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(ContinueCreationAsync(key, backendKey, creating, options, expiration, started, flight.Token), gate, expiration));
+            _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(ContinueCreationAsync(key, backendKey, creating, options, lifetime, started, flight.Token), gate, lifetime));
             return UnwrapAsync(AwaitFlightAsync(pending, flight, joined: false, default, cancellationToken));
         }
 
         ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation =
-            CreateAndStoreAsync(key, backendKey, state, creator, options, expiration, null, null, flight.Token);
+            CreateAndStoreAsync(key, backendKey, state, creator, options, lifetime, null, null, flight.Token);
 
         // Traced: the creation span lives in the async method, so the caller's current activity is untouched after it.
         Call<TState, T> waiting = NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
-        _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(creation, gate, expiration));
+        _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(creation, gate, lifetime));
         return UnwrapAsync(AwaitFlightAsync(waiting, flight, joined: false, default, cancellationToken));
     }
 
     /// <summary>The in-line miss's creator returned its value at once: stamp, write to the memory backend and end the flight, all without awaiting.</summary>
-    private ValueTask<T> StoreInLine<T>(string key, string backendKey, T value, CacheEntryOptions? options, TimeSpan? expiration, long started, Flight flight, KeyedGates.GateLease gate)
+    private ValueTask<T> StoreInLine<T>(string key, string backendKey, T value, CacheEntryOptions? options, EntryLifetime lifetime, long started, Flight flight, KeyedGates.GateLease gate)
     {
         long created;
         bool held = false;
         try
         {
-            if (StampCreated(backendKey, value, options, expiration, started, null, null, out created) is { } entry)
+            if (StampCreated(backendKey, value, options, lifetime, started, null, null, out created) is { } entry)
             {
-                ValueTask write = WriteCreatedAsync(backendKey, entry, TimeToLive(expiration));
+                ValueTask write = WriteCreatedAsync(backendKey, entry, TimeToLive(lifetime));
                 Debug.Assert(write.IsCompleted, "The memory backend writes synchronously.");
                 try
                 {
@@ -153,7 +153,7 @@ public sealed partial class CacheRegion
 
         gate.Release();
         _flights.TryRemove(new KeyValuePair<string, Flight>(backendKey, flight));
-        flight.Complete(new FlightResult(value, created, expiration, stale: false, degraded: held));
+        flight.Complete(new FlightResult(value, created, lifetime, stale: false, degraded: held));
         flight.RemoveWaiter();
         return new ValueTask<T>(value);
     }
@@ -164,7 +164,7 @@ public sealed partial class CacheRegion
         string backendKey,
         ValueTask<T> creating,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         long started,
         CancellationToken cancellationToken)
     {
@@ -179,7 +179,7 @@ public sealed partial class CacheRegion
             throw;
         }
 
-        CacheEntry? entry = StampCreated(backendKey, value, options, expiration, started, null, null, out long created);
+        CacheEntry? entry = StampCreated(backendKey, value, options, lifetime, started, null, null, out long created);
         if (entry is null)
         {
             return (value, created, false);
@@ -187,7 +187,7 @@ public sealed partial class CacheRegion
 
         try
         {
-            await WriteCreatedAsync(backendKey, entry, TimeToLive(expiration)).ConfigureAwait(false);
+            await WriteCreatedAsync(backendKey, entry, TimeToLive(lifetime)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -201,12 +201,12 @@ public sealed partial class CacheRegion
     private static async ValueTask<FlightResult> ReleaseAfterAsync<T>(
         ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation,
         KeyedGates.GateLease gate,
-        TimeSpan? expiration)
+        EntryLifetime lifetime)
     {
         try
         {
             (T value, long created, bool held) = await creation.ConfigureAwait(false);
-            return new FlightResult(value, created, expiration, stale: false, degraded: held);
+            return new FlightResult(value, created, lifetime, stale: false, degraded: held);
         }
         finally
         {
@@ -231,7 +231,7 @@ public sealed partial class CacheRegion
                 $"Key '{call.Key}' is being created as a {result.Value?.GetType().Name ?? "null"} by a concurrent caller, not the {typeof(T).Name} this caller asked for.");
         }
 
-        return new CacheItem<T>(value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, result.Stale, result.Stale ? CacheItemSource.Stale : CacheItemSource.Miss, result.Expiration, result.Degraded);
+        return new CacheItem<T>(value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, result.Stale, result.Stale ? CacheItemSource.Stale : CacheItemSource.Miss, result.Lifetime, result.Degraded);
     }
 
     private Flight JoinOrStartFlight<TState, T>(Call<TState, T> call, out bool joined)
@@ -334,7 +334,7 @@ public sealed partial class CacheRegion
                 if (distributedLock is null && !lockUnavailable)
                 {
                     Lookup<T> produced = waiter.Produced;
-                    return new FlightResult(produced.Value, produced.Entry!.CreatedUtcTicks, produced.Entry.Expiration, stale: false);
+                    return new FlightResult(produced.Value, produced.Entry!.CreatedUtcTicks, produced.Entry.Lifetime, stale: false);
                 }
 
                 release = distributedLock is null ? null : new LockRelease();
@@ -353,13 +353,13 @@ public sealed partial class CacheRegion
                 if (action == ReadAction.Serve)
                 {
                     // Another caller (or process) created it while we waited for the lock.
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: false, degraded);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Lifetime, stale: false, degraded);
                 }
 
                 if (action == ReadAction.ServeStale)
                 {
                     // A creation failed moments ago and left a usable value: stale-if-error, not another attempt.
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true, degraded);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Lifetime, stale: true, degraded);
                 }
 
                 if (action == ReadAction.ServeStaleAndRefresh)
@@ -367,12 +367,12 @@ public sealed partial class CacheRegion
                     // Dogpile: a usable value exists, so pass the held lock to the async runner and serve it.
                     handedOff = true;
                     await ScheduleAsync(NewRefreshRequest(call, ReasonFor(lookup.Entry!), gate, distributedLock)).ConfigureAwait(false);
-                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Expiration, stale: true, degraded);
+                    return new FlightResult(lookup.Value, lookup.Entry!.CreatedUtcTicks, lookup.Entry.Lifetime, stale: true, degraded);
                 }
             }
 
             (T value, long created, bool notStored) = await CreateAndStoreAsync(call, distributedLock, release, cancellationToken).ConfigureAwait(false);
-            return new FlightResult(value, created, call.Expiration, stale: false, lockUnavailable || notStored);
+            return new FlightResult(value, created, call.Lifetime, stale: false, lockUnavailable || notStored);
         }
         finally
         {
@@ -392,7 +392,7 @@ public sealed partial class CacheRegion
         ICacheLock? distributedLock,
         LockRelease? release,
         CancellationToken cancellationToken)
-        => CreateAndStoreAsync(call.Key, call.BackendKey, call.State, call.Creator, call.Options, call.Expiration, distributedLock, release, cancellationToken);
+        => CreateAndStoreAsync(call.Key, call.BackendKey, call.State, call.Creator, call.Options, call.Lifetime, distributedLock, release, cancellationToken);
 
     /// <summary>
     /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can):
@@ -407,7 +407,7 @@ public sealed partial class CacheRegion
         TState state,
         Func<TState, CancellationToken, ValueTask<T>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         ICacheLock? distributedLock,
         LockRelease? release,
         CancellationToken cancellationToken)
@@ -425,13 +425,13 @@ public sealed partial class CacheRegion
             throw;
         }
 
-        CacheEntry? entry = StampCreated(backendKey, value, options, expiration, started, release, activity, out long created);
+        CacheEntry? entry = StampCreated(backendKey, value, options, lifetime, started, release, activity, out long created);
         if (entry is null)
         {
             return (value, created, false);
         }
 
-        TimeSpan? ttl = TimeToLive(expiration);
+        TimeSpan? ttl = TimeToLive(lifetime);
         bool superseded = false;
         try
         {
@@ -476,7 +476,7 @@ public sealed partial class CacheRegion
         string backendKey,
         T value,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         long started,
         LockRelease? release,
         Activity? activity,
@@ -495,7 +495,7 @@ public sealed partial class CacheRegion
             return null;
         }
 
-        return MakeEntry(value, created, expiration, duration, options?.TagArray);
+        return MakeEntry(value, created, lifetime, duration, options?.TagArray);
     }
 
     /// <summary>A plain (unfenced) write of a created entry; synchronous on the memory backend.</summary>

@@ -94,8 +94,7 @@ public sealed partial class CacheRegion
     private void HoldCreatedDuringOutage(string key, CacheEntry entry)
     {
         entry.CreatedDuringOutage = true;
-        long ttl = TimeToLive(entry.Expiration) is { } t ? t.Ticks : long.MaxValue;
-        _heldDuringOutage.Hold(key, entry, ttl > long.MaxValue - entry.CreatedUtcTicks ? long.MaxValue : entry.CreatedUtcTicks + ttl, _clock.PreciseUtcTicks);
+        _heldDuringOutage.Hold(key, entry, entry.Lifetime.DropAt(entry.CreatedUtcTicks, _staleWindowTicks), _clock.PreciseUtcTicks);
     }
 
     private CacheEntry? HeldDuringOutage(string key) => _heldDuringOutage.IsEmpty ? null : _heldDuringOutage.Get(key, _clock.PreciseUtcTicks);

@@ -29,7 +29,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveExpiration(options);
+        _ = ResolveLifetime(options);
         var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;
@@ -56,7 +56,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveExpiration(options);
+        _ = ResolveLifetime(options);
         var cached = new CachedManyFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;

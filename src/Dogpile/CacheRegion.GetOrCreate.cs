@@ -69,7 +69,7 @@ public sealed partial class CacheRegion
         ArgumentNullException.ThrowIfNull(creator);
         if (options is not null)
         {
-            _ = ResolveExpiration(options);
+            _ = ResolveLifetime(options);
         }
 
         return GetOrCreateCoreAsync(key, backendKey, state, creator, options, null, cancellationToken);
@@ -270,7 +270,7 @@ public sealed partial class CacheRegion
     {
         ArgumentNullException.ThrowIfNull(creator);
         ThrowIfDisposed();
-        return new Call<TState, T>(key, backendKey, state, creator, options, ResolveExpiration(options), function, arguments);
+        return new Call<TState, T>(key, backendKey, state, creator, options, ResolveLifetime(options), function, arguments);
     }
 
     private async ValueTask<CacheItem<T>> CountDegradedAsync<T>(ValueTask<CacheItem<T>> pending)
@@ -361,7 +361,7 @@ public sealed partial class CacheRegion
                 RefreshResult<T> result = await ExecuteRefreshAsync(call, request, cancellationToken).ConfigureAwait(false);
                 if (result.Outcome is RefreshOutcome.Refreshed or RefreshOutcome.NotCached or RefreshOutcome.Superseded)
                 {
-                    return new CacheItem<T>(result.Value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, false, CacheItemSource.Miss, call.Expiration);
+                    return new CacheItem<T>(result.Value, result.CreatedUtcTicks, _clock.CoarseUtcTicks, false, CacheItemSource.Miss, call.Lifetime);
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
@@ -379,7 +379,7 @@ public sealed partial class CacheRegion
         TState state,
         Func<TState, CancellationToken, ValueTask<T>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         IRegisteredFunction? function,
         object? arguments)
     {
@@ -393,7 +393,7 @@ public sealed partial class CacheRegion
 
         public CacheEntryOptions? Options { get; } = options;
 
-        public TimeSpan? Expiration { get; } = expiration;
+        public EntryLifetime Lifetime { get; } = lifetime;
 
         public IRegisteredFunction? Function { get; } = function;
 

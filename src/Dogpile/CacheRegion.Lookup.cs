@@ -180,7 +180,7 @@ public sealed partial class CacheRegion
     /// </summary>
     private long EarlyRefreshPoint(CacheEntry entry)
     {
-        long expiration = entry.ExpirationTicks;
+        long expiration = entry.Lifetime.Ticks;
         long ratioLead = expiration - (long)(expiration * _earlyRatio);
         long creationLead = Math.Min(2 * entry.CreationDurationTicks, expiration / 2);
         return entry.FreshUntilUtcTicks - Math.Max(ratioLead, creationLead);
@@ -188,7 +188,7 @@ public sealed partial class CacheRegion
 
     private bool NeedsEarlyRefresh(CacheEntry entry, long now)
     {
-        if (!_earlyRefreshEnabled || entry.FreshUntilUtcTicks == long.MaxValue)
+        if (!_earlyRefreshEnabled || entry.Lifetime.IsNever)
         {
             return false;
         }
@@ -281,6 +281,6 @@ public sealed partial class CacheRegion
             now,
             lookup.State is EntryState.Stale or EntryState.TooStale,
             source,
-            lookup.Entry.Expiration,
+            lookup.Entry.Lifetime,
             lookup.Entry.CreatedDuringOutage);
 }

@@ -37,8 +37,8 @@ public sealed partial class CacheRegion
     public ValueTask SetManyAsync<T>(IEnumerable<KeyValuePair<string, T>> items, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(items);
-        TimeSpan? expiration = ResolveExpiration(options);
-        TimeSpan? ttl = TimeToLive(expiration);
+        EntryLifetime lifetime = ResolveLifetime(options);
+        TimeSpan? ttl = TimeToLive(lifetime);
         long created = _marks.StampCreated();
         var writes = new List<CacheWrite>();
         var callerKeys = new List<string>();
@@ -46,7 +46,7 @@ public sealed partial class CacheRegion
         {
             string backendKey = ToBackendKey(item.Key);
             callerKeys.Add(item.Key);
-            writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, expiration, TimeSpan.Zero, options?.TagArray), ttl));
+            writes.Add(new CacheWrite(backendKey, MakeEntry(item.Value, created, lifetime, TimeSpan.Zero, options?.TagArray), ttl));
             _failures.Succeeded(backendKey);
             ForgetLocal(item.Key);
         }
@@ -175,7 +175,7 @@ public sealed partial class CacheRegion
         CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        TimeSpan? expiration = ResolveExpiration(options);
+        EntryLifetime lifetime = ResolveLifetime(options);
 
         // Distinct keys, each with its backend key; results are filled per distinct key.
         var slots = new Dictionary<string, MultiSlot<T>>(StringComparer.Ordinal);
@@ -208,7 +208,7 @@ public sealed partial class CacheRegion
                 case ReadAction.ServeAndRefreshEarly:
                     CountHit();
                     slot.Done(lookup.Value);
-                    StartEarlyRefresh(SingleKeyCall(slot, creator, options, expiration, function));
+                    StartEarlyRefresh(SingleKeyCall(slot, creator, options, lifetime, function));
                     break;
                 case ReadAction.ServeStale:
                     _counters.StaleServed();
@@ -217,7 +217,7 @@ public sealed partial class CacheRegion
                 case ReadAction.ServeStaleAndRefresh:
                     _counters.StaleServed();
                     slot.Done(lookup.Value);
-                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? request = await TryElectAsync(SingleKeyCall(slot, creator, options, lifetime, function), ReasonFor(lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (request is not null)
                     {
                         await ScheduleAsync(request).ConfigureAwait(false);
@@ -233,7 +233,7 @@ public sealed partial class CacheRegion
 
         if (needed.Count > 0)
         {
-            await CreateManyAsync(needed, creator, options, expiration, function, force, cancellationToken).ConfigureAwait(false);
+            await CreateManyAsync(needed, creator, options, lifetime, function, force, cancellationToken).ConfigureAwait(false);
         }
 
         var results = new T[keys.Count];
@@ -249,7 +249,7 @@ public sealed partial class CacheRegion
         List<MultiSlot<T>> needed,
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         ManyFunction? function,
         bool force,
         CancellationToken cancellationToken)
@@ -264,7 +264,7 @@ public sealed partial class CacheRegion
                 if (slot.Lookup.State == EntryState.Stale)
                 {
                     // A stale key is never waited for: if another caller is regenerating it, serve it stale.
-                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, expiration, function), ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
+                    RefreshRequest? elected = await TryElectAsync(SingleKeyCall(slot, creator, options, lifetime, function), ReasonFor(slot.Lookup.Entry!), cancellationToken).ConfigureAwait(false);
                     if (elected is null)
                     {
                         _counters.StaleServed();
@@ -321,7 +321,7 @@ public sealed partial class CacheRegion
 
             if (toCreate.Count > 0)
             {
-                await RunManyCreatorAsync(toCreate, creator, options, expiration, cancellationToken).ConfigureAwait(false);
+                await RunManyCreatorAsync(toCreate, creator, options, lifetime, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -337,7 +337,7 @@ public sealed partial class CacheRegion
         List<MultiSlot<T>> toCreate,
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         CancellationToken cancellationToken)
     {
         // Locks were taken in backend-key order (mangled keys sort differently); the creator gets the caller's keys in
@@ -381,7 +381,7 @@ public sealed partial class CacheRegion
 
         TimeSpan duration = _time.GetElapsedTime(started);
         long created = _marks.StampCreated();
-        TimeSpan? ttl = TimeToLive(expiration);
+        TimeSpan? ttl = TimeToLive(lifetime);
         _counters.Created(keys.Length);
         var plainWrites = new List<CacheWrite>(keys.Length);
         var plainKeys = new List<string>(keys.Length);
@@ -396,7 +396,7 @@ public sealed partial class CacheRegion
                 continue;
             }
 
-            CacheEntry entry = MakeEntry(value, created, expiration, duration, options?.TagArray);
+            CacheEntry entry = MakeEntry(value, created, lifetime, duration, options?.TagArray);
             ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
             if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
             {
@@ -542,7 +542,7 @@ public sealed partial class CacheRegion
         MultiSlot<T> slot,
         Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyList<T>>> creator,
         CacheEntryOptions? options,
-        TimeSpan? expiration,
+        EntryLifetime lifetime,
         ManyFunction? function)
     {
         string key = slot.Key;
@@ -558,7 +558,7 @@ public sealed partial class CacheRegion
                     : throw new InvalidOperationException($"The multi-key creator was asked for 1 value and returned {values?.Count ?? 0}.");
             },
             options,
-            expiration,
+            lifetime,
             function?.Function,
             function?.ArgumentOf(key));
     }

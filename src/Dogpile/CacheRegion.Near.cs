@@ -66,7 +66,7 @@ public sealed partial class CacheRegion
             return false;
         }
 
-        if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue && entry.HitUntilUtcTicks == entry.FreshUntilUtcTicks)
+        if (_earlyRatio > 0 && !entry.Lifetime.IsNever && entry.HitUntilUtcTicks == entry.FreshUntilUtcTicks)
         {
             // The inlined hit serves a near entry until HitUntil: there it must stop at the early refresh point.
             entry.HitUntilUtcTicks = EarlyRefreshPoint(entry);

@@ -51,7 +51,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     private readonly RegionClock _clock;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly TimeSpan? _defaultExpiration;
+    private readonly EntryLifetime _defaultLifetime;
     private readonly long _staleWindowTicks;
     private readonly long _maxStalenessTicks;
     private readonly TimeSpan _lockTimeout;
@@ -121,7 +121,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         _lockProvider = options.LockProvider;
         _degrade = (options.BackendFailurePolicy ?? _backend.FailurePolicy ?? CacheBackendFailurePolicy.Degrade) == CacheBackendFailurePolicy.Degrade;
         _lockReadsBackend = _lockProvider?.ReadsFrom(_backend) ?? false;
-        _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
+        _defaultLifetime = EntryLifetime.FromExpiration(options.Expiration);
         _staleWindowTicks = options.StaleWindow.Ticks;
         _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;
         _lockTimeout = options.LockTimeout;
@@ -171,7 +171,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public ICacheSerializer Serializer => _serializer;
 
     /// <summary>The region's default expiration; <see langword="null"/> when values never expire.</summary>
-    public TimeSpan? DefaultExpiration => _defaultExpiration;
+    public TimeSpan? DefaultExpiration => _defaultLifetime.ToExpiration();
 
     /// <summary>Reads a fresh value. Never returns an expired or invalidated value.</summary>
     /// <typeparam name="T">The value type.</typeparam>
@@ -255,11 +255,11 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public ValueTask SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        TimeSpan? expiration = ResolveExpiration(options);
-        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero, options?.TagArray);
+        EntryLifetime lifetime = ResolveLifetime(options);
+        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), lifetime, TimeSpan.Zero, options?.TagArray);
         _failures.Succeeded(backendKey);
         ForgetLocal(key);
-        ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
+        ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(lifetime), cancellationToken);
         if (_memory is not null)
         {
             return write;
@@ -418,52 +418,47 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal string ToBackendKey(string key) => _keys.ToBackendKey(key);
 
-    private TimeSpan? ResolveExpiration(CacheEntryOptions? options)
+    /// <summary>A call's lifetime: its options' expiration, else the region's; a zero or negative one (but never) is rejected.</summary>
+    private EntryLifetime ResolveLifetime(CacheEntryOptions? options)
     {
         if (options?.Expiration is not { } expiration)
         {
-            return _defaultExpiration;
+            return _defaultLifetime;
         }
 
-        if (expiration == CacheRegionOptions.NeverExpires)
-        {
-            return null;
-        }
-
-        if (expiration <= TimeSpan.Zero)
+        if (expiration <= TimeSpan.Zero && expiration != CacheRegionOptions.NeverExpires)
         {
             Throw.InvalidExpiration(expiration);
         }
 
-        return expiration;
+        return EntryLifetime.FromExpiration(expiration);
     }
 
     /// <summary>The backend's time to live: the logical expiration plus the stale window, so stale values exist to serve.</summary>
-    private TimeSpan? TimeToLive(TimeSpan? expiration)
-        => expiration is { } e ? new TimeSpan(e.Ticks > long.MaxValue - _staleWindowTicks ? long.MaxValue : e.Ticks + _staleWindowTicks) : null;
+    private TimeSpan? TimeToLive(EntryLifetime lifetime) => lifetime.TimeToLive(_staleWindowTicks);
 
-    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration, string[]? tags)
+    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, EntryLifetime lifetime, TimeSpan creationDuration, string[]? tags)
     {
         CacheEntry entry;
         if (_storesObjects)
         {
-            entry = new CacheEntry(value, createdUtcTicks, expiration, creationDuration);
+            entry = new CacheEntry(value, createdUtcTicks, lifetime, creationDuration.Ticks);
         }
         else
         {
             var buffer = new ArrayBufferWriter<byte>(256);
             _serializer.Serialize(value, buffer);
-            entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration);
+            entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, lifetime, creationDuration.Ticks);
             entry.Decoded = value;
         }
 
         entry.TagArray = tags;
 
-        if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue)
+        if (_earlyRatio > 0 && !lifetime.IsNever)
         {
             // Up to a tenth of the expiration earlier, at random: keys created together (a warm-up, a mass expiry) come
             // due over a spread instead of all at once, so the bounded runner is not handed them in one burst.
-            entry.HitUntilUtcTicks = EarlyRefreshPoint(entry) - Random.Shared.NextInt64((entry.ExpirationTicks / 10) + 1);
+            entry.HitUntilUtcTicks = EarlyRefreshPoint(entry) - Random.Shared.NextInt64((lifetime.Ticks / 10) + 1);
         }
 
         return entry;
@@ -557,8 +552,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     {
         _counters.NotStored();
         long now = _clock.PreciseUtcTicks;
-        long ttl = TimeToLive(entry.Expiration) is { } t ? t.Ticks : long.MaxValue;
-        _unstored.Hold(key, entry, ttl > long.MaxValue - entry.CreatedUtcTicks ? long.MaxValue : entry.CreatedUtcTicks + ttl, now);
+        _unstored.Hold(key, entry, entry.Lifetime.DropAt(entry.CreatedUtcTicks, _staleWindowTicks), now);
         bool alreadyBackingOff = _failures.IsBackingOff(backendKey, now);
         TimeSpan backoff = _failures.Failed(backendKey, now);
         if (!alreadyBackingOff)
