@@ -586,15 +586,4 @@ public sealed partial class CacheRegion
             return lookup.IsFresh;
         }
     }
-
-    /// <summary>
-    /// What happened to the distributed lock during a write, so it is released exactly once, and how a refresh ended.
-    /// Absent (null) where neither is asked: a plain in-process miss allocates nothing for it.
-    /// </summary>
-    private sealed class LockRelease
-    {
-        public bool DistributedReleased { get; set; }
-
-        public RefreshOutcome Outcome { get; set; } = RefreshOutcome.Refreshed;
-    }
 }

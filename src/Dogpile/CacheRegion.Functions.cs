@@ -29,7 +29,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveLifetime(options);
+        _ = _context.ResolveLifetime(options);
         var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;
@@ -56,7 +56,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveLifetime(options);
+        _ = _context.ResolveLifetime(options);
         var cached = new CachedManyFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;
@@ -153,7 +153,7 @@ public sealed partial class CacheRegion
         }
         catch (Exception) when (heldLock is not null)
         {
-            await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
+            await _context.ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
             throw;
         }
 

@@ -88,7 +88,7 @@ public sealed partial class CacheRegion
             && _clock.CoarseUtcTicks is var now
             && memory.PeekForHit(key, now) is { } entry
             && IsServedAsHit(entry, now)
-            && TryCast(entry.Decoded, out value))
+            && EntryClassifier.TryCast(entry.Decoded, out value))
         {
             CountHit();
             return true;
@@ -103,10 +103,7 @@ public sealed partial class CacheRegion
     /// after every invalidation of the region and of its tags, and before its hit deadline (expiry or early refresh).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsServedAsHit(CacheEntry entry, long now)
-        => entry.CreatedUtcTicks > _marks.Any
-            && (entry.TagArray is null || TagsAllowHit(entry))
-            && now < entry.HitUntilUtcTicks;
+    private bool IsServedAsHit(CacheEntry entry, long now) => EntryClassifier.IsServedAsHit(_marks, _tagMarks, entry, now);
 
     /// <summary>The hit path shared by ad-hoc creators and cached functions: synchronous for a fresh (or busy stale) value.</summary>
     private ValueTask<T> GetOrCreateCoreAsync<TState, T>(
@@ -134,12 +131,12 @@ public sealed partial class CacheRegion
                 return new ValueTask<T>(stale);
             }
 
-            if (peeked is null && _lockProvider is null && _unstored.IsEmpty && !_flights.ContainsKey(backendKey))
+            if (peeked is null && _lockProvider is null && _held.HoldsNoUnstorable && !_flights.ContainsKey(backendKey))
             {
                 return CreateInLine(key, backendKey, state, creator, options, function, cancellationToken);
             }
         }
-        else if (_near?.GetTrusted(NearKey(key, backendKey)) is { } near)
+        else if (_near?.GetTrusted(key, backendKey) is { } near)
         {
             // A near entry while it is trusted is as good as a read of the backend (keyed by backend key behind a mangler,
             // or a call the inlined path sent here): fresh is a hit, anything else goes on to the slow path with it.
@@ -370,33 +367,5 @@ public sealed partial class CacheRegion
 
         _counters.StaleServed();
         return ToItem(stale, now, CacheItemSource.Stale);
-    }
-
-    /// <summary>Everything a slow-path call needs, captured once so flights and refreshes can carry it.</summary>
-    private sealed class Call<TState, T>(
-        string key,
-        string backendKey,
-        TState state,
-        Func<TState, CancellationToken, ValueTask<T>> creator,
-        CacheEntryOptions? options,
-        EntryLifetime lifetime,
-        IRegisteredFunction? function,
-        object? arguments)
-    {
-        public string Key { get; } = key;
-
-        public string BackendKey { get; } = backendKey;
-
-        public TState State { get; } = state;
-
-        public Func<TState, CancellationToken, ValueTask<T>> Creator { get; } = creator;
-
-        public CacheEntryOptions? Options { get; } = options;
-
-        public EntryLifetime Lifetime { get; } = lifetime;
-
-        public IRegisteredFunction? Function { get; } = function;
-
-        public object? Arguments { get; } = arguments;
     }
 }
