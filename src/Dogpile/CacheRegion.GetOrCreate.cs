@@ -87,7 +87,7 @@ public sealed partial class CacheRegion
             && (uint)(key.Length - 1) < (uint)_hitKeyMaxChars
             && _clock.CoarseUtcTicks is var now
             && memory.PeekForHit(key, now) is { } entry
-            && IsServedAsHit(entry, now)
+            && _marks.ServesAsHit(entry, now)
             && EntryClassifier.TryCast(entry.Decoded, out value))
         {
             CountHit();
@@ -97,13 +97,6 @@ public sealed partial class CacheRegion
         value = default!;
         return false;
     }
-
-    /// <summary>
-    /// Whether an entry held in process (the memory backend, or a trusted near entry) is served as a hit now: created
-    /// after every invalidation of the region and of its tags, and before its hit deadline (expiry or early refresh).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsServedAsHit(CacheEntry entry, long now) => EntryClassifier.IsServedAsHit(_marks, _tagMarks, entry, now);
 
     /// <summary>The hit path shared by ad-hoc creators and cached functions: synchronous for a fresh (or busy stale) value.</summary>
     private ValueTask<T> GetOrCreateCoreAsync<TState, T>(

@@ -19,8 +19,8 @@ public sealed partial class CacheRegion
     public async ValueTask InvalidateTagAsync(string tag, InvalidationMode mode = InvalidationMode.Hard, CancellationToken cancellationToken = default)
     {
         TagRules.Validate(tag, nameof(tag));
-        RegionInvalidation marks = _tagMarks.Next(tag, mode);
-        _tagMarks.Apply(tag, marks);
+        RegionInvalidation marks = _context.TagMarks.Next(tag, mode);
+        _context.TagMarks.Apply(tag, marks);
         Log.TagInvalidated(_context.Logger, Name, tag, mode);
         if (_context.InvalidationStore is { } store)
         {
@@ -29,5 +29,5 @@ public sealed partial class CacheRegion
     }
 
     /// <summary>The marks of one tag as this process knows them (for diagnostics and tests).</summary>
-    internal RegionInvalidation TagMarksOf(string tag) => _tagMarks.Get(tag);
+    internal RegionInvalidation TagMarksOf(string tag) => _context.TagMarks.Get(tag);
 }

@@ -43,7 +43,6 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     private readonly int _hitKeyMaxChars;
     private readonly RegionClock _clock;
     private readonly InvalidationMarks _marks;
-    private readonly TagMarks _tagMarks;
     private readonly int _hitsSlot;
     private readonly bool _countHits;
 
@@ -70,7 +69,6 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
 
         _clock = _context.Clock;
         _marks = _context.Marks;
-        _tagMarks = _context.TagMarks;
         _hitsSlot = _context.Counters.HitsSlot;
         _countHits = _context.Counters.CountHitsAlways;
 
@@ -84,7 +82,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         _hitKeyMaxChars = _inlineHitMemory is not null && _near is not null ? int.MaxValue : _context.Keys.PlainHitMaxChars;
 
         _invalidationSubscription = _context.InvalidationStore?.Subscribe(Name, _marks.Apply);
-        _tagSubscription = _context.InvalidationStore?.SubscribeTags(Name, _tagMarks.Apply);
+        _tagSubscription = _context.InvalidationStore?.SubscribeTags(Name, _context.TagMarks.Apply);
         DogpileMetrics.Register(this);
     }
 

@@ -34,17 +34,6 @@ internal sealed class EntryClassifier(RegionContext context, HeldValues held)
     private readonly bool _earlyRefreshEnabled = context.EarlyRefreshEnabled;
     private long _lastFutureStampLog;
 
-    /// <summary>
-    /// Whether an entry held in process (the memory backend, or a trusted near entry) is served as a hit now: created
-    /// after every invalidation of the region and of its tags, and before its hit deadline (expiry or early refresh).
-    /// Static, with the marks passed in, so the region's inlined hit reads no field beyond its own.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsServedAsHit(InvalidationMarks marks, TagMarks tagMarks, CacheEntry entry, long now)
-        => entry.CreatedUtcTicks > marks.Any
-            && (entry.TagArray is null || !tagMarks.Catches(entry, entry.TagArray))
-            && now < entry.HitUntilUtcTicks;
-
     /// <summary>The decision table applied to a key as it stands now.</summary>
     public ReadAction Decide(EntryState state, string backendKey, long now)
         => state is EntryState.Missing or EntryState.Fresh

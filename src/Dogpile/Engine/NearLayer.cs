@@ -98,7 +98,7 @@ internal sealed class NearLayer : IDisposable
         for (int i = 0; i < backendKeys.Length; i++)
         {
             nearKeys[i] = NearKey(keys[i], backendKeys[i]);
-            if (_cache.GetTrusted(nearKeys[i]) is { } trusted && EntryClassifier.IsServedAsHit(_context.Marks, _context.TagMarks, trusted, now))
+            if (_cache.GetTrusted(nearKeys[i]) is { } trusted && _context.Marks.ServesAsHit(trusted, now))
             {
                 entries[i] = trusted;
             }

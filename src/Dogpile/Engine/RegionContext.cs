@@ -19,7 +19,6 @@ internal sealed class RegionContext
         Time = timeProvider ?? TimeProvider.System;
         Clock = new RegionClock(Time);
         Marks = new InvalidationMarks(Clock);
-        TagMarks = new TagMarks(Marks);
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
         Backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), Time);
         Memory = Backend as MemoryCacheBackend;
@@ -102,7 +101,7 @@ internal sealed class RegionContext
 
     public InvalidationMarks Marks { get; }
 
-    public TagMarks TagMarks { get; }
+    public TagMarks TagMarks => Marks.Tags;
 
     public FailureBackoff Failures { get; }
 
