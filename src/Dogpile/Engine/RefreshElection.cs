@@ -160,6 +160,49 @@ internal sealed class RefreshElection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A refresh job of a cached function (from a durable queue): under the key's gate, skipped when the key is already
+    /// fresh (at-least-once delivery), else created and stored, fenced by <paramref name="heldLock"/> when the backend
+    /// can; the lock is released exactly once, whatever happens. A failure is thrown, for the worker to retry.
+    /// </summary>
+    public async ValueTask<RefreshOutcome> RunJobAsync<TArg, T>(Call<TArg, T> call, ICacheLock? heldLock, CancellationToken cancellationToken)
+    {
+        var release = new LockRelease();
+        KeyedGates.GateLease? gate = null;
+
+        // A job's refresh: its span continues the worker's (Activity.Current), which continues the enqueuer's trace.
+        using Activity? activity = DogpileTracing.StartRefresh(_context.Name, call.Key, _context.TraceKeys, reason: null, default);
+        try
+        {
+            gate = await _context.AcquireGateAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            CacheEntry? entry = await _reader.ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
+            if (_classifier.Classify<T>(call.Key, entry, _context.Clock.CoarseUtcTicks).State == EntryState.Fresh)
+            {
+                // At-least-once delivery: a duplicate or late job finds the key already fresh.
+                activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.SkippedFresh));
+                return RefreshOutcome.SkippedFresh;
+            }
+
+            await _creation.CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
+            return release.Outcome;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetFailed(ex);
+            _context.Counters.RefreshFailed();
+            throw;
+        }
+        finally
+        {
+            gate?.Release();
+            if (heldLock is not null && !release.DistributedReleased)
+            {
+                await _context.ReleaseQuietlyAsync(heldLock, call.Key).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async ValueTask<RefreshRequest?> TryLockForRefreshAsync<TState, T>(Call<TState, T> call, RefreshReason reason, CancellationToken cancellationToken)
     {
         if (_context.Gates.TryAcquire(call.BackendKey) is not { } gate)
