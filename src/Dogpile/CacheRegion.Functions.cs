@@ -160,18 +160,18 @@ public sealed partial class CacheRegion
     }
 
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
-        => GetOrCreateCoreAsync(key, ToBackendKey(key), arguments, function.Function, options, function, cancellationToken);
+        => _path.GetOrCreateCoreAsync(key, ToBackendKey(key), arguments, function.Function, options, function, cancellationToken);
 
     internal ValueTask<CacheItem<T>> GetOrCreateRegisteredItemAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
-        return GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
+        return _path.GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, _reader.StartRead(key, backendKey, cancellationToken), cancellationToken);
     }
 
     internal async ValueTask<T> RefreshRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         Call<TArg, T> call = FunctionCall(function, key, ToBackendKey(key), arguments, options);
-        FlightResult result = await CreateUnderLockAsync(call, reread: false, cancellationToken).ConfigureAwait(false);
+        FlightResult result = await _flights.CreateUnderLockAsync(call, reread: false, cancellationToken).ConfigureAwait(false);
         return (T)result.Value!;
     }
 
@@ -195,5 +195,5 @@ public sealed partial class CacheRegion
     }
 
     private Call<TArg, T> FunctionCall<TArg, T>(CachedFunction<TArg, T> function, string key, string backendKey, TArg arguments, CacheEntryOptions? options)
-        => NewCall(key, backendKey, arguments, function.Function, options, function, arguments);
+        => _context.NewCall(key, backendKey, arguments, function.Function, options, function, arguments);
 }

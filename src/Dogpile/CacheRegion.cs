@@ -31,6 +31,8 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     private readonly EntryStore _store;
     private readonly RefreshElection _refresh;
     private readonly MultiKeyCreation _multi;
+    private readonly CreationFlights _flights;
+    private readonly GetOrCreatePath _path;
     private readonly FunctionRegistry _functions;
     private readonly IDisposable? _invalidationSubscription;
     private readonly IDisposable? _tagSubscription;
@@ -63,8 +65,10 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         _near = NearLayer.Create(options, _context, _classifier);
         _reader = new EntryReader(_context, _classifier, _held, _near);
         _store = new EntryStore(_context, _classifier, _held, _near);
-        _refresh = new RefreshElection(options, _context, _reader, _classifier, this);
+        _refresh = new RefreshElection(options, _context, _reader, _classifier, _store);
         _multi = new MultiKeyCreation(_context, _classifier, _reader, _store, _held, _refresh);
+        _flights = new CreationFlights(_context, _classifier, _reader, _store, _held, _refresh);
+        _path = new GetOrCreatePath(_context, _classifier, _reader, _held, _near, _refresh, _flights);
         _functions = new FunctionRegistry(Name);
 
         _clock = _context.Clock;
@@ -216,7 +220,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public ValueTask<bool> IsLockedAsync(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        if (_context.Gates.IsBusy(backendKey) || _flights.ContainsKey(backendKey))
+        if (_context.Gates.IsBusy(backendKey) || _flights.IsCreating(backendKey))
         {
             return new(true);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using Dogpile.Internal;
 
@@ -21,6 +22,7 @@ internal sealed class EntryStore(RegionContext context, EntryClassifier classifi
     private readonly bool _degrade = context.Degrade;
     private readonly bool _storesObjects = context.StoresObjects;
     private readonly double _earlyRatio = context.EarlyRatio;
+    private readonly bool _stampedMemoryWrites = context.StampedMemoryWrites;
 
     /// <summary>The entry of a created or set value: a live object, or bytes (decoded value kept) for a byte backend.</summary>
     public CacheEntry MakeEntry<T>(T value, long createdUtcTicks, EntryLifetime lifetime, TimeSpan creationDuration, string[]? tags)
@@ -48,6 +50,206 @@ internal sealed class EntryStore(RegionContext context, EntryClassifier classifi
         }
 
         return entry;
+    }
+
+    public ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
+        Call<TState, T> call,
+        ICacheLock? distributedLock,
+        LockRelease? release,
+        CancellationToken cancellationToken)
+        => CreateAndStoreAsync(call.Key, call.BackendKey, call.State, call.Creator, call.Options, call.Lifetime, distributedLock, release, cancellationToken);
+
+    /// <summary>
+    /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can):
+    /// the path from creator to stored entry for misses, refreshes and cached functions. Its steps (<see cref="OnCreatorFailed"/>,
+    /// <see cref="StampCreated"/>, <see cref="OnCreatedStored"/>, <see cref="OnCreatedWriteFailed"/>) are shared with the
+    /// in-line miss (<see cref="CreationFlights.CreateInLine"/>), which runs them without awaiting.
+    /// <c>HeldDuringOutage</c>: the backend was unavailable, so the value is held in this process instead (Degrade).
+    /// </summary>
+    public async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        EntryLifetime lifetime,
+        ICacheLock? distributedLock,
+        LockRelease? release,
+        CancellationToken cancellationToken)
+    {
+        using Activity? activity = DogpileTracing.StartCreation(_context.Name, key, _context.TraceKeys);
+        long started = _context.Time.GetTimestamp();
+        T value;
+        try
+        {
+            value = await creator(state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            OnCreatorFailed(backendKey, started, activity, ex);
+            throw;
+        }
+
+        CacheEntry? entry = StampCreated(backendKey, value, options, lifetime, started, release, activity, out long created);
+        if (entry is null)
+        {
+            return (value, created, false);
+        }
+
+        TimeSpan? ttl = _context.TimeToLive(lifetime);
+        bool superseded = false;
+        try
+        {
+            if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
+            {
+                release?.DistributedReleased = true;
+                if (!await fenced.SetAndReleaseAsync(backendKey, entry, ttl, distributedLock, CancellationToken.None).ConfigureAwait(false))
+                {
+                    superseded = true;
+                    release?.Outcome = RefreshOutcome.Superseded;
+                    Log.WriteSuperseded(_context.Logger, _context.Name, key);
+                }
+            }
+            else
+            {
+                await WriteCreatedAsync(backendKey, entry, ttl).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (value, created, OnCreatedWriteFailed(key, backendKey, entry, ex, release, activity));
+        }
+
+        OnCreatedStored(key, backendKey, superseded ? null : entry);
+        activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
+        return (value, created, false);
+    }
+
+    /// <summary>An in-line creator that went asynchronous (or failed): the rest of the creation's steps, awaited.</summary>
+    public async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> ContinueCreationAsync<T>(
+        string key,
+        string backendKey,
+        ValueTask<T> creating,
+        CacheEntryOptions? options,
+        EntryLifetime lifetime,
+        long started,
+        CancellationToken cancellationToken)
+    {
+        T value;
+        try
+        {
+            value = await creating.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            OnCreatorFailed(backendKey, started, null, ex);
+            throw;
+        }
+
+        CacheEntry? entry = StampCreated(backendKey, value, options, lifetime, started, null, null, out long created);
+        if (entry is null)
+        {
+            return (value, created, false);
+        }
+
+        try
+        {
+            await WriteCreatedAsync(backendKey, entry, _context.TimeToLive(lifetime)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (value, created, OnCreatedWriteFailed(key, backendKey, entry, ex, null, null));
+        }
+
+        OnCreatedStored(key, backendKey, entry);
+        return (value, created, false);
+    }
+
+    public void OnCreatorFailed(string backendKey, long started, Activity? activity, Exception ex)
+    {
+        DogpileMetrics.RecordCreation(_context.Name, "failed", _context.Time.GetElapsedTime(started));
+        activity?.SetFailed(ex);
+        _context.Counters.CreationFailed();
+        _context.RecordFailure(backendKey);
+    }
+
+    /// <summary>
+    /// Stamps a value its creator has just returned and builds the entry to store; null when the entry options decline
+    /// to cache it (nothing is written then).
+    /// </summary>
+    public CacheEntry? StampCreated<T>(
+        string backendKey,
+        T value,
+        CacheEntryOptions? options,
+        EntryLifetime lifetime,
+        long started,
+        LockRelease? release,
+        Activity? activity,
+        out long created)
+    {
+        TimeSpan duration = _context.Time.GetElapsedTime(started);
+        DogpileMetrics.RecordCreation(_context.Name, "created", duration);
+        created = _context.Marks.StampCreated();
+        _context.Counters.Created();
+
+        if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
+        {
+            _context.Failures.Succeeded(backendKey);
+            release?.Outcome = RefreshOutcome.NotCached;
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
+            return null;
+        }
+
+        return MakeEntry(value, created, lifetime, duration, options?.TagArray);
+    }
+
+    /// <summary>A plain (unfenced) write of a created entry; synchronous on the memory backend.</summary>
+    public ValueTask WriteCreatedAsync(string backendKey, CacheEntry entry, TimeSpan? ttl)
+        => _stampedMemoryWrites ? _memory!.SetStamped(backendKey, entry, ttl) : _backend.SetAsync(backendKey, entry, ttl, CancellationToken.None);
+
+    /// <summary>The backend now holds <paramref name="stored"/> (null: the write was superseded by a newer lock holder's).</summary>
+    public void OnCreatedStored(string key, string backendKey, CacheEntry? stored)
+    {
+        AfterWrite(key, backendKey, stored);
+        _held.Forget(key);
+        _context.Failures.Succeeded(backendKey);
+    }
+
+    /// <summary>
+    /// The write of a created entry failed. The value exists: its callers get it whatever happened to the write. True when
+    /// the backend was unavailable and the value is held in this process instead (Degrade).
+    /// </summary>
+    public bool OnCreatedWriteFailed(string key, string backendKey, CacheEntry entry, Exception ex, LockRelease? release, Activity? activity)
+    {
+        release?.DistributedReleased = false;
+        if (ex is CacheValueTooLargeException tooLarge)
+        {
+            // Refused before anything was written, the fenced write's release included.
+            release?.Outcome = RefreshOutcome.NotCached;
+            _held.HoldUnstorable(key, backendKey, entry, tooLarge);
+            AfterWrite(key, backendKey, null);
+            activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.NotCached));
+            return false;
+        }
+
+        if (ex is CacheBackendUnavailableException unavailable && _degrade)
+        {
+            // Dropped, not retried; the value is held here so the key's next callers do not create it again.
+            _context.Failures.Succeeded(backendKey);
+            _held.OnBackendWriteFailed(BackendOperation.Write, key, unavailable);
+            _held.HoldCreatedDuringOutage(key, entry);
+
+            // In degraded mode the near cache keeps the value at once (the feed's reset distrusts it when the backend returns).
+            AfterWrite(key, backendKey, entry);
+            return true;
+        }
+
+        // Losing the write must not lose the value for the callers waiting on it.
+        AfterWrite(key, backendKey, null);
+        _context.Failures.Succeeded(backendKey);
+        Log.BackendWriteFailed(_context.Logger, ex, _context.Name, key);
+        activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
+        return false;
     }
 
     /// <summary>Stores a value now, replacing any other; it counts as created at this moment.</summary>

@@ -13,16 +13,16 @@ internal sealed class RefreshElection : IAsyncDisposable
     private readonly RegionContext _context;
     private readonly EntryReader _reader;
     private readonly EntryClassifier _classifier;
-    private readonly IValueCreation _creation;
+    private readonly EntryStore _store;
     private readonly IRefreshRunner _runner;
     private readonly BoundedRefreshRunner _localRunner;
 
-    public RefreshElection(CacheRegionOptions options, RegionContext context, EntryReader reader, EntryClassifier classifier, IValueCreation creation)
+    public RefreshElection(CacheRegionOptions options, RegionContext context, EntryReader reader, EntryClassifier classifier, EntryStore store)
     {
         _context = context;
         _reader = reader;
         _classifier = classifier;
-        _creation = creation;
+        _store = store;
         _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, context.Logger);
         _runner = options.RefreshRunner ?? _localRunner;
     }
@@ -136,7 +136,7 @@ internal sealed class RefreshElection : IAsyncDisposable
         using Activity? activity = DogpileTracing.StartRefresh(_context.Name, call.Key, _context.TraceKeys, request.Reason, request.TraceContext);
         try
         {
-            (T value, long created, _) = await _creation.CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
+            (T value, long created, _) = await _store.CreateAndStoreAsync(call, request.DistributedLock, release, cancellationToken).ConfigureAwait(false);
             activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
             return new RefreshResult<T>(release.Outcome, value, created);
         }
@@ -183,7 +183,7 @@ internal sealed class RefreshElection : IAsyncDisposable
                 return RefreshOutcome.SkippedFresh;
             }
 
-            await _creation.CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
+            await _store.CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
             activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
             return release.Outcome;
         }

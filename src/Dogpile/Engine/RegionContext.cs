@@ -125,6 +125,21 @@ internal sealed class RegionContext
         }
     }
 
+    /// <summary>Everything a slow-path call needs, captured once (checked: a creator, a region not disposed, valid options).</summary>
+    public Call<TState, T> NewCall<TState, T>(
+        string key,
+        string backendKey,
+        TState state,
+        Func<TState, CancellationToken, ValueTask<T>> creator,
+        CacheEntryOptions? options,
+        IRegisteredFunction? function,
+        object? arguments)
+    {
+        ArgumentNullException.ThrowIfNull(creator);
+        ThrowIfDisposed();
+        return new Call<TState, T>(key, backendKey, state, creator, options, ResolveLifetime(options), function, arguments);
+    }
+
     /// <summary>A call's lifetime: its options' expiration, else the region's; a zero or negative one (but never) is rejected.</summary>
     public EntryLifetime ResolveLifetime(CacheEntryOptions? options)
     {
