@@ -191,7 +191,60 @@ internal sealed class EntryStore(RegionContext context, EntryClassifier classifi
         DogpileMetrics.RecordCreation(_context.Name, "created", duration);
         created = _context.Marks.StampCreated();
         _context.Counters.Created();
+        return EntryToStore(backendKey, value, options, lifetime, created, duration, release, activity);
+    }
 
+    /// <summary>
+    /// The values a multi-key creator has just returned, one per slot (in order): stamped once for the batch, each
+    /// built as <see cref="StampCreated"/> builds one, and written, fenced one by one where the key's lock allows it,
+    /// the rest in one batch (<see cref="WritePlainAsync"/>).
+    /// </summary>
+    public async ValueTask StoreCreatedManyAsync<T>(List<MultiSlot<T>> slots, IReadOnlyList<T> values, CacheEntryOptions? options, EntryLifetime lifetime, long started)
+    {
+        TimeSpan duration = _context.Time.GetElapsedTime(started);
+        long created = _context.Marks.StampCreated();
+        TimeSpan? ttl = _context.TimeToLive(lifetime);
+        _context.Counters.Created(slots.Count);
+        var plainWrites = new List<CacheWrite>(slots.Count);
+        var plainKeys = new List<string>(slots.Count);
+        for (int i = 0; i < slots.Count; i++)
+        {
+            MultiSlot<T> slot = slots[i];
+            _context.Failures.Succeeded(slot.BackendKey);
+            if (EntryToStore(slot.BackendKey, values[i], options, lifetime, created, duration, release: null, activity: null) is not { } entry)
+            {
+                continue;
+            }
+
+            ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
+            if (distributedLock is not null && _backend is IFencedCacheBackend fenced)
+            {
+                await WriteFencedAsync(fenced, slot, entry, ttl, distributedLock).ConfigureAwait(false);
+            }
+            else
+            {
+                plainWrites.Add(new CacheWrite(slot.BackendKey, entry, ttl));
+                plainKeys.Add(slot.Key);
+            }
+        }
+
+        if (plainWrites.Count > 0)
+        {
+            await WritePlainAsync(plainWrites, plainKeys).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A created value as the entry to store; null when the entry options decline to cache it (nothing is written then).</summary>
+    private CacheEntry? EntryToStore<T>(
+        string backendKey,
+        T value,
+        CacheEntryOptions? options,
+        EntryLifetime lifetime,
+        long created,
+        TimeSpan duration,
+        LockRelease? release,
+        Activity? activity)
+    {
         if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
         {
             _context.Failures.Succeeded(backendKey);
@@ -335,7 +388,7 @@ internal sealed class EntryStore(RegionContext context, EntryClassifier classifi
     public void AfterWrite(string key, string backendKey, CacheEntry? stored) => _near?.AfterWrite(key, backendKey, stored);
 
     /// <summary>One key's fenced write and release; a failed write loses the caching, never the created value.</summary>
-    public async ValueTask WriteFencedAsync<T>(IFencedCacheBackend fenced, MultiSlot<T> slot, CacheEntry entry, TimeSpan? ttl, ICacheLock distributedLock)
+    private async ValueTask WriteFencedAsync<T>(IFencedCacheBackend fenced, MultiSlot<T> slot, CacheEntry entry, TimeSpan? ttl, ICacheLock distributedLock)
     {
         slot.DistributedReleased = true;
         try
@@ -371,7 +424,7 @@ internal sealed class EntryStore(RegionContext context, EntryClassifier classifi
     /// The unfenced writes in one batch. A batch refused because one value is too large (nothing is written) is written
     /// key by key instead, so only the oversized values are held in process and the others are cached.
     /// </summary>
-    public async ValueTask WritePlainAsync(List<CacheWrite> writes, List<string> keys)
+    private async ValueTask WritePlainAsync(List<CacheWrite> writes, List<string> keys)
     {
         try
         {

@@ -231,40 +231,12 @@ internal sealed class MultiKeyCreation(RegionContext context, EntryClassifier cl
             throw;
         }
 
-        TimeSpan duration = _context.Time.GetElapsedTime(started);
-        long created = _context.Marks.StampCreated();
-        TimeSpan? ttl = _context.TimeToLive(lifetime);
-        _context.Counters.Created(keys.Length);
-        var plainWrites = new List<CacheWrite>(keys.Length);
-        var plainKeys = new List<string>(keys.Length);
         for (int i = 0; i < toCreate.Count; i++)
         {
-            MultiSlot<T> slot = toCreate[i];
-            T value = values[i];
-            slot.Done(value);
-            _context.Failures.Succeeded(slot.BackendKey);
-            if (options?.ShouldCache is { } shouldCache && !shouldCache(value))
-            {
-                continue;
-            }
-
-            CacheEntry entry = _store.MakeEntry(value, created, lifetime, duration, options?.TagArray);
-            ICacheLock? distributedLock = slot.DistributedLock ?? slot.Request?.DistributedLock;
-            if (distributedLock is not null && _context.Backend is IFencedCacheBackend fenced)
-            {
-                await _store.WriteFencedAsync(fenced, slot, entry, ttl, distributedLock).ConfigureAwait(false);
-            }
-            else
-            {
-                plainWrites.Add(new CacheWrite(slot.BackendKey, entry, ttl));
-                plainKeys.Add(slot.Key);
-            }
+            toCreate[i].Done(values[i]);
         }
 
-        if (plainWrites.Count > 0)
-        {
-            await _store.WritePlainAsync(plainWrites, plainKeys).ConfigureAwait(false);
-        }
+        await _store.StoreCreatedManyAsync(toCreate, values, options, lifetime, started).ConfigureAwait(false);
     }
 
     /// <summary>A single-key view of a multi-key creator, for refreshes of one key.</summary>
