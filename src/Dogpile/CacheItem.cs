@@ -1,3 +1,5 @@
+using Dogpile.Engine;
+
 namespace Dogpile;
 
 /// <summary>A value with its metadata.</summary>
@@ -5,8 +7,9 @@ namespace Dogpile;
 public readonly struct CacheItem<T>
 {
     private readonly long _nowUtcTicks;
+    private readonly EntryLifetime _lifetime;
 
-    internal CacheItem(T value, long createdUtcTicks, long nowUtcTicks, bool isStale, CacheItemSource source, TimeSpan? expiration, bool degraded = false)
+    internal CacheItem(T value, long createdUtcTicks, long nowUtcTicks, bool isStale, CacheItemSource source, EntryLifetime lifetime, bool degraded = false)
     {
         Degraded = degraded;
         Value = value;
@@ -14,7 +17,7 @@ public readonly struct CacheItem<T>
         _nowUtcTicks = nowUtcTicks;
         IsStale = isStale;
         Source = source;
-        Expiration = expiration;
+        _lifetime = lifetime;
     }
 
     /// <summary>The value.</summary>
@@ -33,7 +36,7 @@ public readonly struct CacheItem<T>
     public CacheItemSource Source { get; }
 
     /// <summary>The value's logical expiration; <see langword="null"/> when it never expires.</summary>
-    public TimeSpan? Expiration { get; }
+    public TimeSpan? Expiration => _lifetime.ToExpiration();
 
     /// <summary>
     /// Whether the shared backend (or its lock) was unavailable while this value was served, so it came from this
@@ -44,5 +47,5 @@ public readonly struct CacheItem<T>
 
     internal long CreatedUtcTicks { get; }
 
-    internal CacheItem<T> AsDegraded() => new(Value, CreatedUtcTicks, _nowUtcTicks, IsStale, Source, Expiration, degraded: true);
+    internal CacheItem<T> AsDegraded() => new(Value, CreatedUtcTicks, _nowUtcTicks, IsStale, Source, _lifetime, degraded: true);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Dogpile.Engine;
 using Dogpile.Internal;
@@ -29,7 +28,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveExpiration(options);
+        _ = _context.ResolveLifetime(options);
         var cached = new CachedFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;
@@ -56,7 +55,7 @@ public sealed partial class CacheRegion
     {
         FunctionRegistry.CheckName(name);
         ArgumentNullException.ThrowIfNull(function);
-        _ = ResolveExpiration(options);
+        _ = _context.ResolveLifetime(options);
         var cached = new CachedManyFunction<TArg, T>(this, name, function, keyBuilder, options);
         _functions.Add(name, cached);
         return cached;
@@ -153,7 +152,7 @@ public sealed partial class CacheRegion
         }
         catch (Exception) when (heldLock is not null)
         {
-            await ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
+            await _context.ReleaseQuietlyAsync(heldLock, functionName).ConfigureAwait(false);
             throw;
         }
 
@@ -161,18 +160,18 @@ public sealed partial class CacheRegion
     }
 
     internal ValueTask<T> GetOrCreateRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
-        => GetOrCreateCoreAsync(key, ToBackendKey(key), arguments, function.Function, options, function, cancellationToken);
+        => _path.GetOrCreateCoreAsync(key, ToBackendKey(key), arguments, function.Function, options, function, cancellationToken);
 
     internal ValueTask<CacheItem<T>> GetOrCreateRegisteredItemAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         string backendKey = ToBackendKey(key);
-        return GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, StartRead(key, backendKey, cancellationToken), cancellationToken);
+        return _path.GetOrCreateSlowAsync(FunctionCall(function, key, backendKey, arguments, options), null, false, _reader.StartRead(key, backendKey, cancellationToken), cancellationToken);
     }
 
     internal async ValueTask<T> RefreshRegisteredAsync<TArg, T>(CachedFunction<TArg, T> function, string key, TArg arguments, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         Call<TArg, T> call = FunctionCall(function, key, ToBackendKey(key), arguments, options);
-        FlightResult result = await CreateUnderLockAsync(call, reread: false, cancellationToken).ConfigureAwait(false);
+        FlightResult result = await _flights.CreateUnderLockAsync(call, reread: false, cancellationToken).ConfigureAwait(false);
         return (T)result.Value!;
     }
 
@@ -188,47 +187,13 @@ public sealed partial class CacheRegion
         if (heldLock is not null && !string.Equals(heldLock.Key, backendKey, StringComparison.Ordinal))
         {
             // A fenced write under another key's lock would compare against that key's fence and leave this lock held.
-            await ReleaseQuietlyAsync(heldLock, key).ConfigureAwait(false);
+            await _context.ReleaseQuietlyAsync(heldLock, key).ConfigureAwait(false);
             throw new ArgumentException($"The lock guards '{Throw.Truncate(heldLock.Key)}', not the job's key '{Throw.Truncate(backendKey)}'.", nameof(heldLock));
         }
 
-        Call<TArg, T> call = FunctionCall(function, key, backendKey, arguments, options);
-        var release = new LockRelease();
-        KeyedGates.GateLease? gate = null;
-
-        // A job's refresh: its span continues the worker's (Activity.Current), which continues the enqueuer's trace.
-        using Activity? activity = DogpileTracing.StartRefresh(Name, key, _traceKeys, reason: null, default);
-        try
-        {
-            gate = await AcquireGateAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
-            CacheEntry? entry = await ReadAsync(call.Key, call.BackendKey, cancellationToken).ConfigureAwait(false);
-            if (Classify<T>(call.Key, entry, _clock.CoarseUtcTicks).State == EntryState.Fresh)
-            {
-                // At-least-once delivery: a duplicate or late job finds the key already fresh.
-                activity?.SetOutcome(DogpileTracing.OutcomeName(RefreshOutcome.SkippedFresh));
-                return RefreshOutcome.SkippedFresh;
-            }
-
-            await CreateAndStoreAsync(call, heldLock, release, cancellationToken).ConfigureAwait(false);
-            activity?.SetOutcome(DogpileTracing.OutcomeName(release.Outcome));
-            return release.Outcome;
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            activity?.SetFailed(ex);
-            _counters.RefreshFailed();
-            throw;
-        }
-        finally
-        {
-            gate?.Release();
-            if (heldLock is not null && !release.DistributedReleased)
-            {
-                await ReleaseQuietlyAsync(heldLock, call.Key).ConfigureAwait(false);
-            }
-        }
+        return await _refresh.RunJobAsync(FunctionCall(function, key, backendKey, arguments, options), heldLock, cancellationToken).ConfigureAwait(false);
     }
 
     private Call<TArg, T> FunctionCall<TArg, T>(CachedFunction<TArg, T> function, string key, string backendKey, TArg arguments, CacheEntryOptions? options)
-        => NewCall(key, backendKey, arguments, function.Function, options, function, arguments);
+        => _context.NewCall(key, backendKey, arguments, function.Function, options, function, arguments);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Dogpile.Engine;
 using Dogpile.Internal;
 
@@ -20,40 +19,15 @@ public sealed partial class CacheRegion
     public async ValueTask InvalidateTagAsync(string tag, InvalidationMode mode = InvalidationMode.Hard, CancellationToken cancellationToken = default)
     {
         TagRules.Validate(tag, nameof(tag));
-        RegionInvalidation marks = _tagMarks.Next(tag, mode);
-        _tagMarks.Apply(tag, marks);
-        Log.TagInvalidated(_logger, Name, tag, mode);
-        if (_invalidationStore is not null)
+        RegionInvalidation marks = _context.TagMarks.Next(tag, mode);
+        _context.TagMarks.Apply(tag, marks);
+        Log.TagInvalidated(_context.Logger, Name, tag, mode);
+        if (_context.InvalidationStore is { } store)
         {
-            await _invalidationStore.PublishTagAsync(Name, tag, marks, cancellationToken).ConfigureAwait(false);
+            await store.PublishTagAsync(Name, tag, marks, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>The marks of one tag as this process knows them (for diagnostics and tests).</summary>
-    internal RegionInvalidation TagMarksOf(string tag) => _tagMarks.Get(tag);
-
-    /// <summary>
-    /// The hit check of a tagged entry: none of its tags was invalidated since it was created. One compare while the
-    /// entry is newer than every tag mark; a lookup per tag (at most <see cref="CacheEntryOptions.MaxTags"/>) otherwise.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TagsAllowHit(CacheEntry entry) => !_tagMarks.Catches(entry, entry.TagArray!);
-
-    /// <summary>The hard mark that applies to the entry: the region's, or a later one of its tags.</summary>
-    private long HardMarkOf(CacheEntry entry)
-    {
-        long hard = _marks.Hard;
-        return entry.TagArray is { } tags && entry.CreatedUtcTicks <= _tagMarks.Latest ? Math.Max(hard, _tagMarks.HardOf(tags)) : hard;
-    }
-
-    /// <summary>The soft mark that applies to the entry: the region's, or a later one of its tags.</summary>
-    private long SoftMarkOf(CacheEntry entry)
-    {
-        long soft = _marks.Soft;
-        return entry.TagArray is { } tags && entry.CreatedUtcTicks <= _tagMarks.Latest ? Math.Max(soft, _tagMarks.SoftOf(tags)) : soft;
-    }
-
-    /// <summary>Why a stale entry is refreshed: a soft invalidation (of the region or a tag) caught it, or it expired.</summary>
-    private RefreshReason ReasonFor(CacheEntry entry)
-        => entry.CreatedUtcTicks <= SoftMarkOf(entry) ? RefreshReason.SoftInvalidated : RefreshReason.Expired;
+    internal RegionInvalidation TagMarksOf(string tag) => _context.TagMarks.Get(tag);
 }

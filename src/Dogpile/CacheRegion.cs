@@ -1,10 +1,7 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Dogpile.Engine;
 using Dogpile.Internal;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dogpile;
 
@@ -25,70 +22,31 @@ namespace Dogpile;
 /// </remarks>
 public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
 {
-    private readonly ICacheBackend _backend;
-    private readonly MemoryCacheBackend? _memory;
-
-    // The memory backend shares the region's clock: a created value's time to live counts from its stamp (one clock read less).
-    private readonly bool _stampedMemoryWrites;
-
-    // The memory backend when the inlined hit check applies to every key (no prefix, no mangler, no early
-    // refresh), or the near cache's store when it is keyed by the caller's key: one null check on the hit path.
-    private readonly MemoryCacheBackend? _inlineHitMemory;
-
-    // The near cache in front of a shared backend (null for the memory backend, or when turned off), whether it is keyed
-    // by the caller's key (else by the backend key), and the change feed's subscription that keeps it coherent.
-    private readonly NearCache? _near;
-    private readonly bool _nearByCallerKey;
-    private readonly IDisposable? _changeSubscription;
-    private readonly bool _storesObjects;
-    private readonly BackendKeys _keys;
-    private readonly int _hitKeyMaxChars;
-    private readonly ICacheSerializer _serializer;
-    private readonly Func<object?, bool>? _validator;
-    private readonly ICacheLockProvider? _lockProvider;
-    private readonly IRefreshRunner _runner;
-    private readonly BoundedRefreshRunner _localRunner;
-    private readonly RegionClock _clock;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly TimeSpan? _defaultExpiration;
-    private readonly long _staleWindowTicks;
-    private readonly long _maxStalenessTicks;
-    private readonly TimeSpan _lockTimeout;
-    private readonly bool _backgroundRefresh;
-    private readonly TraceKeyMode _traceKeys;
-    private readonly double _earlyRatio;
-    private readonly double _earlyBeta;
-    private readonly bool _earlyRefreshEnabled;
-    private readonly IInvalidationStore? _invalidationStore;
-    private readonly IDisposable? _invalidationSubscription;
-    private readonly KeyedGates _gates = new();
-    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
-    private readonly SharedReads _sharedReads = new();
-    private readonly FailureBackoff _failures;
-    private readonly UnstoredValues _unstored = new();
+    // The engine: each component owns its state; the region ties them to its public surface.
+    private readonly RegionContext _context;
+    private readonly HeldValues _held;
+    private readonly EntryClassifier _classifier;
+    private readonly NearLayer? _near;
+    private readonly EntryReader _reader;
+    private readonly EntryStore _store;
+    private readonly RefreshElection _refresh;
+    private readonly MultiKeyCreation _multi;
+    private readonly CreationFlights _flights;
+    private readonly GetOrCreatePath _path;
     private readonly FunctionRegistry _functions;
-
-    private readonly InvalidationMarks _marks;
-    private readonly TagMarks _tagMarks;
+    private readonly IDisposable? _invalidationSubscription;
     private readonly IDisposable? _tagSubscription;
-    private int _disposed;
 
-    private readonly RegionCounters _counters;
-
-    // Copies of what the hit path needs to count a hit, so it reads no further object.
+    // What the inlined hit reads, copied here so it follows no further reference: the memory backend when the inlined
+    // hit applies to every key (no prefix, no mangler, no XFetch), or the near cache's store when it is keyed by the
+    // caller's key (one null check on the hit path); the longest key it may peek; the clock and marks it compares with;
+    // and the counter cell of a hit.
+    private readonly MemoryCacheBackend? _inlineHitMemory;
+    private readonly int _hitKeyMaxChars;
+    private readonly RegionClock _clock;
+    private readonly InvalidationMarks _marks;
     private readonly int _hitsSlot;
     private readonly bool _countHits;
-
-    // The lock provider's entries (read with a lock, carried by a release notice) are this backend's: use them as reads.
-    private readonly bool _lockReadsBackend;
-    private long _lastFutureStampLog;
-
-    /// <summary>
-    /// How far in the future a stored created time may be before the reader stops trusting it: clocks of servers kept in
-    /// sync by NTP differ by milliseconds, so a second is generous, and bounds what a fast clock can add to freshness.
-    /// </summary>
-    internal const long MaxClockSkewTicks = TimeSpan.TicksPerSecond;
 
     /// <summary>Builds a region.</summary>
     /// <param name="options">The region's settings; validated here, and copied, so later changes have no effect.</param>
@@ -101,63 +59,34 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         options.Validate();
 
         Name = options.Name;
-        _time = timeProvider ?? TimeProvider.System;
-        _clock = new RegionClock(_time);
-        _marks = new InvalidationMarks(_clock);
+        _context = new RegionContext(options, timeProvider, loggerFactory);
+        _held = new HeldValues(_context);
+        _classifier = new EntryClassifier(_context, _held);
+        _near = NearLayer.Create(options, _context, _classifier);
+        _reader = new EntryReader(_context, _classifier, _held, _near);
+        _store = new EntryStore(_context, _classifier, _held, _near);
+        _refresh = new RefreshElection(options, _context, _reader, _classifier, _store);
+        _multi = new MultiKeyCreation(_context, _classifier, _reader, _store, _held, _refresh);
+        _flights = new CreationFlights(_context, _classifier, _reader, _store, _held, _refresh);
+        _path = new GetOrCreatePath(_context, _classifier, _reader, _held, _near, _refresh, _flights);
         _functions = new FunctionRegistry(Name);
-        _tagMarks = new TagMarks(_marks);
-        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Dogpile.CacheRegion");
-        _backend = options.Backend ?? new MemoryCacheBackend(options.Memory ?? new MemoryCacheBackendOptions(), _time);
-        _memory = _backend as MemoryCacheBackend;
-        _stampedMemoryWrites = _memory?.Uses(_time) == true;
-        _counters = new RegionCounters(options.CountHits);
-        _hitsSlot = _counters.HitsSlot;
-        _countHits = _counters.CountHitsAlways;
-        _storesObjects = _backend.StoresObjects;
-        _keys = new BackendKeys(_backend, options.KeyPrefix, options.KeyMangler);
-        _hitKeyMaxChars = _keys.PlainHitMaxChars;
-        _serializer = options.Serializer ?? SystemTextJsonCacheSerializer.Default;
-        _validator = options.ValueValidator;
-        _lockProvider = options.LockProvider;
-        _degrade = (options.BackendFailurePolicy ?? _backend.FailurePolicy ?? CacheBackendFailurePolicy.Degrade) == CacheBackendFailurePolicy.Degrade;
-        _lockReadsBackend = _lockProvider?.ReadsFrom(_backend) ?? false;
-        _defaultExpiration = options.Expiration == CacheRegionOptions.NeverExpires ? null : options.Expiration;
-        _staleWindowTicks = options.StaleWindow.Ticks;
-        _maxStalenessTicks = options.EffectiveMaxStaleness.Ticks;
-        _lockTimeout = options.LockTimeout;
-        _backgroundRefresh = options.BackgroundRefresh;
-        _traceKeys = options.TraceKeys;
-        _earlyRatio = options.EffectiveEarlyRefreshRatio;
-        _earlyBeta = options.EarlyExpirationBeta ?? 0;
-        _earlyRefreshEnabled = _earlyRatio > 0 || _earlyBeta > 0;
+
+        _clock = _context.Clock;
+        _marks = _context.Marks;
+        _hitsSlot = _context.Counters.HitsSlot;
+        _countHits = _context.Counters.CountHitsAlways;
 
         // A ratio-based refresh point is stamped on the entry (HitUntilUtcTicks), so the inlined hit stays one compare;
-        // XFetch draws at every read and needs the general path.
-        if (_memory is null && options.NearCache is { Enabled: true } nearOptions)
-        {
-            // Keyed by the caller's key, the near cache serves the inlined hit with no key to build. A feed's notices name
-            // backend keys: mapped back by stripping the prefix, which a mangler makes impossible (then the backend key).
-            ICacheChangeFeed? feed = _backend as ICacheChangeFeed;
-            _nearByCallerKey = feed is null || !_keys.HasMangler;
-            _near = new NearCache(nearOptions, options.StaleWindow, feed is not null, _time, NearKeyOfBackendKey, AdmitToNear);
-            _changeSubscription = feed?.Subscribe(_near);
-        }
+        // XFetch draws at every read and needs the general path. A near entry exists only under a key the backend
+        // accepted: there the inlined check needs no length bound.
+        MemoryCacheBackend? memory = _context.Memory;
+        _inlineHitMemory = _context.EarlyBeta > 0 ? null
+            : memory is not null ? (_context.Keys.IsPlain ? memory : null)
+            : _near is { ByCallerKey: true } ? _near.Store : null;
+        _hitKeyMaxChars = _inlineHitMemory is not null && _near is not null ? int.MaxValue : _context.Keys.PlainHitMaxChars;
 
-        _inlineHitMemory = _earlyBeta > 0 ? null
-            : _memory is not null ? (_keys.IsPlain ? _memory : null)
-            : _near is not null && _nearByCallerKey ? _near.Store : null;
-        if (_inlineHitMemory is not null && _near is not null)
-        {
-            // A near entry exists only under a key the backend accepted: the inlined check needs no length bound.
-            _hitKeyMaxChars = int.MaxValue;
-        }
-
-        _failures = new FailureBackoff(options.RefreshFailureBackoff.Ticks, options.RefreshFailureMaxBackoff.Ticks);
-        _localRunner = new BoundedRefreshRunner(options.MaxConcurrentRefreshes, options.RefreshBacklog, _logger);
-        _runner = options.RefreshRunner ?? _localRunner;
-        _invalidationStore = options.InvalidationStore;
-        _invalidationSubscription = _invalidationStore?.Subscribe(Name, _marks.Apply);
-        _tagSubscription = _invalidationStore?.SubscribeTags(Name, _tagMarks.Apply);
+        _invalidationSubscription = _context.InvalidationStore?.Subscribe(Name, _marks.Apply);
+        _tagSubscription = _context.InvalidationStore?.SubscribeTags(Name, _context.TagMarks.Apply);
         DogpileMetrics.Register(this);
     }
 
@@ -165,13 +94,13 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public string Name { get; }
 
     /// <summary>The backend this region stores into.</summary>
-    public ICacheBackend Backend => _backend;
+    public ICacheBackend Backend => _context.Backend;
 
     /// <summary>The serializer used for byte-oriented backends and for cached-function arguments.</summary>
-    public ICacheSerializer Serializer => _serializer;
+    public ICacheSerializer Serializer => _context.Serializer;
 
     /// <summary>The region's default expiration; <see langword="null"/> when values never expire.</summary>
-    public TimeSpan? DefaultExpiration => _defaultExpiration;
+    public TimeSpan? DefaultExpiration => _context.DefaultLifetime.ToExpiration();
 
     /// <summary>Reads a fresh value. Never returns an expired or invalidated value.</summary>
     /// <typeparam name="T">The value type.</typeparam>
@@ -184,14 +113,14 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<CacheResult<T>> GetAsync<T>(string key, CancellationToken cancellationToken = default)
     {
-        // The backend awaited here rather than through ReadAsync: on a remote backend each nested async layer is
-        // another state machine allocated per read.
+        // The backend awaited here rather than through EntryReader.ReadAsync: on a remote backend each nested async layer
+        // is another state machine allocated per read.
         string backendKey = ToBackendKey(key);
-        if (_near?.GetTrusted(NearKey(key, backendKey)) is { } held)
+        if (_near?.GetTrusted(key, backendKey) is { } held)
         {
             // A trusted near entry that is not fresh (expired, or invalidated since) says nothing of what the backend
             // holds now: another process may have written a newer value, so only a fresh one answers without a read.
-            Lookup<T> near = Classify<T>(key, held, _clock.CoarseUtcTicks);
+            Lookup<T> near = _classifier.Classify<T>(key, held, _clock.CoarseUtcTicks);
             if (near.IsFresh)
             {
                 return new CacheResult<T>(near.Value);
@@ -202,23 +131,23 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         try
         {
             entry = _near is null
-                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
-                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+                ? await _context.Backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
+                : await _near.ReadThroughAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         }
         catch (CacheSerializationException ex)
         {
-            CountUnreadable(key, ex);
+            _context.CountUnreadable(key, ex);
             entry = null;
         }
-        catch (CacheBackendUnavailableException ex) when (_degrade)
+        catch (CacheBackendUnavailableException ex) when (_context.Degrade)
         {
-            entry = OnBackendReadFailed(key, ex);
-            Lookup<T> outage = Classify<T>(key, entry, _clock.CoarseUtcTicks);
-            _counters.DegradedServed();
+            entry = _held.OnBackendReadFailed(key, ex);
+            Lookup<T> outage = _classifier.Classify<T>(key, entry, _clock.CoarseUtcTicks);
+            _context.Counters.DegradedServed();
             return outage.IsFresh ? new CacheResult<T>(outage.Value) : CacheResult<T>.DegradedMiss;
         }
 
-        Lookup<T> lookup = Classify<T>(key, entry, _clock.CoarseUtcTicks);
+        Lookup<T> lookup = _classifier.Classify<T>(key, entry, _clock.CoarseUtcTicks);
         return lookup.IsFresh ? new CacheResult<T>(lookup.Value) : default(CacheResult<T>);
     }
 
@@ -233,16 +162,16 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public async ValueTask<CacheItem<T>?> GetItemAsync<T>(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        (CacheEntry? entry, bool failed) = await ReadOrDegradeAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
+        (CacheEntry? entry, bool failed) = await _reader.ReadOrDegradeAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
         long now = _clock.CoarseUtcTicks;
-        Lookup<T> lookup = Classify<T>(key, entry, now);
+        Lookup<T> lookup = _classifier.Classify<T>(key, entry, now);
         CacheItem<T>? item = lookup.State switch
         {
-            EntryState.Fresh or EntryState.FreshEarly => ToItem(lookup, now, CacheItemSource.Hit),
-            EntryState.Stale or EntryState.TooStale => ToItem(lookup, now, CacheItemSource.Stale),
+            EntryState.Fresh or EntryState.FreshEarly => lookup.ToItem(now, CacheItemSource.Hit),
+            EntryState.Stale or EntryState.TooStale => lookup.ToItem(now, CacheItemSource.Stale),
             _ => null,
         };
-        return failed && item is { } served ? ServedDegraded(served) : item;
+        return failed && item is { } served ? _held.ServedDegraded(served) : item;
     }
 
     /// <summary>Stores a value now, replacing any other; it counts as created at this moment.</summary>
@@ -253,94 +182,14 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>A task that completes when the value is stored.</returns>
     public ValueTask SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        string backendKey = ToBackendKey(key);
-        TimeSpan? expiration = ResolveExpiration(options);
-        CacheEntry entry = MakeEntry(value, _marks.StampCreated(), expiration, TimeSpan.Zero, options?.TagArray);
-        _failures.Succeeded(backendKey);
-        ForgetLocal(key);
-        ValueTask write = _backend.SetAsync(backendKey, entry, TimeToLive(expiration), cancellationToken);
-        if (_memory is not null)
-        {
-            return write;
-        }
-
-        // Under Degrade a failed write is dropped and the value held here; the near cache then keeps it at once.
-        ValueTask guarded = SetOrDegradeAsync(write, key, backendKey, entry);
-        return _near is not null ? WriteThroughNearAfterAsync(guarded, key, backendKey, entry) : guarded;
-    }
-
-    /// <summary>A remote set in flight: under Degrade a failed one is dropped, and this process holds the value it set.</summary>
-    private async ValueTask SetOrDegradeAsync(ValueTask write, string key, string backendKey, CacheEntry entry)
-    {
-        try
-        {
-            await ForgetSharedReadsAfterAsync(write, backendKey).ConfigureAwait(false);
-        }
-        catch (CacheBackendUnavailableException ex) when (_degrade)
-        {
-            OnBackendWriteFailed(BackendOperation.Write, key, ex);
-            HoldCreatedDuringOutage(key, entry);
-        }
-    }
+        => _store.SetAsync(key, ToBackendKey(key), value, options, cancellationToken);
 
     /// <summary>Removes a value.</summary>
     /// <param name="key">The key.</param>
     /// <param name="cancellationToken">Cancels the removal.</param>
     /// <returns><see langword="true"/> when a value was removed.</returns>
     public ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
-    {
-        string backendKey = ToBackendKey(key);
-        ForgetLocal(key);
-        ValueTask<bool> removal = _backend.RemoveAsync(backendKey, cancellationToken);
-        return _memory is null ? RemoveOrDegradeAsync(removal, key, backendKey) : removal;
-    }
-
-    /// <summary>A remote removal in flight: under Degrade a failed one is dropped (false: nothing known to be removed).</summary>
-    private async ValueTask<bool> RemoveOrDegradeAsync(ValueTask<bool> removal, string key, string backendKey)
-    {
-        try
-        {
-            return await ForgetSharedReadAfterAsync(removal, key, backendKey).ConfigureAwait(false);
-        }
-        catch (CacheBackendUnavailableException ex) when (_degrade)
-        {
-            OnBackendWriteFailed(BackendOperation.Remove, key, ex);
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// After this process writes or removes keys, a caller must not join a read of them that started before: it would
-    /// get what was there before the write (the writer's next read would not see its own write).
-    /// </summary>
-    private async ValueTask ForgetSharedReadsAfterAsync(ValueTask write, params IEnumerable<string> backendKeys)
-    {
-        try
-        {
-            await write.ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (string backendKey in backendKeys)
-            {
-                _sharedReads.Forget(backendKey);
-            }
-        }
-    }
-
-    private async ValueTask<bool> ForgetSharedReadAfterAsync(ValueTask<bool> removal, string key, string backendKey)
-    {
-        try
-        {
-            return await removal.ConfigureAwait(false);
-        }
-        finally
-        {
-            _sharedReads.Forget(backendKey);
-            _near?.Evict(NearKey(key, backendKey));
-        }
-    }
+        => _store.RemoveAsync(key, ToBackendKey(key), cancellationToken);
 
     /// <summary>
     /// Invalidates every value created until now, in this process and, with an
@@ -353,10 +202,10 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     {
         RegionInvalidation marks = _marks.Next(mode);
         _marks.Apply(marks);
-        Log.Invalidated(_logger, Name, mode);
-        if (_invalidationStore is not null)
+        Log.Invalidated(_context.Logger, Name, mode);
+        if (_context.InvalidationStore is { } store)
         {
-            await PublishInvalidationAsync(marks, cancellationToken).ConfigureAwait(false);
+            await _held.PublishInvalidationAsync(store, marks, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -371,21 +220,22 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     public ValueTask<bool> IsLockedAsync(string key, CancellationToken cancellationToken = default)
     {
         string backendKey = ToBackendKey(key);
-        if (_gates.IsBusy(backendKey) || _flights.ContainsKey(backendKey))
+        if (_context.Gates.IsBusy(backendKey) || _flights.IsCreating(backendKey))
         {
             return new(true);
         }
 
-        return _lockProvider is null ? new(false) : _lockProvider.IsHeldAsync(backendKey, cancellationToken);
+        return _context.LockProvider is not { } lockProvider ? new(false) : lockProvider.IsHeldAsync(backendKey, cancellationToken);
     }
 
+    /// <summary>Counts a hit with the copies the inlined hit reads (the counters themselves are one reference further).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CountHit() => RegionCounters.Hit(_countHits, _hitsSlot);
 
     /// <summary>A snapshot of the region's counters.</summary>
     /// <returns>The counters.</returns>
     public CacheRegionStatistics GetStatistics()
-        => _counters.Snapshot(_localRunner.Running, _localRunner.Queued) with
+        => _context.Counters.Snapshot(_refresh.Running, _refresh.Queued) with
         {
             NearCache = _near is null ? NearCacheState.Off : _near.FeedLive ? NearCacheState.Coherent : NearCacheState.TimeBounded,
             NearCacheEntries = _near?.Count ?? 0,
@@ -402,7 +252,7 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
     /// <returns>A task that completes when the runner has stopped.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (!_context.TryMarkDisposed())
         {
             return;
         }
@@ -410,174 +260,17 @@ public sealed partial class CacheRegion : IAsyncDisposable, IDisposable
         DogpileMetrics.Unregister(this);
         _invalidationSubscription?.Dispose();
         _tagSubscription?.Dispose();
-        _changeSubscription?.Dispose();
-        await _localRunner.DisposeAsync().ConfigureAwait(false);
+        _near?.Dispose();
+        await _refresh.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Validates a caller's key and turns it into the backend's key (mangled, then prefixed).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal string ToBackendKey(string key) => _keys.ToBackendKey(key);
+    internal string ToBackendKey(string key) => _context.Keys.ToBackendKey(key);
 
-    private TimeSpan? ResolveExpiration(CacheEntryOptions? options)
-    {
-        if (options?.Expiration is not { } expiration)
-        {
-            return _defaultExpiration;
-        }
+    /// <summary>The failures of one kind of backend operation so far (the <c>Dogpile</c> meter's).</summary>
+    internal long BackendFailureCount(BackendOperation operation) => _context.Counters.BackendFailures(operation);
 
-        if (expiration == CacheRegionOptions.NeverExpires)
-        {
-            return null;
-        }
-
-        if (expiration <= TimeSpan.Zero)
-        {
-            Throw.InvalidExpiration(expiration);
-        }
-
-        return expiration;
-    }
-
-    /// <summary>The backend's time to live: the logical expiration plus the stale window, so stale values exist to serve.</summary>
-    private TimeSpan? TimeToLive(TimeSpan? expiration)
-        => expiration is { } e ? new TimeSpan(e.Ticks > long.MaxValue - _staleWindowTicks ? long.MaxValue : e.Ticks + _staleWindowTicks) : null;
-
-    private CacheEntry MakeEntry<T>(T value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration, string[]? tags)
-    {
-        CacheEntry entry;
-        if (_storesObjects)
-        {
-            entry = new CacheEntry(value, createdUtcTicks, expiration, creationDuration);
-        }
-        else
-        {
-            var buffer = new ArrayBufferWriter<byte>(256);
-            _serializer.Serialize(value, buffer);
-            entry = new CacheEntry(buffer.WrittenMemory, createdUtcTicks, expiration, creationDuration);
-            entry.Decoded = value;
-        }
-
-        entry.TagArray = tags;
-
-        if (_earlyRatio > 0 && entry.FreshUntilUtcTicks != long.MaxValue)
-        {
-            // Up to a tenth of the expiration earlier, at random: keys created together (a warm-up, a mass expiry) come
-            // due over a spread instead of all at once, so the bounded runner is not handed them in one burst.
-            entry.HitUntilUtcTicks = EarlyRefreshPoint(entry) - Random.Shared.NextInt64((entry.ExpirationTicks / 10) + 1);
-        }
-
-        return entry;
-    }
-
-    /// <summary>
-    /// Starts a caller's first read of a key; a backend that rejects a corrupt entry synchronously yields a logged miss.
-    /// On a remote backend, callers that arrive while a read of the same key is in flight share it: a hundred callers
-    /// of a cold key cost one round trip, not a hundred. (Re-reads under the lock never share: they must see writes
-    /// made after the lock was taken.)
-    /// </summary>
-    private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken)
-    {
-        ValueTask<CacheEntry?> read = StartRead(key, backendKey, cancellationToken, out SharedReads.Lead? lead);
-        return lead is null ? read : new ValueTask<CacheEntry?>(_sharedReads.LeadToEndAsync(lead, read));
-    }
-
-    /// <summary>
-    /// <see cref="StartRead(string, string, CancellationToken)"/> for a caller that awaits the read itself: a
-    /// non-null <paramref name="lead"/> means others may join this read, and the caller must end it with
-    /// <see cref="SharedReads.Finish"/> or <see cref="SharedReads.Fail"/> once awaited. That saves the hit a task.
-    /// </summary>
-    private ValueTask<CacheEntry?> StartRead(string key, string backendKey, CancellationToken cancellationToken, out SharedReads.Lead? lead)
-    {
-        lead = null;
-        if (_memory is not null)
-        {
-            return TryStartBackendRead(key, backendKey, cancellationToken);
-        }
-
-        int slot = SharedReads.SlotOf(backendKey);
-        if (_sharedReads.TryJoin(slot, backendKey) is { } inFlight)
-        {
-            return new ValueTask<CacheEntry?>(inFlight.WaitAsync(cancellationToken));
-        }
-
-        // A shared read belongs to every caller that joins it, so no single caller's token may cancel it; the
-        // backend's own timeouts bound it.
-        ValueTask<CacheEntry?> read = TryStartBackendRead(key, backendKey, CancellationToken.None);
-        if (read.IsCompleted)
-        {
-            return read;
-        }
-
-        lead = _sharedReads.TryLead(slot, backendKey);
-        if (lead is not null && cancellationToken.CanBeCanceled)
-        {
-            // This caller may stop waiting before the read ends, so the read is led to its end without it.
-            Task<CacheEntry?> led = _sharedReads.LeadToEndAsync(lead, read);
-            lead = null;
-            return new ValueTask<CacheEntry?>(led.WaitAsync(cancellationToken));
-        }
-
-        return read;
-    }
-
-    private ValueTask<CacheEntry?> TryStartBackendRead(string key, string backendKey, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return _near is null ? _backend.GetAsync(backendKey, cancellationToken) : ReadThroughNearAsync(key, backendKey, cancellationToken);
-        }
-        catch (CacheSerializationException ex)
-        {
-            CountUnreadable(key, ex);
-            return default;
-        }
-    }
-
-    /// <summary>Reads from the backend; a corrupt entry counts as a miss and is logged, never thrown.</summary>
-    private async ValueTask<CacheEntry?> ReadAsync(string key, string backendKey, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return _near is null
-                ? await _backend.GetAsync(backendKey, cancellationToken).ConfigureAwait(false)
-                : await ReadThroughNearAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
-        }
-        catch (CacheSerializationException ex)
-        {
-            CountUnreadable(key, ex);
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The backend refused a created value as too large: its callers still get it (it was created), it is held in this
-    /// process for its lifetime so nobody creates it again, and it is logged once per back-off period.
-    /// </summary>
-    private void HoldUnstorable(string key, string backendKey, CacheEntry entry, CacheValueTooLargeException ex)
-    {
-        _counters.NotStored();
-        long now = _clock.PreciseUtcTicks;
-        long ttl = TimeToLive(entry.Expiration) is { } t ? t.Ticks : long.MaxValue;
-        _unstored.Hold(key, entry, ttl > long.MaxValue - entry.CreatedUtcTicks ? long.MaxValue : entry.CreatedUtcTicks + ttl, now);
-        bool alreadyBackingOff = _failures.IsBackingOff(backendKey, now);
-        TimeSpan backoff = _failures.Failed(backendKey, now);
-        if (!alreadyBackingOff)
-        {
-            Log.ValueNotStorable(_logger, Name, key, ex.Size, ex.Limit, backoff);
-        }
-    }
-
-    private void CountUnreadable(string key, Exception ex)
-    {
-        _counters.Unreadable();
-        Log.UnreadableEntry(_logger, ex, Name, key);
-    }
-
-    private void ThrowIfDisposed()
-    {
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            Throw.ObjectDisposed(Name);
-        }
-    }
+    /// <summary>How many keys hold a failure record now (bounded by <see cref="FailureBackoff.DefaultCapacity"/>).</summary>
+    internal int FailureRecordCount => _context.Failures.Count;
 }

@@ -299,7 +299,7 @@ public static class MicroResults
             : $"Dogpile LOSES on {what}: {dogpile.MeanNs:0} ns, {dogpile.MeanNs / best.MeanNs:0.00}× the best peer ({best.Method}, {best.MeanNs:0} ns); it allocates {dogpile.Allocated} B vs {best.Allocated} B.";
         if (what == "miss")
         {
-            yield return "What a miss does (`CacheRegion.Creation.cs`, `CreateInLine`): with the memory backend, no value and nobody else on the key, the first caller runs dogpile's protocol in line without an async state machine: "
+            yield return "What a miss does (`Engine/CreationFlights.cs`, `CreateInLine`): with the memory backend, no value and nobody else on the key, the first caller runs dogpile's protocol in line without an async state machine: "
                 + "it registers a flight (one object: its own cancellation source, the waiters' task made only if someone waits), takes the key's in-process gate (pooled), re-reads, runs the creator, "
                 + "reads the clock for the creation duration and the created stamp (the store's time to live counts from the stamp), stores, and unregisters. "
                 + "Allocated: the flight, the CacheEntry, the memory backend's slot and three dictionary nodes (flights, gates, entries). Anything else (another caller, a busy gate, a creator that goes asynchronous, tracing on) hands over to the general path.";

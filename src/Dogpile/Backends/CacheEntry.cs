@@ -32,8 +32,6 @@ public sealed class CacheEntry
     /// <summary>Size of the envelope header that precedes the payload.</summary>
     internal const int HeaderSize = 2 + 8 + 8 + 8;
 
-    private const long NeverExpiresTicks = -1;
-
     // Memoizes the deserialized value so that a backend which hands back the same entry instance
     // (a local layer in front of a remote store) pays for deserialization once, not per hit.
     private object? _decoded;
@@ -44,17 +42,8 @@ public sealed class CacheEntry
     /// <param name="expiration">The logical expiration; <see langword="null"/> means it never expires.</param>
     /// <param name="creationDuration">How long the creator took; used by probabilistic early expiration.</param>
     public CacheEntry(object? value, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
+        : this(value, createdUtcTicks, EntryLifetime.FromExpiration(expiration), creationDuration.Ticks)
     {
-        Value = value;
-        CreatedUtcTicks = createdUtcTicks;
-        ExpirationTicks = expiration is { } e ? e.Ticks : NeverExpiresTicks;
-        CreationDurationTicks = creationDuration.Ticks;
-        FreshUntilUtcTicks = ComputeFreshUntil(createdUtcTicks, ExpirationTicks);
-        HitUntilUtcTicks = FreshUntilUtcTicks;
-
-        // A live object is its own decoded value: the inlined hit path reads Decoded alone, for the memory backend's
-        // entries and for a near cache's decoded byte entries alike.
-        _decoded = value;
     }
 
     /// <summary>Creates an entry that holds serialized bytes (for byte-oriented backends).</summary>
@@ -63,7 +52,26 @@ public sealed class CacheEntry
     /// <param name="expiration">The logical expiration; <see langword="null"/> means it never expires.</param>
     /// <param name="creationDuration">How long the creator took.</param>
     public CacheEntry(ReadOnlyMemory<byte> payload, long createdUtcTicks, TimeSpan? expiration, TimeSpan creationDuration)
-        : this((object?)null, createdUtcTicks, expiration, creationDuration)
+        : this(payload, createdUtcTicks, EntryLifetime.FromExpiration(expiration), creationDuration.Ticks)
+    {
+    }
+
+    internal CacheEntry(object? value, long createdUtcTicks, EntryLifetime lifetime, long creationDurationTicks)
+    {
+        Value = value;
+        CreatedUtcTicks = createdUtcTicks;
+        Lifetime = lifetime;
+        CreationDurationTicks = creationDurationTicks;
+        FreshUntilUtcTicks = lifetime.FreshUntil(createdUtcTicks);
+        HitUntilUtcTicks = FreshUntilUtcTicks;
+
+        // A live object is its own decoded value: the inlined hit path reads Decoded alone, for the memory backend's
+        // entries and for a near cache's decoded byte entries alike.
+        _decoded = value;
+    }
+
+    internal CacheEntry(ReadOnlyMemory<byte> payload, long createdUtcTicks, EntryLifetime lifetime, long creationDurationTicks)
+        : this((object?)null, createdUtcTicks, lifetime, creationDurationTicks)
     {
         Payload = payload;
         HasPayload = true;
@@ -85,16 +93,17 @@ public sealed class CacheEntry
     public DateTimeOffset Created => new(CreatedUtcTicks, TimeSpan.Zero);
 
     /// <summary>The logical expiration, or <see langword="null"/> when the value never expires.</summary>
-    public TimeSpan? Expiration => ExpirationTicks == NeverExpiresTicks ? null : new TimeSpan(ExpirationTicks);
+    public TimeSpan? Expiration => Lifetime.ToExpiration();
 
     /// <summary>How long the creator took to produce the value.</summary>
     public TimeSpan CreationDuration => new(CreationDurationTicks);
 
-    internal long ExpirationTicks { get; }
+    /// <summary>The logical expiration, the region's one spelling of it.</summary>
+    internal EntryLifetime Lifetime { get; }
 
     internal long CreationDurationTicks { get; }
 
-    /// <summary>UTC ticks until which the entry is fresh; <see cref="long.MaxValue"/> when it never expires.</summary>
+    /// <summary>UTC ticks until which the entry is fresh (<see cref="EntryLifetime.FreshUntil"/>).</summary>
     internal long FreshUntilUtcTicks { get; }
 
     /// <summary>
@@ -141,7 +150,7 @@ public sealed class CacheEntry
         buffer[0] = EnvelopeMagic;
         buffer[1] = tags is null ? FormatVersion : TaggedFormatVersion;
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(2), CreatedUtcTicks);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(10), ExpirationTicks);
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(10), Lifetime.StoredTicks);
         BinaryPrimitives.WriteInt64LittleEndian(buffer.AsSpan(18), CreationDurationTicks);
         if (tags is not null)
         {
@@ -264,7 +273,7 @@ public sealed class CacheEntry
         long created = BinaryPrimitives.ReadInt64LittleEndian(span[2..]);
         long expiration = BinaryPrimitives.ReadInt64LittleEndian(span[10..]);
         long duration = BinaryPrimitives.ReadInt64LittleEndian(span[18..]);
-        if (created <= 0 || created > DateTimeOffset.MaxValue.UtcTicks || (expiration < 0 && expiration != NeverExpiresTicks) || duration < 0)
+        if (created <= 0 || created > DateTimeOffset.MaxValue.UtcTicks || (expiration < 0 && expiration != EntryLifetime.StoredNever) || duration < 0)
         {
             error = "A stored cache entry has an invalid header (created time, expiration or creation duration out of range).";
             return null;
@@ -282,20 +291,9 @@ public sealed class CacheEntry
         }
 
         error = null;
-        return new CacheEntry(data[(HeaderSize + tagBytes)..], created, expiration == NeverExpiresTicks ? null : new TimeSpan(expiration), new TimeSpan(duration))
+        return new CacheEntry(data[(HeaderSize + tagBytes)..], created, EntryLifetime.FromStoredTicks(expiration), duration)
         {
             TagArray = tags,
         };
-    }
-
-    private static long ComputeFreshUntil(long created, long expirationTicks)
-    {
-        if (expirationTicks == NeverExpiresTicks)
-        {
-            return long.MaxValue;
-        }
-
-        long until = created + expirationTicks;
-        return until < created ? long.MaxValue : until;
     }
 }

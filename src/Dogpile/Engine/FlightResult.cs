@@ -1,7 +1,7 @@
 namespace Dogpile.Engine;
 
 /// <summary>What one creation produced, handed to every caller that waited for it.</summary>
-internal readonly struct FlightResult(object? value, long createdUtcTicks, TimeSpan? expiration, bool stale, bool degraded = false)
+internal readonly struct FlightResult(object? value, long createdUtcTicks, EntryLifetime lifetime, bool stale, bool degraded = false)
 {
     /// <summary>Whether the creation went on without the shared backend or its lock (they were unavailable).</summary>
     public bool Degraded { get; } = degraded;
@@ -10,7 +10,7 @@ internal readonly struct FlightResult(object? value, long createdUtcTicks, TimeS
 
     public long CreatedUtcTicks { get; } = createdUtcTicks;
 
-    public TimeSpan? Expiration { get; } = expiration;
+    public EntryLifetime Lifetime { get; } = lifetime;
 
     public bool Stale { get; } = stale;
 }

@@ -12,8 +12,9 @@ namespace Dogpile.Engine;
 /// The marks only move forward (a mark from another process applies only if it is later), and a new mark always covers
 /// every value this region has stamped, however the clock moved; a value stamped after a mark is always after it.
 /// </remarks>
-internal sealed class InvalidationMarks(RegionClock clock)
+internal sealed class InvalidationMarks
 {
+    private readonly RegionClock _clock;
     private long _hard;
     private long _soft;
     private long _any;
@@ -23,6 +24,15 @@ internal sealed class InvalidationMarks(RegionClock clock)
 
     // The latest tag mark (TagMarks): created times are stamped after it too.
     private long _tagFloor;
+
+    public InvalidationMarks(RegionClock clock)
+    {
+        _clock = clock;
+        Tags = new TagMarks(this);
+    }
+
+    /// <summary>The marks of the region's tags, reached through the region's so the hit test follows one reference.</summary>
+    public TagMarks Tags { get; }
 
     public long Hard => Volatile.Read(ref _hard);
 
@@ -35,12 +45,24 @@ internal sealed class InvalidationMarks(RegionClock clock)
     }
 
     /// <summary>
+    /// The in-process hit test: whether an entry held in process (the memory backend, or a trusted near entry) is served
+    /// as a hit now: created after every invalidation of the region and of its tags, and before its hit deadline (expiry
+    /// or early refresh). Used by the region's inlined hit and the multi-key near read; the tag marks are read only for
+    /// a tagged entry.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool ServesAsHit(CacheEntry entry, long now)
+        => entry.CreatedUtcTicks > Any
+            && (entry.TagArray is null || !Tags.Catches(entry, entry.TagArray))
+            && now < entry.HitUntilUtcTicks;
+
+    /// <summary>
     /// The created time of a value finishing now. Always after the latest mark, so a value created after an
     /// invalidation (in program order) is never caught by it, even within the same clock tick.
     /// </summary>
     public long StampCreated()
     {
-        long now = clock.PreciseUtcTicks;
+        long now = _clock.PreciseUtcTicks;
         long mark = StampFloor;
         long stamp = now > mark ? now : mark + 1;
         InterlockedMax(ref _lastStamp, stamp);
@@ -62,7 +84,7 @@ internal sealed class InvalidationMarks(RegionClock clock)
     }
 
     /// <summary>A mark strictly after <paramref name="previous"/> and at or after every created time stamped here.</summary>
-    public long NextMark(long previous) => Math.Max(clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
+    public long NextMark(long previous) => Math.Max(_clock.PreciseUtcTicks, Math.Max(previous + 1, Volatile.Read(ref _lastStamp)));
 
     /// <summary>Makes every later created time fall after <paramref name="mark"/> (a tag's mark).</summary>
     public void RaiseStampFloor(long mark) => InterlockedMax(ref _tagFloor, mark);

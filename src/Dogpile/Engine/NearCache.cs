@@ -166,7 +166,7 @@ internal sealed class NearCache : ICacheChangeObserver
     /// </summary>
     private long TrustedUntil(CacheEntry entry)
     {
-        long dropped = entry.ExpirationTicks < 0 ? long.MaxValue : Add(Add(entry.CreatedUtcTicks, entry.ExpirationTicks), _staleWindowTicks);
+        long dropped = entry.Lifetime.DropAt(entry.CreatedUtcTicks, _staleWindowTicks);
         if (_hasFeed && _feedLive)
         {
             return dropped;

@@ -12,7 +12,7 @@ public sealed class FlightTests
         Assert.False(done.IsCompleted);
         Assert.Same(done, flight.WhenDone());
 
-        flight.Complete(new FlightResult("v", 42, null, stale: false));
+        flight.Complete(new FlightResult("v", 42, EntryLifetime.Never, stale: false));
 
         await done.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("v", flight.Result.Value);
@@ -23,7 +23,7 @@ public sealed class FlightTests
     public void WhenDone_AskedAfterCompletion_IsAlreadyCompleted()
     {
         using var flight = new Flight();
-        flight.Complete(new FlightResult("v", 1, null, stale: false));
+        flight.Complete(new FlightResult("v", 1, EntryLifetime.Never, stale: false));
 
         Assert.True(flight.IsCompleted);
         Assert.True(flight.WhenDone().IsCompletedSuccessfully);
@@ -62,7 +62,7 @@ public sealed class FlightTests
     {
         using var flight = new Flight();
         Assert.True(flight.TryAddWaiter());
-        flight.Complete(new FlightResult("v", 1, null, stale: false));
+        flight.Complete(new FlightResult("v", 1, EntryLifetime.Never, stale: false));
 
         flight.RemoveWaiter();
 

@@ -1,38 +1,48 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using Dogpile.Engine;
 using Dogpile.Internal;
 
-namespace Dogpile;
+namespace Dogpile.Engine;
 
-// How a stored entry is judged at read time: fresh, stale, too stale to serve (fallback only) or missing.
-public sealed partial class CacheRegion
+/// <summary>
+/// How a stored entry is judged at read time: fresh, fresh but due for an early refresh, stale, too stale to serve
+/// (a fallback only) or missing, against the region's and its tags' invalidation marks, the reader's clock, and the
+/// entry's type and payload (decoded here, once). Owns the rate limit of the log line about entries stamped in the future.
+/// </summary>
+internal sealed class EntryClassifier(RegionContext context, HeldValues held)
 {
-    private readonly struct Lookup<T>
-    {
-        public Lookup(EntryState state, CacheEntry? entry, T value)
-        {
-            State = state;
-            Entry = entry;
-            Value = value;
-        }
+    /// <summary>
+    /// How far in the future a stored created time may be before the reader stops trusting it: clocks of servers kept in
+    /// sync by NTP differ by milliseconds, so a second is generous, and bounds what a fast clock can add to freshness.
+    /// </summary>
+    public const long MaxClockSkewTicks = TimeSpan.TicksPerSecond;
 
-        public EntryState State { get; }
+    private readonly RegionContext _context = context;
+    private readonly HeldValues _held = held;
+    private readonly RegionClock _clock = context.Clock;
+    private readonly InvalidationMarks _marks = context.Marks;
+    private readonly TagMarks _tagMarks = context.TagMarks;
+    private readonly KeyedGates _gates = context.Gates;
+    private readonly ICacheSerializer _serializer = context.Serializer;
+    private readonly Func<object?, bool>? _validator = context.Validator;
+    private readonly bool _storesObjects = context.StoresObjects;
+    private readonly bool _backgroundRefresh = context.BackgroundRefresh;
+    private readonly long _staleWindowTicks = context.StaleWindowTicks;
+    private readonly long _maxStalenessTicks = context.MaxStalenessTicks;
+    private readonly double _earlyRatio = context.EarlyRatio;
+    private readonly double _earlyBeta = context.EarlyBeta;
+    private readonly bool _earlyRefreshEnabled = context.EarlyRefreshEnabled;
+    private long _lastFutureStampLog;
 
-        public CacheEntry? Entry { get; }
-
-        public T Value { get; }
-
-        public bool HasValue => State != EntryState.Missing;
-
-        public bool IsFresh => State is EntryState.Fresh or EntryState.FreshEarly;
-
-        public static Lookup<T> Missing => default;
-    }
+    /// <summary>The decision table applied to a key as it stands now.</summary>
+    public ReadAction Decide(EntryState state, string backendKey, long now)
+        => state is EntryState.Missing or EntryState.Fresh
+            ? EntryPolicy.Decide(state, backingOff: false, refreshBusy: false, _backgroundRefresh)
+            : EntryPolicy.Decide(state, _context.IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh);
 
     /// <summary>The hit test of the hot path: a fresh, readable, not-invalidated entry that needs no early refresh.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryGetFresh<T>(CacheEntry? entry, out T value)
+    public bool TryGetFresh<T>(CacheEntry? entry, out T value)
     {
         if (entry is not null && entry.CreatedUtcTicks > _marks.Any && (entry.TagArray is null || TagsAllowHit(entry)))
         {
@@ -54,7 +64,7 @@ public sealed partial class CacheRegion
     /// runtime helper, while comparing the exact type is one load and one compare. Subtypes fall back to the cast.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool TryCast<T>(object? stored, out T value)
+    public static bool TryCast<T>(object? stored, out T value)
     {
         if (!typeof(T).IsValueType && stored is not null && stored.GetType() == typeof(T))
         {
@@ -76,7 +86,7 @@ public sealed partial class CacheRegion
     /// The stale hit of the hot path: a stale value whose refresh is already running (or backing off after a
     /// failure) is served synchronously, with no allocation: there is nothing for this caller to elect.
     /// </summary>
-    private bool TryGetStaleWhileBusy<T>(CacheEntry? entry, string backendKey, out T value)
+    public bool TryGetStaleWhileBusy<T>(CacheEntry? entry, string backendKey, out T value)
     {
         if (entry is not null && entry.CreatedUtcTicks > HardMarkOf(entry))
         {
@@ -87,7 +97,7 @@ public sealed partial class CacheRegion
                 long softMark = SoftMarkOf(entry);
                 long staleSince = entry.CreatedUtcTicks <= softMark ? Math.Min(entry.FreshUntilUtcTicks, softMark) : entry.FreshUntilUtcTicks;
                 if (now >= staleSince && now - staleSince <= _maxStalenessTicks
-                    && EntryPolicy.Decide(EntryState.Stale, IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh) == ReadAction.ServeStale)
+                    && EntryPolicy.Decide(EntryState.Stale, _context.IsBackingOff(backendKey, now), _gates.IsBusy(backendKey), _backgroundRefresh) == ReadAction.ServeStale)
                 {
                     value = typed;
                     return true;
@@ -99,21 +109,10 @@ public sealed partial class CacheRegion
         return false;
     }
 
-    /// <summary>Reads the key now (never a shared read) and classifies what is there.</summary>
-    /// <remarks>Under Degrade, an unavailable backend reads as a miss (see <see cref="OnBackendReadFailed"/>).</remarks>
-    private async ValueTask<Lookup<T>> ReadLookupAsync<T>(string key, string backendKey, CancellationToken cancellationToken)
+    public Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)
     {
-        (CacheEntry? entry, _) = await ReadOrDegradeAsync(key, backendKey, cancellationToken).ConfigureAwait(false);
-        return Classify<T>(key, entry, _clock.CoarseUtcTicks);
-    }
-
-    private Lookup<T> Classify<T>(string key, CacheEntry? entry, long now)
-    {
-        if (entry is null && !_unstored.IsEmpty)
-        {
-            // A value the backend could not store lives in this process instead: it is judged like any other.
-            entry = _unstored.Get(key, now);
-        }
+        // A value the backend could not store lives in this process instead: it is judged like any other.
+        entry ??= _held.Unstorable(key, now);
 
         if (entry is null || entry.CreatedUtcTicks <= HardMarkOf(entry))
         {
@@ -158,7 +157,7 @@ public sealed partial class CacheRegion
     /// tolerated skew. Values stamped in this process never are; live objects of the memory backend are not checked.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsStampedInTheFuture(CacheEntry entry, long now)
+    public bool IsStampedInTheFuture(CacheEntry entry, long now)
         => entry.CreatedUtcTicks > Math.Max(now, _marks.StampFloor) + MaxClockSkewTicks;
 
     private void NoteFutureStamp(string key, CacheEntry entry, long now)
@@ -167,7 +166,7 @@ public sealed partial class CacheRegion
         long last = Volatile.Read(ref _lastFutureStampLog);
         if (now - last >= TimeSpan.TicksPerSecond * 10 && Interlocked.CompareExchange(ref _lastFutureStampLog, now, last) == last)
         {
-            Log.CreatedInTheFuture(_logger, Name, key, new TimeSpan(entry.CreatedUtcTicks - now));
+            Log.CreatedInTheFuture(_context.Logger, _context.Name, key, new TimeSpan(entry.CreatedUtcTicks - now));
         }
     }
 
@@ -178,9 +177,9 @@ public sealed partial class CacheRegion
     /// otherwise land just at expiry, and every queueing delay would make answers stale). The creation-time lead is
     /// capped at half the expiration.
     /// </summary>
-    private long EarlyRefreshPoint(CacheEntry entry)
+    public long EarlyRefreshPoint(CacheEntry entry)
     {
-        long expiration = entry.ExpirationTicks;
+        long expiration = entry.Lifetime.Ticks;
         long ratioLead = expiration - (long)(expiration * _earlyRatio);
         long creationLead = Math.Min(2 * entry.CreationDurationTicks, expiration / 2);
         return entry.FreshUntilUtcTicks - Math.Max(ratioLead, creationLead);
@@ -188,7 +187,7 @@ public sealed partial class CacheRegion
 
     private bool NeedsEarlyRefresh(CacheEntry entry, long now)
     {
-        if (!_earlyRefreshEnabled || entry.FreshUntilUtcTicks == long.MaxValue)
+        if (!_earlyRefreshEnabled || entry.Lifetime.IsNever)
         {
             return false;
         }
@@ -228,7 +227,7 @@ public sealed partial class CacheRegion
                 return true;
             }
 
-            CountUnreadable(key, new InvalidCastException(
+            _context.CountUnreadable(key, new InvalidCastException(
                 $"The cached value is a {stored?.GetType().Name ?? "null"}, not the {typeof(T).Name} requested."));
             value = default!;
             return false;
@@ -246,7 +245,7 @@ public sealed partial class CacheRegion
             if (_validator is not null && !_validator(value))
             {
                 // Parsed, but not a value this application would ever create: a miss, never served.
-                CountUnreadable(key, new CacheSerializationException(
+                _context.CountUnreadable(key, new CacheSerializationException(
                     $"The cached {typeof(T).Name} deserialized but failed the region's ValueValidator."));
                 value = default!;
                 return false;
@@ -261,26 +260,41 @@ public sealed partial class CacheRegion
         }
         catch (CacheSerializationException ex)
         {
-            CountUnreadable(key, ex);
+            _context.CountUnreadable(key, ex);
         }
 #pragma warning disable CA1031 // Custom serializers throw anything; a bad payload must stay a miss, not a crash.
         catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
         {
-            CountUnreadable(key, ex);
+            _context.CountUnreadable(key, ex);
         }
 
         value = default!;
         return false;
     }
 
-    private static CacheItem<T> ToItem<T>(in Lookup<T> lookup, long now, CacheItemSource source)
-        => new(
-            lookup.Value,
-            lookup.Entry!.CreatedUtcTicks,
-            now,
-            lookup.State is EntryState.Stale or EntryState.TooStale,
-            source,
-            lookup.Entry.Expiration,
-            lookup.Entry.CreatedDuringOutage);
+    /// <summary>
+    /// The hit check of a tagged entry: none of its tags was invalidated since it was created. One compare while the
+    /// entry is newer than every tag mark; a lookup per tag (at most <see cref="CacheEntryOptions.MaxTags"/>) otherwise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TagsAllowHit(CacheEntry entry) => !_tagMarks.Catches(entry, entry.TagArray!);
+
+    /// <summary>The hard mark that applies to the entry: the region's, or a later one of its tags.</summary>
+    private long HardMarkOf(CacheEntry entry)
+    {
+        long hard = _marks.Hard;
+        return entry.TagArray is { } tags && entry.CreatedUtcTicks <= _tagMarks.Latest ? Math.Max(hard, _tagMarks.HardOf(tags)) : hard;
+    }
+
+    /// <summary>The soft mark that applies to the entry: the region's, or a later one of its tags.</summary>
+    private long SoftMarkOf(CacheEntry entry)
+    {
+        long soft = _marks.Soft;
+        return entry.TagArray is { } tags && entry.CreatedUtcTicks <= _tagMarks.Latest ? Math.Max(soft, _tagMarks.SoftOf(tags)) : soft;
+    }
+
+    /// <summary>Why a stale entry is refreshed: a soft invalidation (of the region or a tag) caught it, or it expired.</summary>
+    public RefreshReason ReasonFor(CacheEntry entry)
+        => entry.CreatedUtcTicks <= SoftMarkOf(entry) ? RefreshReason.SoftInvalidated : RefreshReason.Expired;
 }

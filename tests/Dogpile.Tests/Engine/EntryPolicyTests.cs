@@ -1,6 +1,6 @@
 using Dogpile.Engine;
 
-namespace Dogpile.Tests.Region;
+namespace Dogpile.Tests.Engine;
 
 /// <summary>Dogpile's decision table, every cell: (entry state × backing off × refresh busy × mode) → what the read does.</summary>
 public sealed class EntryPolicyTests
