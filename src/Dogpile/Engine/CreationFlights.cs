@@ -109,7 +109,7 @@ internal sealed class CreationFlights(RegionContext context, EntryClassifier cla
         if (!DogpileTracing.Source.HasListeners())
         {
             ValueTask<T> creating;
-            long started = _context.Time.GetTimestamp();
+            long started = _context.Clock.PreciseUtcTicks;
             try
             {
                 creating = creator(state, flight.Token);

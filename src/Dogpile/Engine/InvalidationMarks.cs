@@ -60,9 +60,12 @@ internal sealed class InvalidationMarks
     /// The created time of a value finishing now. Always after the latest mark, so a value created after an
     /// invalidation (in program order) is never caught by it, even within the same clock tick.
     /// </summary>
-    public long StampCreated()
+    public long StampCreated() => StampCreated(out _);
+
+    /// <summary><see cref="StampCreated()"/>, with the precise clock's reading it was made from.</summary>
+    public long StampCreated(out long now)
     {
-        long now = _clock.PreciseUtcTicks;
+        now = _clock.PreciseUtcTicks;
         long mark = StampFloor;
         long stamp = now > mark ? now : mark + 1;
         InterlockedMax(ref _lastStamp, stamp);

@@ -196,7 +196,7 @@ internal sealed class MultiKeyCreation(RegionContext context, EntryClassifier cl
         // the ordinal order the API promises.
         toCreate.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         string[] keys = toCreate.Select(s => s.Key).ToArray();
-        long started = _context.Time.GetTimestamp();
+        long started = _context.Clock.PreciseUtcTicks;
         IReadOnlyList<T> values;
         try
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 
 namespace Dogpile.Internal;
 
@@ -24,6 +25,34 @@ internal sealed class KeyedGates
     /// <summary>Takes the gate only if it is free right now (the stale-value election).</summary>
     public GateLease? TryAcquire(string key)
     {
+        if (!_gates.ContainsKey(key))
+        {
+            // The common case, a key nobody holds: a free gate is taken before it is published, so a miss pays one
+            // dictionary insert and no lookup of the gate it just added.
+            Gate fresh = Rent();
+            lock (fresh)
+            {
+                fresh.References = 1;
+            }
+
+            // A rented gate is free: nobody referenced it when it was retired.
+            bool taken = fresh.Semaphore.Wait(0);
+            Debug.Assert(taken, "A gate from the pool is free.");
+            if (_gates.TryAdd(key, fresh))
+            {
+                return new GateLease(this, key, fresh);
+            }
+
+            // Someone published the key's gate first: this one was never seen, and goes back as it came.
+            fresh.Semaphore.Release();
+            lock (fresh)
+            {
+                fresh.References = 0;
+            }
+
+            Return(fresh);
+        }
+
         Gate gate = Reference(key);
         if (gate.Semaphore.Wait(0))
         {
