@@ -300,8 +300,8 @@ public static class MicroResults
         if (what == "miss")
         {
             yield return "What a miss does (`Engine/CreationFlights.cs`, `CreateInLine`): with the memory backend, no value and nobody else on the key, the first caller runs dogpile's protocol in line without an async state machine: "
-                + "it registers a flight (one object: its own cancellation source, the waiters' task made only if someone waits), takes the key's in-process gate (pooled), re-reads, runs the creator, "
-                + "reads the clock for the creation duration and the created stamp (the store's time to live counts from the stamp), stores, and unregisters. "
+                + "it registers a flight (one object: its own cancellation source, the waiters' task made only if someone waits), takes the key's in-process gate (pooled, taken before it is published), re-reads, runs the creator, "
+                + "reads the precise clock twice (before the creator and for the created stamp: the duration is their difference, and the store's time to live counts from the stamp), stores, and unregisters. "
                 + "Allocated: the flight, the CacheEntry, the memory backend's slot and three dictionary nodes (flights, gates, entries). Anything else (another caller, a busy gate, a creator that goes asynchronous, tracing on) hands over to the general path.";
         }
         else if (what == "set")
