@@ -12,7 +12,9 @@ public sealed class MultiServerTests : IClassFixture<TwoMemcachedServers>
 
     private static MemcachedClient NewClient(params string[] servers)
     {
-        var options = new MemcachedClientOptions();
+        // These tests are about where keys land, not timeouts: a loaded CI machine (every test assembly at once) may take
+        // more than the default second to answer on loopback.
+        var options = new MemcachedClientOptions { RequestTimeout = TimeSpan.FromSeconds(10), PoolWaitTimeout = TimeSpan.FromSeconds(10) };
         foreach (var server in servers)
         {
             options.Servers.Add(server);

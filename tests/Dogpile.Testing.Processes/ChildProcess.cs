@@ -52,10 +52,21 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
         };
     }
 
+    private const string DefaultSigintOption = "--default-signal=INT";
+
     private ChildProcess(ProcessStartInfo info, ChildProcessOptions options)
     {
-        bool host = Path.GetFileNameWithoutExtension(info.FileName) == "dotnet" && info.ArgumentList.Count > 0;
-        Name = options.Name ?? Path.GetFileName(host ? info.ArgumentList[0] : info.FileName);
+        // Started through env (DefaultSigint), the program is env's argument.
+        string file = info.FileName;
+        List<string> arguments = [.. info.ArgumentList];
+        if (Path.GetFileName(file) == "env" && arguments.Count > 1 && arguments[0] == DefaultSigintOption)
+        {
+            file = arguments[1];
+            arguments = arguments[2..];
+        }
+
+        bool host = Path.GetFileNameWithoutExtension(file) == "dotnet" && arguments.Count > 0;
+        Name = options.Name ?? Path.GetFileName(host ? arguments[0] : file);
         _killTree = options.KillProcessTree;
         _stderrLimit = Math.Max(1, options.StandardErrorLines);
         bool echo = options.EchoOutput;
@@ -146,7 +157,8 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
     public static ChildProcess Start(string program, IEnumerable<string> arguments, ChildProcessOptions? options = null)
     {
         options ??= new ChildProcessOptions();
-        var info = new ProcessStartInfo(program)
+        bool viaEnv = options.DefaultSigint && OperatingSystem.IsLinux();
+        var info = new ProcessStartInfo(viaEnv ? "env" : program)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -156,6 +168,13 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
         if (options.WorkingDirectory is not null)
         {
             info.WorkingDirectory = options.WorkingDirectory;
+        }
+
+        if (viaEnv)
+        {
+            // env resets the disposition and execs the program: same pid, SIGINT back to its default.
+            info.ArgumentList.Add(DefaultSigintOption);
+            info.ArgumentList.Add(program);
         }
 
         foreach (string argument in arguments)
@@ -413,7 +432,10 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
     {
         if (!OperatingSystem.IsWindows() && !_process.HasExited)
         {
-            _ = NativeMethods.Signal(Id, NativeMethods.SigInt);
+            if (NativeMethods.Signal(Id, NativeMethods.SigInt) != 0)
+            {
+                throw new InvalidOperationException($"SIGINT to {Name} (pid {Id}) failed: errno {Marshal.GetLastPInvokeError()}.");
+            }
         }
     }
 
@@ -435,7 +457,7 @@ public sealed class ChildProcess : IDisposable, IAsyncDisposable
 
         if (!_process.HasExited && NativeMethods.Signal(Id, signal) != 0)
         {
-            throw new InvalidOperationException($"{name} to {Id} failed.");
+            throw new InvalidOperationException($"{name} to {Name} (pid {Id}) failed: errno {Marshal.GetLastPInvokeError()}.");
         }
     }
 

@@ -19,6 +19,15 @@ public sealed class ChildProcessOptions
     /// milliseconds that block the caller's thread.</value>
     public bool KillProcessTree { get; init; } = true;
 
+    /// <summary>
+    /// Whether the child starts with SIGINT at its default disposition even when this process ignores it (a job a shell
+    /// runs in the background with <c>&amp;</c> ignores SIGINT, its children inherit that, and a shell cannot trap a signal
+    /// ignored on entry). For children that <see cref="ChildProcess.Interrupt"/> is meant to stop. Linux: started
+    /// through <c>env --default-signal=INT</c>, which execs the program (same pid).
+    /// </summary>
+    /// <value>False.</value>
+    public bool DefaultSigint { get; init; }
+
     /// <summary>Whether the child's output is also written to this console as it arrives (stdout to stdout, stderr to stderr).</summary>
     /// <value>False.</value>
     public bool EchoOutput { get; init; }

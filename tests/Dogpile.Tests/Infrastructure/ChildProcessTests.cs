@@ -122,7 +122,7 @@ public sealed class ChildProcessTests
     [Fact]
     public async Task Interrupt_ChildTrapsSigint_ExitsWithItsOwnCode()
     {
-        using ChildProcess child = Shell("trap 'exit 130' INT; echo READY; while true; do sleep 0.05; done");
+        using ChildProcess child = ChildProcess.Start("sh", ["-c", "trap 'exit 130' INT; grep -E 'Sig(Blk|Ign)' /proc/$$/status >&2; echo READY; while true; do sleep 0.05; done"], new ChildProcessOptions { DefaultSigint = true });
         await child.WaitForLineAsync("READY", Generous);
 
         child.Interrupt();

@@ -16,6 +16,7 @@ public sealed partial class RunDistributedScriptTests
         var (web1, web2) = (ServerProcess.FreePort(), ServerProcess.FreePort());
         var options = new ChildProcessOptions
         {
+            DefaultSigint = true,
             Environment =
             {
                 ["REDIS_PORT"] = ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
