@@ -62,6 +62,26 @@ public sealed class RedisDependencyInjectionTests(RedisServer server) : IClassFi
     }
 
     [Fact]
+    public async Task AddRedisRefreshWorker_CalledTwice_OneWorkerWithBothConfigurations()
+    {
+        var services = new ServiceCollection();
+        services.AddDogpile()
+            .AddRegion("twice")
+            .AddRedis(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.KeyPrefix = TestRedis.NewPrefix();
+            })
+            .AddRedisRefreshWorker(o => o.MaxConcurrency = 3)
+            .AddRedisRefreshWorker(o => o.ConsumerName = "the-one-worker");
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        RedisRefreshWorker worker = Assert.Single(provider.GetServices<IHostedService>().OfType<RedisRefreshWorker>());
+        Assert.Equal("the-one-worker", worker.ConsumerName);
+        Assert.Equal(3, provider.GetRequiredService<IOptions<RedisRefreshWorkerOptions>>().Value.MaxConcurrency);
+    }
+
+    [Fact]
     public void CreateWorker_TwoWorkersFromOneOptionsWithoutAName_GetDistinctNames()
     {
         using var redis = new DogpileRedis(new DogpileRedisOptions { ConnectionString = server.ConnectionString, KeyPrefix = TestRedis.NewPrefix() });

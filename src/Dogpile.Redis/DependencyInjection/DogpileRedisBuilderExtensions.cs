@@ -94,6 +94,13 @@ public static class DogpileRedisBuilderExtensions
         options.PostConfigure(o => o.ConsumerName ??= RedisRefreshWorker.NewConsumerName());
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisRefreshWorkerOptions>, OptionsValidator<RedisRefreshWorkerOptions>>());
+        if (builder.Services.Any(d => d.ServiceType == typeof(RedisRefreshWorker)))
+        {
+            // Called again (a library and the app both ask for the worker): one worker, every configuration applied in
+            // order. Two registrations would start the same worker twice, two read loops sharing its state.
+            return builder;
+        }
+
         builder.Services.AddSingleton(sp =>
         {
             ICacheRegionProvider regions = sp.GetRequiredService<ICacheRegionProvider>();
