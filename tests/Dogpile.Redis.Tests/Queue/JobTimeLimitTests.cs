@@ -73,8 +73,9 @@ public sealed class JobTimeLimitTests(RedisServer server) : IClassFixture<RedisS
     public async Task JobRunningLongerThanMinIdleTime_NotTakenOverByAnotherWorker_RunsOnce()
     {
         await using var rig = new QueueRig(server) { Hold = new(TaskCreationOptions.RunContinuationsAsynchronously) };
-        // MinIdleTime 1 s: beats every 333 ms, so only a stall of over 600 ms on a loaded machine could miss one.
-        Action<RedisRefreshWorkerOptions> idle = o => o.MinIdleTime = TimeSpan.FromSeconds(1);
+        // MinIdleTime 2 s: beats every 667 ms, so only a stall of over 1.3 s could miss one (one of 1 s did, once, in a
+        // CI run with every test assembly and a browser on 2 cores).
+        Action<RedisRefreshWorkerOptions> idle = o => o.MinIdleTime = TimeSpan.FromSeconds(2);
         using RedisRefreshWorker first = rig.Worker(idle);
         await first.StartAsync(CancellationToken.None);
         await rig.MakeStaleAsync("l");
@@ -85,7 +86,7 @@ public sealed class JobTimeLimitTests(RedisServer server) : IClassFixture<RedisS
         await second.StartAsync(CancellationToken.None);
 
         // Three MinIdleTimes: without the running job's heartbeat the second worker would take it over.
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(6));
         Assert.Equal(1, rig.Calls);
         Assert.Equal(0, (await rig.Redis.GetQueueSnapshotAsync()).Reclaimed);
 
