@@ -30,4 +30,7 @@ public sealed partial class CacheRegion
 
     /// <summary>The marks of one tag as this process knows them (for diagnostics and tests).</summary>
     internal RegionInvalidation TagMarksOf(string tag) => _context.TagMarks.Get(tag);
+
+    /// <summary>How many tags' marks are kept one by one (bounded, see <see cref="TagMarks"/>).</summary>
+    internal int TagMarkCount => _context.TagMarks.Count;
 }

@@ -10,10 +10,27 @@ namespace Dogpile.Engine;
 /// judged when it is read. <see cref="Latest"/> is the latest mark of any tag, so an entry created after it (every
 /// entry, until a tag is first invalidated) is cleared with one compare and no lookup.
 /// </summary>
-internal sealed class TagMarks(InvalidationMarks region)
+/// <remarks>
+/// Bounded: past <see cref="Capacity"/> tags (per-user or per-item tags can be numberless), the oldest quarter of the
+/// marks is folded into two floors, hard and soft, that catch every tagged entry created at or before them. Folding
+/// only ever catches more (old tagged entries, whatever their tags, are treated as invalidated), never fewer: a folded
+/// tag's own entries stay invalidated.
+/// </remarks>
+internal sealed class TagMarks(InvalidationMarks region, int capacity = TagMarks.DefaultCapacity)
 {
+    /// <summary>The most tags whose marks are kept one by one.</summary>
+    public const int DefaultCapacity = 100_000;
+
     private readonly ConcurrentDictionary<string, Mark> _byTag = new(StringComparer.Ordinal);
+
+    // Marks change under this lock (invalidations are rare); reads take no lock.
+    private readonly Lock _changing = new();
     private long _latest;
+    private long _floorHard;
+    private long _floorSoft;
+
+    /// <summary>The most tags whose marks are kept one by one; see the remarks.</summary>
+    public int Capacity => capacity;
 
     public long Latest
     {
@@ -37,9 +54,17 @@ internal sealed class TagMarks(InvalidationMarks region)
     /// <summary>Applies a tag's marks made here or published by another process; each only moves forward.</summary>
     public void Apply(string tag, RegionInvalidation marks)
     {
-        Mark mark = _byTag.GetOrAdd(tag, static _ => new Mark());
-        InvalidationMarks.InterlockedMax(ref mark.Hard, marks.HardUtcTicks);
-        InvalidationMarks.InterlockedMax(ref mark.Soft, marks.SoftUtcTicks);
+        lock (_changing)
+        {
+            Mark mark = _byTag.GetOrAdd(tag, static _ => new Mark());
+            InvalidationMarks.InterlockedMax(ref mark.Hard, marks.HardUtcTicks);
+            InvalidationMarks.InterlockedMax(ref mark.Soft, marks.SoftUtcTicks);
+            if (_byTag.Count > capacity)
+            {
+                FoldOldest();
+            }
+        }
+
         long latest = Math.Max(marks.HardUtcTicks, marks.SoftUtcTicks);
 
         // Values created from now on are stamped after the mark, so it never catches them.
@@ -47,9 +72,11 @@ internal sealed class TagMarks(InvalidationMarks region)
         InvalidationMarks.InterlockedMax(ref _latest, latest);
     }
 
-    /// <summary>The marks of one tag; zeros when it was never invalidated.</summary>
+    /// <summary>The marks of one tag (the floors for a folded one); zeros when it was never invalidated.</summary>
     public RegionInvalidation Get(string tag)
-        => _byTag.TryGetValue(tag, out Mark? mark) ? new(Volatile.Read(ref mark.Hard), Volatile.Read(ref mark.Soft)) : default;
+        => _byTag.TryGetValue(tag, out Mark? mark)
+            ? new(Math.Max(Volatile.Read(ref mark.Hard), Volatile.Read(ref _floorHard)), Math.Max(Volatile.Read(ref mark.Soft), Volatile.Read(ref _floorSoft)))
+            : new(Volatile.Read(ref _floorHard), Volatile.Read(ref _floorSoft));
 
     /// <summary>Whether any of the entry's tags was invalidated (hard or soft) at or after it was created.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -58,7 +85,7 @@ internal sealed class TagMarks(InvalidationMarks region)
     /// <summary>The latest hard mark among the tags.</summary>
     public long HardOf(string[] tags)
     {
-        long hard = 0;
+        long hard = tags.Length == 0 ? 0 : Volatile.Read(ref _floorHard);
         foreach (string tag in tags)
         {
             if (_byTag.TryGetValue(tag, out Mark? mark))
@@ -73,7 +100,7 @@ internal sealed class TagMarks(InvalidationMarks region)
     /// <summary>The latest soft mark among the tags.</summary>
     public long SoftOf(string[] tags)
     {
-        long soft = 0;
+        long soft = tags.Length == 0 ? 0 : Volatile.Read(ref _floorSoft);
         foreach (string tag in tags)
         {
             if (_byTag.TryGetValue(tag, out Mark? mark))
@@ -87,6 +114,11 @@ internal sealed class TagMarks(InvalidationMarks region)
 
     private bool CatchesSlow(long created, string[] tags)
     {
+        if (tags.Length > 0 && (created <= Volatile.Read(ref _floorHard) || created <= Volatile.Read(ref _floorSoft)))
+        {
+            return true;
+        }
+
         foreach (string tag in tags)
         {
             if (_byTag.TryGetValue(tag, out Mark? mark) && (created <= Volatile.Read(ref mark.Hard) || created <= Volatile.Read(ref mark.Soft)))
@@ -96,6 +128,25 @@ internal sealed class TagMarks(InvalidationMarks region)
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Folds the oldest quarter of the marks into the floors. The floors rise before the marks go, so a reader always
+    /// sees a folded mark one way or the other. Called under <see cref="_changing"/>.
+    /// </summary>
+    private void FoldOldest()
+    {
+        KeyValuePair<string, Mark>[] oldest = [.. _byTag.OrderBy(static pair => Math.Max(pair.Value.Hard, pair.Value.Soft)).Take(Math.Max(1, capacity / 4))];
+        foreach ((_, Mark mark) in oldest)
+        {
+            InvalidationMarks.InterlockedMax(ref _floorHard, Volatile.Read(ref mark.Hard));
+            InvalidationMarks.InterlockedMax(ref _floorSoft, Volatile.Read(ref mark.Soft));
+        }
+
+        foreach ((string tag, _) in oldest)
+        {
+            _byTag.TryRemove(tag, out _);
+        }
     }
 
     private sealed class Mark

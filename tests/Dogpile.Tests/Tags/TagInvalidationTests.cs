@@ -26,6 +26,27 @@ public sealed class TagInvalidationTests
     }
 
     [Fact]
+    public async Task ManyDistinctTagsInvalidated_MarksStayBounded_OldTaggedValuesStayInvalidated_NewOnesServe()
+    {
+        // Per-user tags: one invalidation per user, more users than the marks kept one by one.
+        await using var t = new TestRegion();
+        await t.Region.SetAsync("profile:0", "old profile", Tagged("user:0"));
+        await t.Region.SetAsync("plain", "untagged");
+        int tags = Dogpile.Engine.TagMarks.DefaultCapacity + 1_000;
+        for (int i = 0; i < tags; i++)
+        {
+            await t.Region.InvalidateTagAsync($"user:{i}");
+        }
+
+        await t.Region.SetAsync("profile:1", "new profile", Tagged("user:1"));
+
+        Assert.InRange(t.Region.TagMarkCount, 1, Dogpile.Engine.TagMarks.DefaultCapacity);
+        Assert.False((await t.Region.GetAsync<string>("profile:0")).HasValue);
+        Assert.Equal("new profile", (await t.Region.GetAsync<string>("profile:1")).Value);
+        Assert.Equal("untagged", (await t.Region.GetAsync<string>("plain")).Value);
+    }
+
+    [Fact]
     public async Task TagInvalidation_ClockNotMoving_CatchesValuesOfTheSameTickButNotLaterOnes()
     {
         // The fake clock never moves: marks and created times must still be strictly ordered (InvalidationMarks.Next).
