@@ -101,11 +101,12 @@ internal sealed class CreationFlights(RegionContext context, EntryClassifier cla
             // A refresh or batch creation holds the key, or a value arrived since the first look: the general flight
             // waits for the gate and judges what it re-reads.
             held?.Release();
-            Call<TState, T> call = _context.NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
-            _ = RunFlightAsync(call, flight);
-            return UnwrapAsync(AwaitFlightAsync(call, flight, joined: false, default, cancellationToken));
+            Call<TState, T> general = _context.NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+            _ = RunFlightAsync(general, flight);
+            return UnwrapAsync(AwaitFlightAsync(general, flight, joined: false, default, cancellationToken));
         }
 
+        ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation;
         if (!DogpileTracing.Source.HasListeners())
         {
             ValueTask<T> creating;
@@ -124,19 +125,20 @@ internal sealed class CreationFlights(RegionContext context, EntryClassifier cla
                 return StoreInLine(key, backendKey, creating.Result, options, lifetime, started, flight, gate);
             }
 
-            // Went asynchronous, or failed: the general steps take it from here.
-            Call<TState, T> pending = _context.NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
-            _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(_store.ContinueCreationAsync(key, backendKey, creating, options, lifetime, started, flight.Token), gate, lifetime));
-            return UnwrapAsync(AwaitFlightAsync(pending, flight, joined: false, default, cancellationToken));
+            // Went asynchronous, or failed: the awaited steps take it from here.
+            creation = _store.StoreCreationAsync(key, backendKey, creating, started, options, lifetime, null, null, null, flight.Token);
+        }
+        else
+        {
+            // Traced: the creation span lives in an async method, so the caller's current activity is untouched after it.
+            creation = _store.CreateAndStoreAsync(key, backendKey, state, creator, options, lifetime, null, null, flight.Token);
         }
 
-        ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> creation =
-            _store.CreateAndStoreAsync(key, backendKey, state, creator, options, lifetime, null, null, flight.Token);
-
-        // Traced: the creation span lives in the async method, so the caller's current activity is untouched after it.
-        Call<TState, T> waiting = _context.NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
+        // The flight finishes like any other, and this caller waits for it like any waiter (its lock timeout and token
+        // apply, and leaving does not cancel it for others).
+        Call<TState, T> call = _context.NewCall(key, backendKey, state, creator, options, function, function is null ? null : state);
         _ = FinishFlightAsync(key, backendKey, flight, ReleaseAfterAsync(creation, gate, lifetime));
-        return UnwrapAsync(AwaitFlightAsync(waiting, flight, joined: false, default, cancellationToken));
+        return UnwrapAsync(AwaitFlightAsync(call, flight, joined: false, default, cancellationToken));
     }
 
     /// <summary>The in-line miss's creator returned its value at once: stamp, write to the memory backend and end the flight, all without awaiting.</summary>

@@ -16,9 +16,7 @@ internal sealed partial class EntryStore
 
     /// <summary>
     /// Runs the creator, stamps the created time when it finishes, and stores the value (fenced when the backend can):
-    /// the path from creator to stored entry for misses, refreshes and cached functions. Its steps (<see cref="OnCreatorFailed"/>,
-    /// <see cref="StampCreated"/>, <see cref="OnCreatedStored"/>, <see cref="OnCreatedWriteFailed"/>) are shared with the
-    /// in-line miss (<see cref="CreationFlights.CreateInLine"/>), which runs them without awaiting.
+    /// the path from creator to stored entry for misses, refreshes and cached functions.
     /// <c>HeldDuringOutage</c>: the backend was unavailable, so the value is held in this process instead (Degrade).
     /// </summary>
     public async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> CreateAndStoreAsync<TState, T>(
@@ -32,12 +30,45 @@ internal sealed partial class EntryStore
         LockRelease? release,
         CancellationToken cancellationToken)
     {
+        // In this async method, so the caller's current activity is its own again once this returns.
         using Activity? activity = DogpileTracing.StartCreation(_context.Name, key, _context.TraceKeys);
         long started = _context.Clock.PreciseUtcTicks;
+        ValueTask<T> creating;
+        try
+        {
+            creating = creator(state, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            creating = ValueTask.FromException<T>(ex);
+        }
+
+        return await StoreCreationAsync(key, backendKey, creating, started, options, lifetime, distributedLock, release, activity, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The steps after the creator was called (started at <paramref name="started"/>): await it, stamp, store (fenced when
+    /// the backend can and a lock is held), and what follows the write. Its steps (<see cref="OnCreatorFailed"/>,
+    /// <see cref="StampCreated"/>, <see cref="OnCreatedStored"/>, <see cref="OnCreatedWriteFailed"/>) are also what the
+    /// in-line miss (<see cref="CreationFlights.CreateInLine"/>) runs without awaiting; it comes here when its creator
+    /// goes asynchronous.
+    /// </summary>
+    public async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> StoreCreationAsync<T>(
+        string key,
+        string backendKey,
+        ValueTask<T> creating,
+        long started,
+        CacheEntryOptions? options,
+        EntryLifetime lifetime,
+        ICacheLock? distributedLock,
+        LockRelease? release,
+        Activity? activity,
+        CancellationToken cancellationToken)
+    {
         T value;
         try
         {
-            value = await creator(state, cancellationToken).ConfigureAwait(false);
+            value = await creating.ConfigureAwait(false);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -77,46 +108,6 @@ internal sealed partial class EntryStore
 
         OnCreatedStored(key, backendKey, superseded ? null : entry);
         activity?.SetOutcome(DogpileTracing.OutcomeName(release?.Outcome ?? RefreshOutcome.Refreshed));
-        return (value, created, false);
-    }
-
-    /// <summary>An in-line creator that went asynchronous (or failed): the rest of the creation's steps, awaited.</summary>
-    public async ValueTask<(T Value, long CreatedUtcTicks, bool HeldDuringOutage)> ContinueCreationAsync<T>(
-        string key,
-        string backendKey,
-        ValueTask<T> creating,
-        CacheEntryOptions? options,
-        EntryLifetime lifetime,
-        long started,
-        CancellationToken cancellationToken)
-    {
-        T value;
-        try
-        {
-            value = await creating.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
-        {
-            OnCreatorFailed(backendKey, started, null, ex);
-            throw;
-        }
-
-        CacheEntry? entry = StampCreated(backendKey, value, options, lifetime, started, null, null, out long created);
-        if (entry is null)
-        {
-            return (value, created, false);
-        }
-
-        try
-        {
-            await WriteCreatedAsync(backendKey, entry, _context.TimeToLive(lifetime)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return (value, created, OnCreatedWriteFailed(key, backendKey, entry, ex, null, null));
-        }
-
-        OnCreatedStored(key, backendKey, entry);
         return (value, created, false);
     }
 
